@@ -1,0 +1,174 @@
+/*
+ * config.c - credentials from the environment. See config.h.
+ */
+#include "config.h"
+
+#include "url.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SECRET_FILE_MAX 4096
+
+static const char *env_nonempty(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : NULL;
+}
+
+int config_check_domain(const char *domain, struct err *e)
+{
+    size_t n = strlen(domain);
+
+    if (n == 0 || n > 253)
+        return err_set(e, ERR_USAGE, "bad tenant domain '%s'", domain);
+    if (strstr(domain, "://"))
+        return err_set(
+            e, ERR_USAGE,
+            "tenant domain '%s' must be a host name, not a URL (use --api-url for a URL)", domain);
+    for (const char *p = domain; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (!(isalnum(c) || c == '.' || c == '-' || c == ':' || c == '_'))
+            return err_set(e, ERR_USAGE, "bad character in tenant domain '%s'", domain);
+    }
+    return 0;
+}
+
+int config_read_secret_file(const char *path, char **out, struct err *e)
+{
+    struct stat st;
+    char *data = NULL;
+    ssize_t n;
+    size_t len = 0;
+    int fd, rc = -1;
+
+    *out = NULL;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return err_errno(e, ERR_USAGE, errno, "cannot open '%s'", path);
+    if (fstat(fd, &st) < 0) {
+        err_errno(e, ERR_IO, errno, "cannot stat '%s'", path);
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        err_set(e, ERR_USAGE, "'%s' is not a regular file", path);
+        goto out;
+    }
+    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+        err_set(e, ERR_REFUSED, "'%s' is readable by others (mode %03o); run: chmod 600 '%s'", path,
+                (unsigned)(st.st_mode & 0777), path);
+        goto out;
+    }
+    data = malloc(SECRET_FILE_MAX + 1);
+    if (!data) {
+        err_oom(e);
+        goto out;
+    }
+    while ((n = read(fd, data + len, SECRET_FILE_MAX - len)) > 0)
+        len += (size_t)n;
+    if (n < 0) {
+        err_errno(e, ERR_IO, errno, "cannot read '%s'", path);
+        goto out;
+    }
+    if (len == SECRET_FILE_MAX) {
+        err_set(e, ERR_USAGE, "'%s' is too large for a secret", path);
+        goto out;
+    }
+    while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r'))
+        len--;
+    data[len] = '\0';
+    if (len == 0) {
+        err_set(e, ERR_USAGE, "'%s' is empty", path);
+        goto out;
+    }
+    *out = data;
+    data = NULL;
+    rc = 0;
+out:
+    if (data) {
+        explicit_bzero(data, SECRET_FILE_MAX + 1);
+        free(data);
+    }
+    close(fd);
+    return rc;
+}
+
+static int dup_into(char **dst, const char *src, struct err *e)
+{
+    *dst = strdup(src);
+    return *dst ? 0 : err_oom(e);
+}
+
+int tenant_config_from_env(struct tenant_config *cfg, const char *domain_override,
+                           const char *api_url_override, struct err *e)
+{
+    const char *domain, *api_url, *id, *secret, *secret_file;
+    size_t n;
+
+    memset(cfg, 0, sizeof(*cfg));
+    domain = domain_override ? domain_override : env_nonempty("AUTH0_DOMAIN");
+    if (!domain)
+        return err_set(e, ERR_USAGE, "no tenant domain: set AUTH0_DOMAIN or pass --domain");
+    if (config_check_domain(domain, e) < 0)
+        return -1;
+    id = env_nonempty("AUTH0_CLIENT_ID");
+    if (!id)
+        return err_set(e, ERR_USAGE, "no client id: set AUTH0_CLIENT_ID");
+    secret = env_nonempty("AUTH0_CLIENT_SECRET");
+    secret_file = env_nonempty("AUTH0_CLIENT_SECRET_FILE");
+    if (!secret && !secret_file)
+        return err_set(e, ERR_USAGE,
+                       "no client secret: set AUTH0_CLIENT_SECRET or AUTH0_CLIENT_SECRET_FILE "
+                       "(a file only you can read); it is never taken from the command line");
+    api_url = api_url_override ? api_url_override : env_nonempty("A0SNAP_API_URL");
+
+    if (dup_into(&cfg->domain, domain, e) < 0 || dup_into(&cfg->client_id, id, e) < 0)
+        goto fail;
+    if (api_url) {
+        if (url_check_transport(api_url, "API URL", e) < 0)
+            goto fail;
+        if (dup_into(&cfg->api_url, api_url, e) < 0)
+            goto fail;
+    } else {
+        size_t len = strlen(domain) + sizeof("https://");
+        cfg->api_url = malloc(len);
+        if (!cfg->api_url) {
+            err_oom(e);
+            goto fail;
+        }
+        snprintf(cfg->api_url, len, "https://%s", domain);
+    }
+    n = strlen(cfg->api_url);
+    while (n > 0 && cfg->api_url[n - 1] == '/')
+        cfg->api_url[--n] = '\0';
+    if (secret) {
+        if (dup_into(&cfg->client_secret, secret, e) < 0)
+            goto fail;
+    } else if (config_read_secret_file(secret_file, &cfg->client_secret, e) < 0) {
+        goto fail;
+    }
+    return 0;
+fail:
+    tenant_config_release(cfg);
+    return -1;
+}
+
+void tenant_config_release(struct tenant_config *cfg)
+{
+    if (!cfg)
+        return;
+    if (cfg->client_secret) {
+        explicit_bzero(cfg->client_secret, strlen(cfg->client_secret));
+        free(cfg->client_secret);
+    }
+    free(cfg->domain);
+    free(cfg->api_url);
+    free(cfg->client_id);
+    memset(cfg, 0, sizeof(*cfg));
+}

@@ -1,0 +1,182 @@
+/*
+ * ratelimit.c - see ratelimit.h. Nothing here sleeps or reads a clock.
+ *
+ * Why wait until the reset when the bucket is empty: Auth0's bucket refills
+ * continuously, and the reset header is the (second-rounded) time the next
+ * token lands. Waiting until then lets tokens accrue for the whole wait, so
+ * a run spends them in small bursts at close to the sustained rate; the
+ * minimum wait stops a reset that rounds down to "now" from turning into a
+ * 429 loop.
+ */
+#include "ratelimit.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+void rl_headers_init(struct rl_headers *h)
+{
+    h->limit = -1;
+    h->remaining = -1;
+    h->reset_epoch_s = -1;
+    h->retry_after_ms = -1;
+}
+
+static bool header_is(const char *line, size_t len, const char *name, const char **value,
+                      size_t *vlen)
+{
+    size_t n = strlen(name);
+
+    if (len <= n || strncasecmp(line, name, n) != 0 || line[n] != ':')
+        return false;
+    line += n + 1;
+    len -= n + 1;
+    while (len > 0 && (*line == ' ' || *line == '\t')) {
+        line++;
+        len--;
+    }
+    while (len > 0 && isspace((unsigned char)line[len - 1]))
+        len--;
+    *value = line;
+    *vlen = len;
+    return true;
+}
+
+static long long parse_ll(const char *v, size_t n)
+{
+    char tmp[32];
+    char *end;
+    long long x;
+
+    if (n == 0 || n >= sizeof(tmp))
+        return -1;
+    memcpy(tmp, v, n);
+    tmp[n] = '\0';
+    x = strtoll(tmp, &end, 10);
+    if (*end != '\0' || x < 0)
+        return -1;
+    return x;
+}
+
+int64_t rl_parse_http_date_ms(const char *s)
+{
+    struct tm tm;
+    const char *end;
+
+    memset(&tm, 0, sizeof(tm));
+    end = strptime(s, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    if (!end || *end != '\0')
+        return -1;
+    return (int64_t)timegm(&tm) * 1000;
+}
+
+bool rl_headers_parse_line(struct rl_headers *h, const char *line, size_t len, int64_t now_epoch_ms)
+{
+    const char *v;
+    size_t vlen;
+
+    if (header_is(line, len, "x-ratelimit-limit", &v, &vlen)) {
+        h->limit = parse_ll(v, vlen);
+        return true;
+    }
+    if (header_is(line, len, "x-ratelimit-remaining", &v, &vlen)) {
+        h->remaining = parse_ll(v, vlen);
+        return true;
+    }
+    if (header_is(line, len, "x-ratelimit-reset", &v, &vlen)) {
+        h->reset_epoch_s = parse_ll(v, vlen);
+        return true;
+    }
+    if (header_is(line, len, "retry-after", &v, &vlen)) {
+        long long secs = parse_ll(v, vlen);
+        if (secs >= 0) {
+            h->retry_after_ms = secs * 1000;
+        } else if (vlen < 64) {
+            char tmp[64];
+            int64_t when;
+            memcpy(tmp, v, vlen);
+            tmp[vlen] = '\0';
+            when = rl_parse_http_date_ms(tmp);
+            if (when >= 0)
+                h->retry_after_ms = when > now_epoch_ms ? when - now_epoch_ms : 0;
+        }
+        return true;
+    }
+    return false;
+}
+
+void rl_state_init(struct rl_state *s)
+{
+    s->known = false;
+    s->limit = -1;
+    s->remaining = -1;
+    s->reset_epoch_s = -1;
+}
+
+void rl_state_update(struct rl_state *s, const struct rl_headers *h)
+{
+    if (h->remaining < 0 && h->reset_epoch_s < 0)
+        return;
+    s->known = true;
+    s->limit = h->limit;
+    s->remaining = h->remaining;
+    s->reset_epoch_s = h->reset_epoch_s;
+}
+
+static int64_t clamp(int64_t v, int64_t lo, int64_t hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+int64_t ratelimit_pace_ms(const struct rl_state *s, int64_t now_epoch_ms)
+{
+    if (!s->known || s->remaining != 0)
+        return 0;
+    if (s->reset_epoch_s < 0)
+        return RL_MIN_WAIT_MS;
+    return clamp(s->reset_epoch_s * 1000 - now_epoch_ms, RL_MIN_WAIT_MS, RL_WAIT_CAP_MS);
+}
+
+void ratelimit_note_sent(struct rl_state *s)
+{
+    if (s->known && s->remaining > 0)
+        s->remaining--;
+}
+
+enum rl_verdict ratelimit_classify(long status)
+{
+    if (status >= 200 && status < 300)
+        return RL_OK;
+    if (status == 0 || status == 429 || status == 408 || status >= 500)
+        return RL_RETRY;
+    if (status == 401)
+        return RL_REAUTH;
+    return RL_FAIL;
+}
+
+int64_t ratelimit_retry_delay_ms(long status, const struct rl_headers *h, int attempt,
+                                 int64_t now_epoch_ms, double rnd)
+{
+    int64_t backoff;
+    int shift;
+
+    if (h && h->retry_after_ms >= 0)
+        return clamp(h->retry_after_ms, 0, RL_WAIT_CAP_MS);
+    if (status == 429 && h && h->reset_epoch_s >= 0) {
+        int64_t until = h->reset_epoch_s * 1000 - now_epoch_ms;
+        /* A little jitter so parallel clients don't stampede at the reset. */
+        until += (int64_t)(rnd * 250.0);
+        return clamp(until, RL_MIN_WAIT_MS, RL_WAIT_CAP_MS);
+    }
+    /* Full jitter: uniform in [cap/2, cap] keeps a floor so a burst of 5xx
+     * is not hammered, and spreads clients out. */
+    shift = attempt < 1 ? 0 : attempt - 1;
+    if (shift > 16)
+        shift = 16;
+    backoff = (int64_t)RL_BACKOFF_BASE_MS << shift;
+    if (backoff > RL_BACKOFF_CAP_MS)
+        backoff = RL_BACKOFF_CAP_MS;
+    return backoff / 2 + (int64_t)(rnd * (double)(backoff / 2));
+}

@@ -1,0 +1,82 @@
+/*
+ * ratelimit.h - the arithmetic of pacing and retrying, as pure functions.
+ *
+ * Auth0 answers every Management API call with x-ratelimit-limit (bucket
+ * size), x-ratelimit-remaining and x-ratelimit-reset (epoch seconds when
+ * requests are next added to the bucket). The client keeps the latest
+ * values and, before each request, asks ratelimit_pace_ms() how long to
+ * wait so it stays under the limit instead of bouncing off it with 429s.
+ *
+ * After a failed attempt, ratelimit_classify() says whether the answer is
+ * worth retrying (429, 408, 5xx, transport errors; never 409 or other 4xx)
+ * and ratelimit_retry_delay_ms() how long to wait: Retry-After if present,
+ * else the reset time for a 429, else capped exponential backoff with full
+ * jitter. Time and randomness are parameters, so tests assert "waits
+ * 1500 ms" without sleeping.
+ */
+#ifndef A0SNAP_RATELIMIT_H
+#define A0SNAP_RATELIMIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* What one response said about the limits; a field is -1 when absent. */
+struct rl_headers {
+    long long limit;
+    long long remaining;
+    long long reset_epoch_s;  /* x-ratelimit-reset */
+    long long retry_after_ms; /* Retry-After converted to a delay, -1 if absent */
+};
+
+/* The client's picture of the bucket, updated from every response. */
+struct rl_state {
+    bool known;
+    long long limit;
+    long long remaining;
+    long long reset_epoch_s;
+};
+
+#define RL_BACKOFF_BASE_MS 500
+#define RL_BACKOFF_CAP_MS  30000
+#define RL_WAIT_CAP_MS     60000
+#define RL_MIN_WAIT_MS     100
+
+void rl_headers_init(struct rl_headers *h);
+
+/* Parses one header line ("name: value") into h when it is one of ours;
+ * now_epoch_ms converts an HTTP-date Retry-After into a delay. Returns true
+ * if the line was a rate-limit header. Tolerates case and spaces. */
+bool rl_headers_parse_line(struct rl_headers *h, const char *line, size_t len,
+                           int64_t now_epoch_ms);
+
+void rl_state_init(struct rl_state *s);
+void rl_state_update(struct rl_state *s, const struct rl_headers *h);
+
+/* How long to wait before sending the next request (0 = go now). When the
+ * bucket is empty, waits until the reset time, at least RL_MIN_WAIT_MS and
+ * at most RL_WAIT_CAP_MS; the request that follows consumes one token, so
+ * the state's remaining count is decremented by ratelimit_note_sent(). */
+int64_t ratelimit_pace_ms(const struct rl_state *s, int64_t now_epoch_ms);
+void ratelimit_note_sent(struct rl_state *s);
+
+enum rl_verdict {
+    RL_OK,     /* 2xx: done */
+    RL_RETRY,  /* 429, 408, 5xx or a transport error: wait and retry */
+    RL_FAIL,   /* any other answer: do not retry (409 above all) */
+    RL_REAUTH, /* 401: refresh the token once, then retry */
+};
+
+/* status 0 means the request failed in transport (no answer). */
+enum rl_verdict ratelimit_classify(long status);
+
+/* Delay before retry number `attempt` (1 = first retry). rnd is uniform in
+ * [0, 1). */
+int64_t ratelimit_retry_delay_ms(long status, const struct rl_headers *h, int attempt,
+                                 int64_t now_epoch_ms, double rnd);
+
+/* Seconds from an HTTP-date ("Wed, 21 Oct 2015 07:28:00 GMT") as epoch ms,
+ * or -1. */
+int64_t rl_parse_http_date_ms(const char *s);
+
+#endif

@@ -1,0 +1,127 @@
+/* Unit tests for ratelimit.c: header parsing, pacing and retry delays,
+ * with time as a parameter (no sleeping). */
+#include "harness.h"
+#include "ratelimit.h"
+
+#include <string.h>
+
+#define NOW_MS 1700000000000LL /* 2023-11-14T22:13:20Z */
+
+static void parse(struct rl_headers *h, const char *line)
+{
+    rl_headers_parse_line(h, line, strlen(line), NOW_MS);
+}
+
+static void test_parse_headers(void)
+{
+    struct rl_headers h;
+
+    rl_headers_init(&h);
+    CHECK(!rl_headers_parse_line(&h, "Content-Type: x", 15, NOW_MS));
+    parse(&h, "X-RateLimit-Limit: 50");
+    parse(&h, "x-ratelimit-remaining:  0 ");
+    parse(&h, "x-ratelimit-reset: 1700000002");
+    CHECK_INT(h.limit, 50);
+    CHECK_INT(h.remaining, 0);
+    CHECK_INT(h.reset_epoch_s, 1700000002);
+    CHECK_INT(h.retry_after_ms, -1);
+    parse(&h, "Retry-After: 3");
+    CHECK_INT(h.retry_after_ms, 3000);
+    parse(&h, "Retry-After: Tue, 14 Nov 2023 22:13:25 GMT");
+    CHECK_INT(h.retry_after_ms, 5000);
+    rl_headers_init(&h);
+    parse(&h, "x-ratelimit-remaining: lots");
+    CHECK_INT(h.remaining, -1);
+}
+
+static void test_pacing(void)
+{
+    struct rl_state s;
+    struct rl_headers h;
+
+    rl_state_init(&s);
+    CHECK_INT(ratelimit_pace_ms(&s, NOW_MS), 0); /* nothing known yet: go */
+    rl_headers_init(&h);
+    h.limit = 2;
+    h.remaining = 1;
+    h.reset_epoch_s = 1700000001;
+    rl_state_update(&s, &h);
+    CHECK_INT(ratelimit_pace_ms(&s, NOW_MS), 0);
+    ratelimit_note_sent(&s);
+    /* bucket now empty: wait until the reset, 1500 ms away */
+    CHECK_INT(ratelimit_pace_ms(&s, NOW_MS - 500), 1500);
+    /* a reset in the past still waits the minimum, never a busy 429 loop */
+    CHECK_INT(ratelimit_pace_ms(&s, NOW_MS + 5000), RL_MIN_WAIT_MS);
+    /* an absurd reset is capped */
+    s.reset_epoch_s = 1700009999;
+    CHECK_INT(ratelimit_pace_ms(&s, NOW_MS), RL_WAIT_CAP_MS);
+    /* a response without rate-limit headers does not erase what we know */
+    rl_headers_init(&h);
+    rl_state_update(&s, &h);
+    CHECK(s.known);
+}
+
+static void test_classify(void)
+{
+    CHECK_INT(ratelimit_classify(200), RL_OK);
+    CHECK_INT(ratelimit_classify(204), RL_OK);
+    CHECK_INT(ratelimit_classify(429), RL_RETRY);
+    CHECK_INT(ratelimit_classify(408), RL_RETRY);
+    CHECK_INT(ratelimit_classify(500), RL_RETRY);
+    CHECK_INT(ratelimit_classify(503), RL_RETRY);
+    CHECK_INT(ratelimit_classify(0), RL_RETRY);
+    CHECK_INT(ratelimit_classify(409), RL_FAIL);
+    CHECK_INT(ratelimit_classify(400), RL_FAIL);
+    CHECK_INT(ratelimit_classify(404), RL_FAIL);
+    CHECK_INT(ratelimit_classify(413), RL_FAIL);
+    CHECK_INT(ratelimit_classify(401), RL_REAUTH);
+}
+
+static void test_retry_delay(void)
+{
+    struct rl_headers h;
+
+    rl_headers_init(&h);
+    /* Retry-After wins over everything */
+    h.retry_after_ms = 1500;
+    h.reset_epoch_s = 1700000009;
+    CHECK_INT(ratelimit_retry_delay_ms(429, &h, 1, NOW_MS, 0.5), 1500);
+    /* 429 without Retry-After: until the reset (+ jitter up to 250 ms) */
+    h.retry_after_ms = -1;
+    h.reset_epoch_s = 1700000002;
+    CHECK_INT(ratelimit_retry_delay_ms(429, &h, 1, NOW_MS, 0.0), 2000);
+    CHECK_INT(ratelimit_retry_delay_ms(429, &h, 1, NOW_MS, 0.5), 2125);
+    /* a reset already past waits the minimum */
+    CHECK_INT(ratelimit_retry_delay_ms(429, &h, 1, NOW_MS + 9000, 0.0), RL_MIN_WAIT_MS);
+    /* 5xx: exponential with jitter in [cap/2, cap] */
+    rl_headers_init(&h);
+    CHECK_INT(ratelimit_retry_delay_ms(503, &h, 1, NOW_MS, 0.0), 250);
+    CHECK_INT(ratelimit_retry_delay_ms(503, &h, 1, NOW_MS, 0.999), 499);
+    CHECK_INT(ratelimit_retry_delay_ms(503, &h, 3, NOW_MS, 0.0), 1000);
+    CHECK_INT(ratelimit_retry_delay_ms(0, &h, 4, NOW_MS, 0.0), 2000);
+    /* capped */
+    CHECK_INT(ratelimit_retry_delay_ms(500, &h, 40, NOW_MS, 0.0), RL_BACKOFF_CAP_MS / 2);
+    CHECK(ratelimit_retry_delay_ms(500, &h, 40, NOW_MS, 0.999) <= RL_BACKOFF_CAP_MS);
+    /* 429 without any header falls back to backoff */
+    CHECK_INT(ratelimit_retry_delay_ms(429, &h, 2, NOW_MS, 0.0), 500);
+    /* a huge Retry-After is capped */
+    h.retry_after_ms = 3600 * 1000;
+    CHECK_INT(ratelimit_retry_delay_ms(503, &h, 1, NOW_MS, 0.0), RL_WAIT_CAP_MS);
+}
+
+static void test_http_date(void)
+{
+    CHECK_INT(rl_parse_http_date_ms("Tue, 14 Nov 2023 22:13:20 GMT"), NOW_MS);
+    CHECK_INT(rl_parse_http_date_ms("yesterday"), -1);
+    CHECK_INT(rl_parse_http_date_ms("Tue, 14 Nov 2023 22:13:20 GMT trailing"), -1);
+}
+
+int main(void)
+{
+    RUN(test_parse_headers);
+    RUN(test_pacing);
+    RUN(test_classify);
+    RUN(test_retry_delay);
+    RUN(test_http_date);
+    return harness_done();
+}
