@@ -1,0 +1,719 @@
+/*
+ * pseudonym.c - see pseudonym.h.
+ *
+ * Speed matters: the default policy computes about five pseudonyms per user
+ * and an export may hold millions of users. HMAC's two keyed prefixes
+ * (key ^ ipad, key ^ opad) are hashed once when the key is loaded; each
+ * pseudonym then copies those states into one scratch context, which costs
+ * two SHA-256 compressions for a short input and no allocation. That is the
+ * textbook HMAC (RFC 2104), checked against RFC 4231 in the unit tests.
+ *
+ * Bits are taken from the front of the HMAC output: base32 for emails and
+ * usernames (lower case, RFC 4648 alphabet, valid in both), hex for URLs
+ * and opaque values, one byte per word for names, a big-endian integer
+ * reduced modulo 10^d for phone digits (the bias, below 2^-17, does not
+ * matter for a pseudonym).
+ */
+#include "pseudonym.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#define HMAC_BLOCK 64
+#define HMAC_LEN   32
+
+#define TAG_EMAIL       "a0snap/v1/email"
+#define TAG_NAME        "a0snap/v1/name"
+#define TAG_USERNAME    "a0snap/v1/username"
+#define TAG_PHONE       "a0snap/v1/phone"
+#define TAG_URL         "a0snap/v1/url"
+#define TAG_OPAQUE      "a0snap/v1/opaque"
+#define TAG_HASH        "a0snap/v1/hash"
+#define TAG_FINGERPRINT "a0snap/v1/fingerprint"
+#define FP_CONTEXT      "a0snap-key-fingerprint-v1"
+
+#define EMAIL_LOCAL_DIGITS 16 /* base32 digits: 80 bits */
+#define OPAQUE_BYTES       16 /* 128 bits, 32 hex digits */
+#define E164_DIGITS        15
+#define NAME_MAX_WORDS     3
+
+struct pseudonym_key {
+    EVP_MD_CTX *inner; /* SHA-256 state after (key ^ ipad); never changed after setup */
+    EVP_MD_CTX *outer; /* SHA-256 state after (key ^ opad) */
+    EVP_MD_CTX *work;  /* scratch */
+    struct buf norm;   /* scratch for normalised input */
+    char fingerprint[PSEUDONYM_FINGERPRINT_LEN + 1];
+};
+
+/* 256 name-like words, one per byte value: neutral enough to work as a
+ * given name or a family name, so a one-word field reads naturally. */
+static const char *const name_words[256] = {
+    "Abbot",    "Acker",   "Adair",   "Ainsley", "Alder",   "Alma",     "Amory",   "Ansel",
+    "Arden",    "Ardis",   "Arlo",    "Ashby",   "Astor",   "Auden",    "Avery",   "Axton",
+    "Bailey",   "Barlow",  "Baxter",  "Beck",    "Bellamy", "Bentley",  "Berg",    "Blair",
+    "Blake",    "Bodie",   "Bowen",   "Bram",    "Brant",   "Brecken",  "Brook",   "Burke",
+    "Cade",     "Calder",  "Callis",  "Camden",  "Carver",  "Casey",    "Cato",    "Cedar",
+    "Chandler", "Clement", "Colby",   "Corin",   "Crane",   "Cullen",   "Cyra",    "Dace",
+    "Dale",     "Dalton",  "Darby",   "Darrow",  "Davin",   "Delaney",  "Denby",   "Devlin",
+    "Dorian",   "Drake",   "Dune",    "Eames",   "Easton",  "Eden",     "Edris",   "Elan",
+    "Ellery",   "Ellis",   "Elwin",   "Emery",   "Ender",   "Esme",     "Evander", "Everly",
+    "Fallon",   "Farley",  "Fenn",    "Finch",   "Flint",   "Forde",    "Fox",     "Frey",
+    "Gale",     "Garnet",  "Garrick", "Gideon",  "Glen",    "Greer",    "Griffin", "Hale",
+    "Halsey",   "Harlow",  "Harper",  "Haskel",  "Hayden",  "Hollis",   "Holt",    "Idris",
+    "Ines",     "Ingram",  "Ira",     "Irving",  "Isla",    "Ives",     "Jarvis",  "Jensen",
+    "Jory",     "Juno",    "Kade",    "Keaton",  "Keegan",  "Kell",     "Kendal",  "Kerr",
+    "Kestrel",  "Kit",     "Lachlan", "Lane",    "Larkin",  "Leith",    "Lennox",  "Linden",
+    "Lisle",    "Loring",  "Lowell",  "Lyle",    "Mabry",   "Maddox",   "Marlow",  "Mercer",
+    "Merritt",  "Milo",    "Monroe",  "Morrow",  "Nash",    "Neve",     "Niall",   "Noor",
+    "Norris",   "Oakley",  "Odell",   "Olin",    "Orla",    "Orson",    "Osric",   "Oswin",
+    "Paige",    "Parrish", "Pell",    "Percy",   "Perrin",  "Piper",    "Quill",   "Quincy",
+    "Quinn",    "Radley",  "Rainer",  "Ramsey",  "Reade",   "Reeve",    "Remy",    "Rhett",
+    "Riley",    "Roan",    "Rowan",   "Royce",   "Rune",    "Sable",    "Sage",    "Sawyer",
+    "Selby",    "Shea",    "Sloane",  "Soren",   "Stellan", "Sutton",   "Tait",    "Talbot",
+    "Tamsin",   "Tate",    "Teague",  "Thane",   "Thorne",  "Tobin",    "Torin",   "Tristan",
+    "Tully",    "Ulric",   "Upton",   "Vance",   "Vesper",  "Wade",     "Warner",  "Waverly",
+    "Wells",    "Wilder",  "Winslow", "Wren",    "Wynn",    "Yale",     "Yates",   "York",
+    "Zane",     "Zephyr",  "Zora",    "Ashton",  "Brier",   "Corwin",   "Dell",    "Ember",
+    "Fenwick",  "Galen",   "Hadley",  "Ivor",    "Jasper",  "Kenna",    "Lark",    "Maren",
+    "Nolan",    "Oren",    "Perry",   "Rhys",    "Sella",   "Tarn",     "Una",     "Vale",
+    "Wilde",    "Yara",    "Bryn",    "Caius",   "Dara",    "Elowen",   "Fable",   "Gwyn",
+    "Hollin",   "Iona",    "Jem",     "Kiran",   "Lior",    "Mira",     "Nell",    "Onslow",
+    "Pim",      "Rook",    "Sten",    "Teodor",  "Ugo",     "Vega",     "Willa",   "Xan",
+    "Yael",     "Zuri",    "Aster",   "Bexley",  "Coral",   "Dashiell", "Elspeth", "Faro",
+};
+
+static const char base32_alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
+static const char hex_digits[] = "0123456789abcdef";
+
+void pseudonym_key_free(struct pseudonym_key *k)
+{
+    if (!k)
+        return;
+    /* EVP_MD_CTX_free() wipes the digest state (it holds the keyed prefix). */
+    EVP_MD_CTX_free(k->inner);
+    EVP_MD_CTX_free(k->outer);
+    EVP_MD_CTX_free(k->work);
+    if (k->norm.data)
+        OPENSSL_cleanse(k->norm.data, k->norm.cap);
+    buf_release(&k->norm);
+    OPENSSL_cleanse(k, sizeof(*k));
+    free(k);
+}
+
+static struct pseudonym_key *key_alloc(void)
+{
+    struct pseudonym_key *k = calloc(1, sizeof(*k));
+
+    if (!k)
+        return NULL;
+    buf_init(&k->norm, PSEUDONYM_INPUT_MAX + 64);
+    k->inner = EVP_MD_CTX_new();
+    k->outer = EVP_MD_CTX_new();
+    k->work = EVP_MD_CTX_new();
+    if (!k->inner || !k->outer || !k->work) {
+        pseudonym_key_free(k);
+        return NULL;
+    }
+    return k;
+}
+
+/* HMAC over the concatenation a || b (either may be empty). */
+static int hmac2(struct pseudonym_key *k, const void *a, size_t alen, const void *b, size_t blen,
+                 unsigned char out[HMAC_LEN], struct err *e)
+{
+    unsigned char ih[HMAC_LEN];
+    unsigned int n;
+
+    if (!EVP_MD_CTX_copy_ex(k->work, k->inner) || !EVP_DigestUpdate(k->work, a, alen) ||
+        !EVP_DigestUpdate(k->work, b, blen) || !EVP_DigestFinal_ex(k->work, ih, &n) ||
+        !EVP_MD_CTX_copy_ex(k->work, k->outer) || !EVP_DigestUpdate(k->work, ih, sizeof(ih)) ||
+        !EVP_DigestFinal_ex(k->work, out, &n))
+        return err_set(e, ERR_INTERNAL, "HMAC-SHA256 failed");
+    return 0;
+}
+
+int pseudonym_hmac(struct pseudonym_key *k, const void *msg, size_t len, unsigned char out[32],
+                   struct err *e)
+{
+    return hmac2(k, msg, len, "", 0, out, e);
+}
+
+/* HMAC(key, tag || 0x00 || in). */
+static int tagged(struct pseudonym_key *k, const char *tag, const void *in, size_t len,
+                  unsigned char out[HMAC_LEN], struct err *e)
+{
+    return hmac2(k, tag, strlen(tag) + 1, in, len, out, e);
+}
+
+static int key_fingerprint(struct pseudonym_key *k, struct err *e)
+{
+    unsigned char h[HMAC_LEN], d[EVP_MAX_MD_SIZE];
+    unsigned int n;
+    int i;
+
+    if (tagged(k, TAG_FINGERPRINT, "", 0, h, e) < 0)
+        return -1;
+    if (!EVP_DigestInit_ex(k->work, EVP_sha256(), NULL) ||
+        !EVP_DigestUpdate(k->work, FP_CONTEXT, strlen(FP_CONTEXT)) ||
+        !EVP_DigestUpdate(k->work, h, sizeof(h)) || !EVP_DigestFinal_ex(k->work, d, &n))
+        return err_set(e, ERR_INTERNAL, "SHA-256 failed");
+    for (i = 0; i < PSEUDONYM_FINGERPRINT_LEN / 2; i++) {
+        k->fingerprint[2 * i] = hex_digits[d[i] >> 4];
+        k->fingerprint[2 * i + 1] = hex_digits[d[i] & 15];
+    }
+    k->fingerprint[PSEUDONYM_FINGERPRINT_LEN] = '\0';
+    OPENSSL_cleanse(h, sizeof(h));
+    return 0;
+}
+
+int pseudonym_key_from_bytes(struct pseudonym_key **out, const void *key, size_t len, struct err *e)
+{
+    unsigned char block[HMAC_BLOCK], pad[HMAC_BLOCK];
+    const EVP_MD *md = EVP_sha256();
+    struct pseudonym_key *k = NULL;
+    unsigned int n;
+    int rc = -1, i;
+
+    *out = NULL;
+    if (len < PSEUDONYM_KEY_MIN_BYTES)
+        return err_set(e, ERR_USAGE, "pseudonym key too short: %zu bytes, at least %d needed", len,
+                       PSEUDONYM_KEY_MIN_BYTES);
+    k = key_alloc();
+    if (!k)
+        return err_oom(e);
+    memset(block, 0, sizeof(block));
+    if (len > HMAC_BLOCK) {
+        /* RFC 2104: a key longer than the block is hashed first. */
+        if (!EVP_Digest(key, len, block, &n, md, NULL)) {
+            err_set(e, ERR_INTERNAL, "SHA-256 failed");
+            goto out;
+        }
+    } else {
+        memcpy(block, key, len);
+    }
+    for (i = 0; i < HMAC_BLOCK; i++)
+        pad[i] = block[i] ^ 0x36;
+    if (!EVP_DigestInit_ex(k->inner, md, NULL) || !EVP_DigestUpdate(k->inner, pad, sizeof(pad))) {
+        err_set(e, ERR_INTERNAL, "SHA-256 failed");
+        goto out;
+    }
+    for (i = 0; i < HMAC_BLOCK; i++)
+        pad[i] = block[i] ^ 0x5c;
+    if (!EVP_DigestInit_ex(k->outer, md, NULL) || !EVP_DigestUpdate(k->outer, pad, sizeof(pad))) {
+        err_set(e, ERR_INTERNAL, "SHA-256 failed");
+        goto out;
+    }
+    if (key_fingerprint(k, e) < 0)
+        goto out;
+    *out = k;
+    k = NULL;
+    rc = 0;
+out:
+    OPENSSL_cleanse(block, sizeof(block));
+    OPENSSL_cleanse(pad, sizeof(pad));
+    pseudonym_key_free(k);
+    return rc;
+}
+
+int pseudonym_key_dup(struct pseudonym_key **out, const struct pseudonym_key *k, struct err *e)
+{
+    struct pseudonym_key *d;
+
+    *out = NULL;
+    d = key_alloc();
+    if (!d)
+        return err_oom(e);
+    if (!EVP_MD_CTX_copy_ex(d->inner, k->inner) || !EVP_MD_CTX_copy_ex(d->outer, k->outer)) {
+        pseudonym_key_free(d);
+        return err_set(e, ERR_INTERNAL, "cannot copy the pseudonym key state");
+    }
+    memcpy(d->fingerprint, k->fingerprint, sizeof(d->fingerprint));
+    *out = d;
+    return 0;
+}
+
+static int hexval(int ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+int pseudonym_key_from_text(struct pseudonym_key **out, const char *text, size_t len,
+                            const char *origin, struct err *e)
+{
+    unsigned char bytes[PSEUDONYM_KEY_FILE_MAX / 2];
+    bool all_hex = true;
+    size_t i;
+    int rc;
+
+    *out = NULL;
+    while (len && isspace((unsigned char)*text)) {
+        text++;
+        len--;
+    }
+    while (len && isspace((unsigned char)text[len - 1]))
+        len--;
+    if (len < PSEUDONYM_KEY_MIN_CHARS)
+        return err_set(e, ERR_USAGE,
+                       "pseudonym key from %s is too short: %zu characters, at least %d needed "
+                       "(make one with 'openssl rand -hex 32')",
+                       origin, len, PSEUDONYM_KEY_MIN_CHARS);
+    for (i = 0; i < len && all_hex; i++)
+        all_hex = hexval((unsigned char)text[i]) >= 0;
+    if (!all_hex || len % 2 != 0 || len / 2 > sizeof(bytes))
+        return pseudonym_key_from_bytes(out, text, len, e);
+    for (i = 0; i < len / 2; i++)
+        bytes[i] = (unsigned char)(hexval((unsigned char)text[2 * i]) << 4 |
+                                   hexval((unsigned char)text[2 * i + 1]));
+    rc = pseudonym_key_from_bytes(out, bytes, len / 2, e);
+    OPENSSL_cleanse(bytes, sizeof(bytes));
+    return rc;
+}
+
+int pseudonym_key_from_env(struct pseudonym_key **out, struct err *e)
+{
+    const char *v = getenv(PSEUDONYM_KEY_ENV);
+
+    *out = NULL;
+    if (!v || !*v)
+        return err_set(e, ERR_USAGE,
+                       "no pseudonym key: set " PSEUDONYM_KEY_ENV " or give a key file");
+    return pseudonym_key_from_text(out, v, strlen(v), PSEUDONYM_KEY_ENV, e);
+}
+
+int pseudonym_key_from_file(struct pseudonym_key **out, const char *path, struct err *e)
+{
+    char text[PSEUDONYM_KEY_FILE_MAX + 1];
+    char origin[512];
+    size_t len = 0;
+    struct stat st;
+    int fd, rc = -1;
+
+    *out = NULL;
+    /* O_NONBLOCK: a FIFO planted at path must not hang the open. */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0)
+        return err_errno(e, ERR_IO, errno, "cannot open pseudonym key file '%s'", path);
+    if (fstat(fd, &st) < 0) {
+        err_errno(e, ERR_IO, errno, "cannot examine pseudonym key file '%s'", path);
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        err_set(e, ERR_REFUSED, "pseudonym key file '%s' is not a regular file", path);
+        goto out;
+    }
+    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+        err_set(e, ERR_REFUSED,
+                "pseudonym key file '%s' is accessible by group or others (mode %04o); "
+                "make it private with 'chmod 600'",
+                path, (unsigned)(st.st_mode & 07777));
+        goto out;
+    }
+    for (;;) {
+        ssize_t n = read(fd, text + len, sizeof(text) - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            err_errno(e, ERR_IO, errno, "cannot read pseudonym key file '%s'", path);
+            goto out;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+        if (len > PSEUDONYM_KEY_FILE_MAX) {
+            err_set(e, ERR_IO, "pseudonym key file '%s' is larger than %d bytes", path,
+                    PSEUDONYM_KEY_FILE_MAX);
+            goto out;
+        }
+    }
+    snprintf(origin, sizeof(origin), "'%s'", path);
+    rc = pseudonym_key_from_text(out, text, len, origin, e);
+out:
+    OPENSSL_cleanse(text, sizeof(text));
+    close(fd);
+    return rc;
+}
+
+const char *pseudonym_key_fingerprint(const struct pseudonym_key *k)
+{
+    return k->fingerprint;
+}
+
+static const char *const shape_names[] = {
+    [PSEUDONYM_EMAIL] = "email",       [PSEUDONYM_NAME] = "name",
+    [PSEUDONYM_USERNAME] = "username", [PSEUDONYM_NICKNAME] = "nickname",
+    [PSEUDONYM_PHONE] = "phone",       [PSEUDONYM_URL] = "url",
+    [PSEUDONYM_OPAQUE] = "opaque",
+};
+
+const char *pseudonym_shape_name(enum pseudonym_shape s)
+{
+    if ((size_t)s < sizeof(shape_names) / sizeof(shape_names[0]))
+        return shape_names[s];
+    return "?";
+}
+
+bool pseudonym_shape_from_name(const char *name, enum pseudonym_shape *out)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(shape_names) / sizeof(shape_names[0]); i++) {
+        if (strcmp(shape_names[i], name) == 0) {
+            *out = (enum pseudonym_shape)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+void pseudonym_opts_init(struct pseudonym_opts *o)
+{
+    o->email_domain = "example.com";
+    o->keep_email_domain = false;
+    o->phone_prefix = "+999";
+    o->username_length = 15;
+    o->url_prefix = "https://example.com/avatar/";
+}
+
+static bool valid_domain_n(const char *d, size_t n)
+{
+    size_t i, label = 0, labels = 0, last_start = 0;
+    bool tld_alpha = false;
+
+    if (n == 0 || n > 253)
+        return false;
+    for (i = 0; i <= n; i++) {
+        char ch = i < n ? d[i] : '.';
+        if (ch == '.') {
+            if (label == 0 || label > 63 || d[i - 1] == '-' || d[i - label] == '-')
+                return false;
+            labels++;
+            last_start = i - label;
+            label = 0;
+            continue;
+        }
+        if (!isalnum((unsigned char)ch) && ch != '-')
+            return false;
+        label++;
+    }
+    /* A numeric top-level label would make an IP address, not a host name. */
+    for (i = last_start; i < n; i++)
+        tld_alpha |= isalpha((unsigned char)d[i]) != 0;
+    return labels >= 2 && tld_alpha;
+}
+
+bool pseudonym_valid_domain(const char *d)
+{
+    return valid_domain_n(d, strlen(d));
+}
+
+bool pseudonym_valid_phone_prefix(const char *p)
+{
+    size_t n = strlen(p), i;
+
+    if (n < 2 || n > 7 || p[0] != '+' || p[1] == '0')
+        return false;
+    for (i = 1; i < n; i++)
+        if (!isdigit((unsigned char)p[i]))
+            return false;
+    return true;
+}
+
+bool pseudonym_valid_url_prefix(const char *u)
+{
+    size_t n = strlen(u);
+
+    if (n > 200 || (strncmp(u, "https://", 8) != 0 && strncmp(u, "http://", 7) != 0))
+        return false;
+    for (; *u; u++) {
+        unsigned char ch = (unsigned char)*u;
+        if (ch <= ' ' || ch >= 0x7f || strchr("\"'<>\\`{}|^", ch))
+            return false;
+    }
+    return true;
+}
+
+bool pseudonym_looks_like_email(const char *s, size_t len)
+{
+    const char *at = memchr(s, '@', len), *dot;
+    size_t i;
+
+    if (!at || at == s || memchr(at + 1, '@', len - (size_t)(at + 1 - s)))
+        return false;
+    for (i = 0; i < len; i++)
+        if (isspace((unsigned char)s[i]))
+            return false;
+    dot = memchr(at + 1, '.', len - (size_t)(at + 1 - s));
+    return dot && dot > at + 1 && dot < s + len - 1;
+}
+
+static void trim(const char **s, size_t *len)
+{
+    while (*len && isspace((unsigned char)**s)) {
+        (*s)++;
+        (*len)--;
+    }
+    while (*len && isspace((unsigned char)(*s)[*len - 1]))
+        (*len)--;
+}
+
+/* Lower-cases ASCII only: bytes of UTF-8 sequences are left as they are. */
+static int append_lower(struct buf *b, const char *s, size_t len, struct err *e)
+{
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        char ch = (char)tolower((unsigned char)s[i]);
+        if (buf_append(b, &ch, 1, e) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int pseudonym_normalize(enum pseudonym_shape s, const char *in, size_t len, struct buf *out,
+                        struct err *e)
+{
+    bool space = false, digits = false;
+    size_t i;
+
+    trim(&in, &len);
+    switch (s) {
+    case PSEUDONYM_NICKNAME:
+    case PSEUDONYM_NAME:
+        if (pseudonym_looks_like_email(in, len))
+            return append_lower(out, in, len, e);
+        /* Whitespace runs become one space, so "Ann  Lee" is "Ann Lee". */
+        for (i = 0; i < len; i++) {
+            char ch = (char)tolower((unsigned char)in[i]);
+            if (isspace((unsigned char)ch)) {
+                space = true;
+                continue;
+            }
+            if ((space && buf_append(out, " ", 1, e) < 0) || buf_append(out, &ch, 1, e) < 0)
+                return -1;
+            space = false;
+        }
+        return 0;
+    case PSEUDONYM_EMAIL:
+    case PSEUDONYM_USERNAME:
+        return append_lower(out, in, len, e);
+    case PSEUDONYM_PHONE:
+        /* "+1 (415) 555-0100" and "+14155550100" are one number. */
+        for (i = 0; i < len; i++)
+            digits |= isdigit((unsigned char)in[i]) != 0;
+        if (!digits)
+            return append_lower(out, in, len, e);
+        if (in[0] == '+' && buf_append(out, "+", 1, e) < 0)
+            return -1;
+        for (i = 0; i < len; i++)
+            if (isdigit((unsigned char)in[i]) && buf_append(out, &in[i], 1, e) < 0)
+                return -1;
+        return 0;
+    case PSEUDONYM_URL:
+    case PSEUDONYM_OPAQUE:
+        return buf_append(out, in, len, e);
+    }
+    return err_set(e, ERR_INTERNAL, "unknown pseudonym shape %d", (int)s);
+}
+
+/* ndigits base32 digits from the front of h (ndigits * 5 <= 256). */
+static int append_base32(struct buf *b, const unsigned char *h, size_t ndigits, struct err *e)
+{
+    char tmp[64];
+    size_t i;
+
+    for (i = 0; i < ndigits; i++) {
+        size_t bit = i * 5, byte = bit / 8, shift = bit % 8;
+        unsigned v = (unsigned)h[byte] << 8 | (byte + 1 < HMAC_LEN ? h[byte + 1] : 0);
+        tmp[i] = base32_alphabet[(v >> (11 - shift)) & 31];
+    }
+    return buf_append(b, tmp, ndigits, e);
+}
+
+static int append_hex(struct buf *b, const unsigned char *h, size_t nbytes, struct err *e)
+{
+    char tmp[2 * HMAC_LEN];
+    size_t i;
+
+    for (i = 0; i < nbytes; i++) {
+        tmp[2 * i] = hex_digits[h[i] >> 4];
+        tmp[2 * i + 1] = hex_digits[h[i] & 15];
+    }
+    return buf_append(b, tmp, 2 * nbytes, e);
+}
+
+static int append_words(struct buf *b, const unsigned char *h, size_t nwords, bool lower,
+                        struct err *e)
+{
+    size_t i;
+
+    for (i = 0; i < nwords; i++) {
+        const char *w = name_words[h[i]];
+        if (i && buf_append(b, lower ? "." : " ", 1, e) < 0)
+            return -1;
+        if (lower ? append_lower(b, w, strlen(w), e) : buf_appends(b, w, e))
+            return -1;
+    }
+    return 0;
+}
+
+static int email_from_norm(struct pseudonym_key *k, const char *norm, size_t len,
+                           const struct pseudonym_opts *o, bool local_only, struct buf *out,
+                           struct err *e)
+{
+    unsigned char h[HMAC_LEN];
+    const char *at;
+
+    if (tagged(k, TAG_EMAIL, norm, len, h, e) < 0 || buf_append(out, "u-", 2, e) < 0 ||
+        append_base32(out, h, EMAIL_LOCAL_DIGITS, e) < 0)
+        return -1;
+    if (local_only)
+        return 0;
+    at = memrchr(norm, '@', len);
+    if (o->keep_email_domain && at && valid_domain_n(at + 1, len - (size_t)(at + 1 - norm)))
+        return buf_append(out, at, len - (size_t)(at - norm), e);
+    return buf_appendf(out, e, "@%s", o->email_domain);
+}
+
+static size_t count_words(const char *norm, size_t len)
+{
+    size_t i, n = len ? 1 : 0;
+
+    for (i = 0; i < len; i++)
+        n += norm[i] == ' ';
+    return n;
+}
+
+static int make_from_norm(struct pseudonym_key *k, enum pseudonym_shape s, const char *norm,
+                          size_t len, const struct pseudonym_opts *o, struct buf *out,
+                          struct err *e)
+{
+    unsigned char h[HMAC_LEN];
+    size_t words, digits;
+    uint64_t v;
+    int i;
+
+    switch (s) {
+    case PSEUDONYM_EMAIL:
+        return email_from_norm(k, norm, len, o, false, out, e);
+    case PSEUDONYM_NAME:
+    case PSEUDONYM_NICKNAME:
+        /* A name that is an email (Auth0's default name) stays the same
+         * email pseudonym, so name == email survives the transform. */
+        if (pseudonym_looks_like_email(norm, len))
+            return email_from_norm(k, norm, len, o, s == PSEUDONYM_NICKNAME, out, e);
+        words = count_words(norm, len);
+        if (words > NAME_MAX_WORDS)
+            words = NAME_MAX_WORDS;
+        if (s == PSEUDONYM_NICKNAME && words > 2)
+            words = 2;
+        if (tagged(k, TAG_NAME, norm, len, h, e) < 0)
+            return -1;
+        return append_words(out, h, words, s == PSEUDONYM_NICKNAME, e);
+    case PSEUDONYM_USERNAME:
+        if (o->username_length < PSEUDONYM_USERNAME_MIN_LEN ||
+            o->username_length > PSEUDONYM_USERNAME_MAX_LEN)
+            return err_set(e, ERR_USAGE, "username length %u is not between %d and %d",
+                           o->username_length, PSEUDONYM_USERNAME_MIN_LEN,
+                           PSEUDONYM_USERNAME_MAX_LEN);
+        if (tagged(k, TAG_USERNAME, norm, len, h, e) < 0 || buf_append(out, "u", 1, e) < 0)
+            return -1;
+        return append_base32(out, h, o->username_length - 1, e);
+    case PSEUDONYM_PHONE:
+        if (!pseudonym_valid_phone_prefix(o->phone_prefix))
+            return err_set(e, ERR_USAGE, "invalid phone prefix '%s'", o->phone_prefix);
+        digits = E164_DIGITS - (strlen(o->phone_prefix) - 1);
+        if (tagged(k, TAG_PHONE, norm, len, h, e) < 0)
+            return -1;
+        v = 0;
+        for (i = 0; i < 8; i++)
+            v = v << 8 | h[i];
+        {
+            uint64_t mod = 1;
+            size_t j;
+            for (j = 0; j < digits; j++)
+                mod *= 10;
+            v %= mod;
+        }
+        return buf_appendf(out, e, "%s%0*llu", o->phone_prefix, (int)digits, (unsigned long long)v);
+    case PSEUDONYM_URL:
+        if (tagged(k, TAG_URL, norm, len, h, e) < 0 || buf_appends(out, o->url_prefix, e) < 0 ||
+            append_hex(out, h, OPAQUE_BYTES, e) < 0)
+            return -1;
+        return buf_append(out, ".png", 4, e);
+    case PSEUDONYM_OPAQUE:
+        if (tagged(k, TAG_OPAQUE, norm, len, h, e) < 0)
+            return -1;
+        return append_hex(out, h, OPAQUE_BYTES, e);
+    }
+    return err_set(e, ERR_INTERNAL, "unknown pseudonym shape %d", (int)s);
+}
+
+static void buf_truncate(struct buf *b, size_t len)
+{
+    if (b->data && len <= b->len) {
+        b->len = len;
+        b->data[len] = '\0';
+    }
+}
+
+int pseudonym_make(struct pseudonym_key *k, enum pseudonym_shape s, const char *in, size_t len,
+                   const struct pseudonym_opts *o, struct buf *out, struct err *e)
+{
+    size_t start = out->len;
+
+    if (len > PSEUDONYM_INPUT_MAX)
+        return err_set(e, ERR_USAGE, "value too long to pseudonymise (%zu bytes, at most %d)", len,
+                       PSEUDONYM_INPUT_MAX);
+    buf_reset(&k->norm);
+    if (pseudonym_normalize(s, in, len, &k->norm, e) < 0)
+        return -1;
+    if (k->norm.len == 0)
+        return 0;
+    if (make_from_norm(k, s, buf_str(&k->norm), k->norm.len, o, out, e) < 0) {
+        buf_truncate(out, start);
+        return -1;
+    }
+    return 0;
+}
+
+int pseudonym_email(struct pseudonym_key *k, const char *in, const char *domain, bool keep_domain,
+                    struct buf *out, struct err *e)
+{
+    struct pseudonym_opts o;
+
+    pseudonym_opts_init(&o);
+    if (domain)
+        o.email_domain = domain;
+    o.keep_email_domain = keep_domain;
+    return pseudonym_make(k, PSEUDONYM_EMAIL, in, strlen(in), &o, out, e);
+}
+
+int pseudonym_hash(struct pseudonym_key *k, const char *in, size_t len, struct buf *out,
+                   struct err *e)
+{
+    unsigned char h[HMAC_LEN];
+    size_t start = out->len;
+
+    if (tagged(k, TAG_HASH, in, len, h, e) < 0)
+        return -1;
+    if (append_hex(out, h, HMAC_LEN, e) < 0) {
+        buf_truncate(out, start);
+        return -1;
+    }
+    return 0;
+}
