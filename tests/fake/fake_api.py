@@ -1,0 +1,866 @@
+"""Management API routes: users, connections, roles, organizations, jobs.
+
+Each handler takes a Req and returns (status, body) where body is a JSON
+value, raw bytes, or None (empty body); errors are raised as ApiError.
+Scope requirements live in the ROUTES table next to each path.
+"""
+
+import base64
+import json
+import re
+import urllib.parse
+
+from fake_lucene import LuceneError, compile_query, values_at
+from fake_util import (
+    ApiError,
+    bad_body,
+    bad_query,
+    check_body,
+    gravatar,
+    iso,
+    rand_hex,
+)
+
+PAGING_CAP_MSG = (
+    "You can only page through the first 1000 records. "
+    "See https://auth0.com/docs/users/search/v3/view-search-results-by-page#limitation."
+)
+OFFSET_CAP_MSG = "You can only page through the first 1000 records. Use checkpoint pagination (from/take) instead."
+
+
+class Req:
+    def __init__(self, method, path, params, body, ctype, scopes, headers):
+        self.method = method
+        self.path = path
+        self.params = params  # name -> list of str (array keys normalized)
+        self.body = body
+        self.ctype = (ctype or "").split(";")[0].strip().lower()
+        self.raw_ctype = ctype or ""
+        self.scopes = scopes
+        self.headers = headers
+        self.args = ()
+        self.job_id = None
+
+    def json(self, allow_form=True):
+        if self.ctype == "application/x-www-form-urlencoded" and allow_form:
+            out = {}
+            for k, v in urllib.parse.parse_qsl(self.body.decode("utf-8", "replace"), keep_blank_values=True):
+                out[k] = v
+            return out
+        if self.ctype not in ("application/json", "") and not self.ctype.endswith("+json"):
+            raise ApiError(415, "Unsupported Media Type")
+        if not self.body.strip():
+            raise ApiError(400, "Invalid request payload JSON format", "invalid_body")
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            raise ApiError(400, "Invalid request payload JSON format", "invalid_body")
+
+
+# --- query parameter parsing ----------------------------------------------
+
+
+def query(req, spec):
+    """Parse req.params against spec {name: (type, opts)}; unknown -> 400."""
+    out = {}
+    for name, vals in req.params.items():
+        if name not in spec:
+            raise bad_query("Additional properties not allowed: %s" % name)
+    for name, (typ, opts) in spec.items():
+        vals = req.params.get(name)
+        if vals is None:
+            if "default" in opts:
+                out[name] = opts["default"]
+            continue
+        if typ == "array":
+            out[name] = [v for v in vals]
+            enum = opts.get("enum")
+            for v in vals:
+                if enum and v not in enum:
+                    raise bad_query("No enum match for: \"%s\"" % v, name)
+            continue
+        v = vals[-1]
+        if typ == "int":
+            if not re.match(r"^-?\d+$", v):
+                raise bad_query("Expected type integer but found type string", name)
+            n = int(v)
+            if "min" in opts and n < opts["min"]:
+                raise bad_query("Value %d is less than minimum %d" % (n, opts["min"]), name)
+            if "max" in opts and n > opts["max"]:
+                raise bad_query("Value %d is greater than maximum %d" % (n, opts["max"]), name)
+            out[name] = n
+        elif typ == "bool":
+            if v not in ("true", "false"):
+                raise bad_query("Expected type boolean but found type string", name)
+            out[name] = v == "true"
+        else:
+            if "enum" in opts and v not in opts["enum"]:
+                raise bad_query("No enum match for: \"%s\"" % v, name)
+            if "maxLength" in opts and len(v) > opts["maxLength"]:
+                raise bad_query("String is too long (%d chars), maximum %d" % (len(v), opts["maxLength"]), name)
+            out[name] = v
+    return out
+
+
+def project(obj, fields, include):
+    if not fields:
+        return obj
+    names = [f.strip() for f in fields.split(",") if f.strip()]
+    if include:
+        return {k: obj[k] for k in names if k in obj}
+    return {k: v for k, v in obj.items() if k not in names}
+
+
+def enc_cursor(s):
+    return base64.urlsafe_b64encode(s.encode("utf-8")).decode("ascii").rstrip("=")
+
+
+def dec_cursor(c, name="from"):
+    try:
+        pad = "=" * (-len(c) % 4)
+        return base64.urlsafe_b64decode(c + pad).decode("utf-8")
+    except Exception:
+        raise ApiError(400, "Invalid value for the '%s' parameter." % name, "invalid_query_string")
+
+
+def offset_page(items, q, key, cap=False, envelope_extra=None):
+    """Offset pagination over items; array or {key, start, limit, total}."""
+    page = q.get("page", 0)
+    per_page = q.get("per_page", 50)
+    if cap and (page + 1) * per_page > 1000:
+        raise ApiError(400, OFFSET_CAP_MSG, "invalid_paging")
+    start = page * per_page
+    chunk = items[start : start + per_page]
+    if q.get("include_totals"):
+        body = {key: chunk, "start": start, "limit": per_page, "total": len(items)}
+        return body
+    return chunk
+
+
+def checkpoint_page(ids, q, key, render, next_mode="more"):
+    """Checkpoint pagination over sorted ids.
+
+    next_mode "more": next only when items remain after this page;
+    "full": next whenever the page is full (a last full page is followed
+    by an empty page without next); "nonempty": next whenever the page
+    has items (the recorded organization-members behaviour).
+    """
+    import bisect
+
+    take = q.get("take", 50)
+    start = 0
+    if q.get("from"):
+        last = dec_cursor(q["from"])
+        start = bisect.bisect_right(ids, last)
+    chunk = ids[start : start + take]
+    body = {key: [render(x) for x in chunk]}
+    more = start + take < len(ids)
+    if chunk and ((next_mode == "more" and more) or (next_mode == "full" and len(chunk) == take) or next_mode == "nonempty"):
+        body["next"] = enc_cursor(chunk[-1])
+    return body
+
+
+# --- the API ----------------------------------------------------------------
+
+USER_CREATE_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["connection"],
+    "properties": {
+        "email": {"type": "string", "format": "email"},
+        "phone_number": {"type": "string", "pattern": r"^\+[0-9]{1,15}$"},
+        "user_metadata": {"type": "object"},
+        "blocked": {"type": "boolean"},
+        "email_verified": {"type": "boolean"},
+        "phone_verified": {"type": "boolean"},
+        "app_metadata": {"type": "object"},
+        "given_name": {"type": "string", "minLength": 1, "maxLength": 150},
+        "family_name": {"type": "string", "minLength": 1, "maxLength": 150},
+        "name": {"type": "string", "minLength": 1, "maxLength": 300},
+        "nickname": {"type": "string", "minLength": 1, "maxLength": 300},
+        "picture": {"type": "string", "format": "uri"},
+        "user_id": {"type": "string", "minLength": 0, "maxLength": 255, "pattern": r"^\S*$"},
+        "connection": {"type": "string", "minLength": 1},
+        "password": {"type": "string", "minLength": 1},
+        "verify_email": {"type": "boolean"},
+        "username": {"type": "string", "minLength": 1, "maxLength": 128},
+    },
+}
+
+USER_PATCH_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "blocked": {"type": "boolean"},
+        "email_verified": {"type": "boolean"},
+        "email": {"type": ["string", "null"], "format": "email"},
+        "phone_number": {"type": ["string", "null"], "pattern": r"^\+[0-9]{1,15}$"},
+        "phone_verified": {"type": "boolean"},
+        "user_metadata": {"type": "object"},
+        "app_metadata": {"type": "object"},
+        "given_name": {"type": ["string", "null"], "minLength": 1, "maxLength": 150},
+        "family_name": {"type": ["string", "null"], "minLength": 1, "maxLength": 150},
+        "name": {"type": ["string", "null"], "minLength": 1, "maxLength": 300},
+        "nickname": {"type": ["string", "null"], "minLength": 1, "maxLength": 300},
+        "picture": {"type": ["string", "null"], "format": "uri"},
+        "verify_email": {"type": "boolean"},
+        "verify_phone_number": {"type": "boolean"},
+        "password": {"type": ["string", "null"], "minLength": 1},
+        "connection": {"type": "string", "minLength": 1},
+        "client_id": {"type": "string", "minLength": 1},
+        "username": {"type": ["string", "null"], "minLength": 1, "maxLength": 128},
+    },
+}
+
+def ID_LIST(key):
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": [key],
+        "properties": {key: {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}}},
+    }
+
+USER_FIELDS_ORDER = (
+    "created_at", "email", "email_verified", "family_name", "given_name", "identities", "name", "nickname",
+    "phone_number", "phone_verified", "picture", "updated_at", "user_id", "user_metadata", "username",
+    "app_metadata", "blocked", "last_password_reset", "logins_count",
+)
+
+
+def _ordered(u):
+    out = {k: u[k] for k in USER_FIELDS_ORDER if k in u}
+    for k, v in u.items():
+        if k not in out:
+            out[k] = v
+    return out
+
+
+class UserDoc:
+    """Lucene doc over a stored user; parses the profile only if needed."""
+
+    __slots__ = ("u", "_obj")
+
+    def __init__(self, u):
+        self.u = u
+        self._obj = None
+
+    def values(self, path):
+        u = self.u
+        if path == "user_id":
+            return [u.uid]
+        if path == "email":
+            return [u.email] if u.email is not None else []
+        if path == "identities.connection":
+            return [u.conn]
+        if self._obj is None:
+            self._obj = u.obj()
+        return values_at(self._obj, path)
+
+
+class Api:
+    def __init__(self, srv):
+        self.srv = srv
+        self.t = srv.tenant
+        self.routes = []
+        R = self._route
+        R("GET", r"/users", self.list_users, "any", ["read:users"])
+        R("POST", r"/users", self.create_user, "any", ["create:users"])
+        R("GET", r"/users-by-email", self.users_by_email, "any", ["read:users"])
+        R("GET", r"/users/([^/]+)", self.get_user, "any", ["read:users"])
+        R("PATCH", r"/users/([^/]+)", self.patch_user, "any", ["update:users", "update:users_app_metadata"])
+        R("DELETE", r"/users/([^/]+)", self.delete_user, "any", ["delete:users"])
+        R("GET", r"/users/([^/]+)/roles", self.get_user_roles, "all", ["read:users", "read:roles", "read:role_members"])
+        R("POST", r"/users/([^/]+)/roles", self.post_user_roles, "any", ["update:users", "create:role_members"])
+        R("DELETE", r"/users/([^/]+)/roles", self.delete_user_roles, "any", ["update:users", "delete:role_members"])
+        R("GET", r"/users/([^/]+)/organizations", self.get_user_orgs, "any", ["read:organizations"])
+        R("GET", r"/connections", self.list_connections, "any", ["read:connections"])
+        R("GET", r"/connections/([^/]+)", self.get_connection, "any", ["read:connections"])
+        R("GET", r"/roles", self.list_roles, "any", ["read:roles"])
+        R("POST", r"/roles", self.create_role, "any", ["create:roles"])
+        R("GET", r"/roles/([^/]+)", self.get_role, "any", ["read:roles"])
+        R("GET", r"/roles/([^/]+)/users", self.get_role_users, "all", ["read:users", "read:roles"])
+        R("POST", r"/roles/([^/]+)/users", self.post_role_users, "any", ["update:roles", "create:role_members"])
+        R("GET", r"/organizations", self.list_orgs, "any", ["read:organizations"])
+        R("GET", r"/organizations/name/([^/]+)", self.get_org_by_name, "any", ["read:organizations"])
+        R("GET", r"/organizations/([^/]+)", self.get_org, "any", ["read:organizations"])
+        R("GET", r"/organizations/([^/]+)/members", self.get_members, "any", ["read:organization_members"])
+        R("POST", r"/organizations/([^/]+)/members", self.post_members, "any", ["create:organization_members"])
+        R("DELETE", r"/organizations/([^/]+)/members", self.delete_members, "any", ["delete:organization_members"])
+        R("GET", r"/organizations/([^/]+)/members/([^/]+)/roles", self.get_member_roles, "any", ["read:organization_member_roles"])
+        R("POST", r"/organizations/([^/]+)/members/([^/]+)/roles", self.post_member_roles, "any", ["create:organization_member_roles"])
+        R("DELETE", r"/organizations/([^/]+)/members/([^/]+)/roles", self.delete_member_roles, "any", ["delete:organization_member_roles"])
+        jobs = srv.jobs
+        R("POST", r"/jobs/users-exports", jobs.create_export, "any", ["read:users"])
+        R("POST", r"/jobs/users-imports", jobs.create_import, "any", ["create:users"])
+        R("GET", r"/jobs/([^/]+)", jobs.get_job, "any", ["create:users", "read:users"])
+        R("GET", r"/jobs/([^/]+)/errors", jobs.get_errors, "any", ["create:users", "read:users"])
+
+    def _route(self, method, pattern, fn, mode, scopes):
+        self.routes.append((method, re.compile("^" + pattern + "$"), fn, mode, scopes))
+
+    def match(self, method, raw_path):
+        """Find the route for raw_path (still percent-encoded, without
+        /api/v2).  Returns (fn, mode, scopes, args) or None."""
+        for m, rx, fn, mode, scopes in self.routes:
+            if m != method:
+                continue
+            mm = rx.match(raw_path)
+            if mm:
+                return fn, mode, scopes, tuple(urllib.parse.unquote(g) for g in mm.groups())
+        return None
+
+    @staticmethod
+    def check_scopes(have, mode, need):
+        if mode == "all":
+            if not all(s in have for s in need):
+                raise ApiError(403, "Insufficient scope, expected all of: %s" % ", ".join(need), "insufficient_scope")
+        elif not any(s in have for s in need):
+            raise ApiError(403, "Insufficient scope, expected any of: %s" % ",".join(need), "insufficient_scope")
+
+    # --- helpers -----------------------------------------------------------
+    def _user_or_404(self, uid):
+        u = self.t.get(uid)
+        if u is None:
+            raise ApiError(404, "The user does not exist.", "inexistent_user")
+        return u
+
+    def _role_or_404(self, rid):
+        r = self.t.roles.get(rid)
+        if r is None:
+            raise ApiError(404, "The role does not exist.")
+        return r
+
+    def _org_or_404(self, oid):
+        o = self.t.orgs.get(oid)
+        if o is None:
+            raise ApiError(404, "The organization does not exist.", "inexistent_organization")
+        return o
+
+    # --- users -----------------------------------------------------------
+    def list_users(self, req):
+        q = query(req, {
+            "page": ("int", {"min": 0, "default": 0}),
+            "per_page": ("int", {"min": 0, "max": 100, "default": 50}),
+            "include_totals": ("bool", {"default": False}),
+            "sort": ("str", {}),
+            "connection": ("str", {}),
+            "fields": ("str", {}),
+            "include_fields": ("bool", {"default": True}),
+            "q": ("str", {}),
+            "search_engine": ("str", {"enum": ["v1", "v2", "v3"]}),
+            "primary_order": ("bool", {"default": True}),
+        })
+        se = q.get("search_engine")
+        if se == "v2":
+            raise ApiError(400, "You are not allowed to use search_engine=v2. Use search_engine=v3 instead.", "operation_not_supported")
+        if se == "v1":
+            raise ApiError(400, "You are not allowed to use search_engine=v1. Use search_engine=v3 instead.", "operation_not_supported")
+        if "q" in q and se != "v3":
+            raise ApiError(400, "The 'q' parameter is available only if you specify 'search_engine=v2|v3'", "invalid_query_string")
+        page, per_page = q["page"], q["per_page"]
+        if (page + 1) * per_page > 1000:
+            raise ApiError(400, PAGING_CAP_MSG, "invalid_paging")
+        pred = None
+        if q.get("q"):
+            try:
+                pred = compile_query(q["q"])
+            except LuceneError as e:
+                raise ApiError(400, "Invalid query: %s" % e, "invalid_query_string")
+        sort_field, sort_dir = None, 1
+        if q.get("sort"):
+            m = re.match(r"^([A-Za-z_][A-Za-z0-9_.]*):(1|-1)$", q["sort"])
+            if not m:
+                raise ApiError(400, "Invalid sort parameter. Use field:1 or field:-1", "invalid_query_string")
+            sort_field, sort_dir = m.group(1), int(m.group(2))
+            if sort_field.startswith(("app_metadata", "user_metadata")):
+                raise ApiError(400, "Sorting by app_metadata or user_metadata is not supported.", "invalid_query_string")
+        t = self.t
+        fast = re.match(r'^\s*(email|user_id):(?:"([^"\\*?]+)"|([^\s"\\*?():]+))\s*$', q.get("q") or "")
+        with t.lock:
+            ids = t.sorted_ids
+            if fast:  # a single exact email / user_id term: use the index
+                val = fast.group(2) or fast.group(3)
+                if fast.group(1) == "email":
+                    ids = sorted(t.find("email", val))
+                else:
+                    ids = [val] if val in t.users else []
+            elif pred is not None:
+                users = t.users
+                ids = [uid for uid in ids if pred(UserDoc(users[uid]))]
+            if sort_field and sort_field != "user_id":
+                present, missing = [], []
+                for uid in ids:
+                    u = t.users[uid]
+                    v = u.email if sort_field == "email" else u.obj().get(sort_field)
+                    (missing if v is None else present).append((v, uid))
+                desc = sort_dir == -1
+                try:
+                    present.sort(reverse=desc)
+                except TypeError:  # mixed value types: compare as text
+                    present.sort(key=lambda k: (str(k[0]), k[1]), reverse=desc)
+                ids = [uid for _, uid in present] + [uid for _, uid in missing]
+            elif sort_field == "user_id" and sort_dir == -1:
+                ids = ids[::-1]
+            total = len(ids)
+            start = page * per_page
+            chunk = [project(t.users[uid].obj(), q.get("fields"), q["include_fields"]) for uid in ids[start : start + per_page]]
+        if q["include_totals"]:
+            return 200, {"start": start, "limit": per_page, "length": len(chunk), "users": chunk, "total": total}
+        return 200, chunk
+
+    def users_by_email(self, req):
+        q = query(req, {
+            "email": ("str", {}),
+            "fields": ("str", {}),
+            "include_fields": ("bool", {"default": True}),
+        })
+        if "email" not in q:
+            raise bad_query("Missing required property: email")
+        t = self.t
+        with t.lock:
+            uids = sorted(t.find("email", q["email"]))
+            out = [project(t.users[x].obj(), q.get("fields"), q["include_fields"]) for x in uids]
+        return 200, out
+
+    def get_user(self, req):
+        q = query(req, {"fields": ("str", {}), "include_fields": ("bool", {"default": True})})
+        with self.t.lock:
+            u = self._user_or_404(req.args[0])
+            return 200, project(u.obj(), q.get("fields"), q["include_fields"])
+
+    def create_user(self, req):
+        body = req.json()
+        check_body(body, USER_CREATE_SCHEMA)
+        t = self.t
+        now = iso(self.srv.clock.now())
+        with t.lock:
+            conn = t.conn_by_name.get(body["connection"])
+            if conn is None:
+                raise ApiError(400, "The connection does not exist.", "inexistent_connection")
+            if not t.is_database(conn):
+                raise ApiError(
+                    400,
+                    "Connection does not support user creation through the API. It must either be a database or passwordless connection.",
+                    "operation_not_supported",
+                )
+            for req_prop in ("email", "password"):
+                if req_prop not in body:
+                    raise bad_body("Missing required property: %s" % req_prop)
+            if t.requires_username(conn):
+                if "username" not in body:
+                    raise bad_body("Missing required property: username")
+            elif "username" in body:
+                raise ApiError(400, "Cannot set username for connection without requires_username", "invalid_body")
+            raw = body.get("user_id") or rand_hex(24)
+            uid = "auth0|" + raw
+            email = body["email"].lower()
+            if (
+                uid in t.users
+                or t.find("email", email, conn["name"])
+                or ("username" in body and t.find("username", body["username"], conn["name"]))
+            ):
+                raise ApiError(409, "The user already exists.", "auth0_idp_error")
+            u = {
+                "created_at": now,
+                "email": email,
+                "email_verified": body.get("email_verified", False),
+                "identities": [{"connection": conn["name"], "user_id": raw, "provider": "auth0", "isSocial": False}],
+                "name": body.get("name", email),
+                "nickname": body.get("nickname", email.split("@")[0]),
+                "picture": body.get("picture", gravatar(email)),
+                "updated_at": now,
+                "user_id": uid,
+                "logins_count": 0,
+            }
+            for k in ("given_name", "family_name", "username", "phone_number", "phone_verified", "blocked", "user_metadata", "app_metadata"):
+                if k in body:
+                    u[k] = body[k]
+            u = _ordered(u)
+            t.add_user(u)
+        return 201, u
+
+    def patch_user(self, req):
+        body = req.json()
+        check_body(body, USER_PATCH_SCHEMA)
+        if "update:users" not in req.scopes and set(body) - {"app_metadata"}:
+            raise ApiError(403, "Insufficient scope, expected any of: update:users", "insufficient_scope")
+        for a, b in (("password", "email"), ("password", "email_verified"), ("username", "email"),
+                     ("username", "email_verified"), ("username", "password")):
+            if a in body and b in body:
+                raise ApiError(400, "Cannot update %s and %s simultaneously" % (a, b), "invalid_body")
+        t = self.t
+        now = iso(self.srv.clock.now())
+        with t.lock:
+            rec = self._user_or_404(req.args[0])
+            u = rec.obj()
+            conn = t.conn_by_name.get(rec.conn)
+            is_db = t.is_database(conn)
+            if not is_db:
+                for k in ("email", "password", "username"):
+                    if k in body:
+                        raise ApiError(400, "Cannot update %s for non-database user." % k, "operation_not_supported")
+            if body.get("email") is not None:
+                email = body["email"].lower()
+                if email != u.get("email") and t.find("email", email, rec.conn):
+                    raise ApiError(409, "The specified new email already exists", "email_conflict")
+                if email != u.get("email"):
+                    u["email"] = email
+                    u["email_verified"] = body.get("email_verified", False)
+            if "username" in body:
+                if body["username"] is not None and not t.requires_username(conn):
+                    raise ApiError(400, "Cannot update username for connection without requires_username", "invalid_body")
+                if body["username"] is not None:
+                    others = [x for x in t.find("username", body["username"], rec.conn) if x != rec.uid]
+                    if others:
+                        raise ApiError(409, "The specified new username already exists", "username_conflict")
+            for k, v in body.items():
+                if k in ("verify_email", "verify_phone_number", "connection", "client_id", "email"):
+                    continue
+                if k == "password":
+                    if v is not None:
+                        u["last_password_reset"] = now
+                    continue
+                if k in ("user_metadata", "app_metadata"):
+                    if v == {}:
+                        u.pop(k, None)
+                        continue
+                    cur = dict(u.get(k) or {})
+                    for mk, mv in v.items():
+                        if mv is None:
+                            cur.pop(mk, None)
+                        else:
+                            cur[mk] = mv
+                    u[k] = cur
+                    continue
+                if v is None:
+                    u.pop(k, None)
+                else:
+                    u[k] = v
+            if body.get("email") is None and "email" in body:
+                u.pop("email", None)
+            u["updated_at"] = now
+            u = _ordered(u)
+            t.replace_user(u)
+        return 200, u
+
+    def delete_user(self, req):
+        with self.t.lock:
+            self.t.delete_user(req.args[0])
+        return 204, None
+
+    def get_user_roles(self, req):
+        q = query(req, {
+            "per_page": ("int", {"min": 1, "max": 100, "default": 50}),
+            "page": ("int", {"min": 0, "default": 0}),
+            "include_totals": ("bool", {"default": False}),
+        })
+        t = self.t
+        with t.lock:
+            self._user_or_404(req.args[0])
+            roles = sorted((dict(t.roles[r]) for r in t.user_roles.get(req.args[0], [])), key=lambda r: (r["name"], r["id"]))
+        return 200, offset_page(roles, q, "roles")
+
+    def _role_ids_body(self, req):
+        body = req.json()
+        check_body(body, ID_LIST("roles"))
+        return body["roles"]
+
+    def post_user_roles(self, req):
+        rids = self._role_ids_body(req)
+        t = self.t
+        with t.lock:
+            self._user_or_404(req.args[0])
+            for rid in rids:
+                self._role_or_404(rid)
+            t.assign_roles(req.args[0], rids)
+        return 204, None
+
+    def delete_user_roles(self, req):
+        rids = self._role_ids_body(req)
+        t = self.t
+        with t.lock:
+            self._user_or_404(req.args[0])
+            t.remove_roles(req.args[0], rids)
+        return 204, None
+
+    def get_user_orgs(self, req):
+        q = query(req, {
+            "page": ("int", {"min": 0, "max": 1000, "default": 0}),
+            "per_page": ("int", {"min": 1, "max": 100, "default": 50}),
+            "include_totals": ("bool", {"default": False}),
+        })
+        t = self.t
+        with t.lock:
+            self._user_or_404(req.args[0])
+            orgs = sorted((dict(t.orgs[o]) for o in t.user_orgs.get(req.args[0], [])), key=lambda o: o["name"])
+        return 200, offset_page(orgs, q, "organizations")
+
+    # --- connections -----------------------------------------------------
+    def _conn_view(self, c, req, full=False):
+        out = {k: c[k] for k in ("id", "name", "display_name", "strategy", "realms", "is_domain_connection")}
+        if "read:connections_options" in req.scopes:
+            out["options"] = c["options"]
+        if full:
+            out["enabled_clients"] = [self.srv.client_id]
+        return out
+
+    def list_connections(self, req):
+        q = query(req, {
+            "per_page": ("int", {"min": 1, "max": 100, "default": 100}),
+            "page": ("int", {"min": 0, "default": 0}),
+            "include_totals": ("bool", {"default": False}),
+            "from": ("str", {}),
+            "take": ("int", {"min": 1, "max": 100, "default": 50}),
+            "strategy": ("array", {}),
+            "name": ("str", {}),
+            "fields": ("str", {}),
+            "include_fields": ("bool", {"default": True}),
+        })
+        t = self.t
+        with t.lock:
+            conns = sorted(t.connections, key=lambda c: c["name"])
+            if q.get("strategy"):
+                conns = [c for c in conns if c["strategy"] in q["strategy"]]
+            if "name" in q:
+                conns = [c for c in conns if c["name"] == q["name"]]
+            views = {c["name"]: project(self._conn_view(c, req), q.get("fields"), q["include_fields"]) for c in conns}
+        names = [c["name"] for c in conns]
+        if "from" in req.params or "take" in req.params:
+            return 200, checkpoint_page(names, q, "connections", lambda n: views[n])
+        return 200, offset_page([views[n] for n in names], q, "connections", cap=True)
+
+    def get_connection(self, req):
+        q = query(req, {"fields": ("str", {}), "include_fields": ("bool", {"default": True})})
+        with self.t.lock:
+            c = self.t.conn_by_id.get(req.args[0])
+            if c is None:
+                raise ApiError(404, "The connection does not exist", "inexistent_connection")
+            return 200, project(self._conn_view(c, req, full=True), q.get("fields"), q["include_fields"])
+
+    # --- roles -----------------------------------------------------------
+    def list_roles(self, req):
+        q = query(req, {
+            "per_page": ("int", {"min": 1, "max": 100, "default": 50}),
+            "page": ("int", {"min": 0, "default": 0}),
+            "include_totals": ("bool", {"default": False}),
+            "name_filter": ("str", {}),
+        })
+        with self.t.lock:
+            roles = sorted((dict(r) for r in self.t.roles.values()), key=lambda r: (r["name"].lower(), r["id"]))
+        if q.get("name_filter"):
+            nf = q["name_filter"].lower()
+            roles = [r for r in roles if nf in r["name"].lower()]
+        return 200, offset_page(roles, q, "roles")
+
+    def create_role(self, req):
+        body = req.json()
+        check_body(body, {
+            "type": "object", "additionalProperties": False, "required": ["name"],
+            "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 50},
+                           "description": {"type": "string", "maxLength": 140}},
+        })
+        with self.t.lock:
+            if self.t.role_by_name(body["name"]):
+                raise ApiError(409, "The role already exists.", "role_conflict")
+            r = self.t.add_role(body["name"], body.get("description"))
+            return 200, dict(r)
+
+    def get_role(self, req):
+        query(req, {})
+        with self.t.lock:
+            return 200, dict(self._role_or_404(req.args[0]))
+
+    def _role_user_view(self, uid):
+        u = self.t.users.get(uid)
+        o = u.obj() if u else {}
+        return {k: o[k] for k in ("user_id", "email", "picture", "name") if k in o}
+
+    def get_role_users(self, req):
+        q = query(req, {
+            "per_page": ("int", {"min": 1, "max": 100, "default": 50}),
+            "page": ("int", {"min": 0, "default": 0}),
+            "include_totals": ("bool", {"default": False}),
+            "from": ("str", {}),
+            "take": ("int", {"min": 1, "max": 100, "default": 50}),
+        })
+        t = self.t
+        with t.lock:
+            rid = req.args[0]
+            self._role_or_404(rid)
+            ids = t.role_user_ids(rid)
+            if "from" in req.params or "take" in req.params:
+                return 200, checkpoint_page(ids, q, "users", self._role_user_view, next_mode="full")
+            page, per_page = q["page"], q["per_page"]
+            if (page + 1) * per_page > 1000:
+                raise ApiError(400, OFFSET_CAP_MSG, "invalid_paging")
+            chunk = [self._role_user_view(x) for x in ids[page * per_page : (page + 1) * per_page]]
+            if q["include_totals"]:
+                return 200, {"users": chunk, "start": page * per_page, "limit": per_page, "total": len(ids)}
+            return 200, chunk
+
+    def post_role_users(self, req):
+        body = req.json()
+        check_body(body, {
+            "type": "object", "additionalProperties": False, "required": ["users"],
+            "properties": {"users": {"type": "array", "items": {"type": "string", "minLength": 1}}},
+        })
+        t = self.t
+        with t.lock:
+            rid = req.args[0]
+            self._role_or_404(rid)
+            for uid in body["users"]:
+                if uid not in t.users:
+                    raise ApiError(400, "The user %s does not exist." % uid, "invalid_body")
+            for uid in body["users"]:
+                t.assign_roles(uid, [rid])
+        return 200, {}
+
+    # --- organizations ---------------------------------------------------
+    def list_orgs(self, req):
+        q = query(req, {
+            "page": ("int", {"min": 0, "max": 1000, "default": 0}),
+            "per_page": ("int", {"min": 1, "max": 100, "default": 50}),
+            "include_totals": ("bool", {"default": False}),
+            "from": ("str", {}),
+            "take": ("int", {"min": 1, "max": 100, "default": 50}),
+            "sort": ("str", {"maxLength": 15}),
+        })
+        with self.t.lock:
+            orgs = {o["id"]: dict(o) for o in self.t.orgs.values()}
+        if "from" in req.params or "take" in req.params:
+            return 200, checkpoint_page(sorted(orgs), q, "organizations", lambda oid: orgs[oid])
+        key, rev = "name", False
+        if q.get("sort"):
+            m = re.match(r"^(name|display_name|created_at):(1|-1)$", q["sort"])
+            if not m:
+                raise ApiError(400, "Invalid sort field. Supported: name, display_name, created_at", "invalid_query_string")
+            key, rev = m.group(1), m.group(2) == "-1"
+        items = sorted(orgs.values(), key=lambda o: (str(o.get(key, "")), o["id"]), reverse=rev)
+        return 200, offset_page(items, q, "organizations", cap=True)
+
+    def get_org(self, req):
+        query(req, {})
+        with self.t.lock:
+            return 200, dict(self._org_or_404(req.args[0]))
+
+    def get_org_by_name(self, req):
+        query(req, {})
+        with self.t.lock:
+            o = self.t.org_by_name(req.args[0])
+            if o is None:
+                raise ApiError(404, "The organization does not exist.", "inexistent_organization")
+            return 200, dict(o)
+
+    def get_members(self, req):
+        q = query(req, {
+            "page": ("int", {"min": 0, "max": 1000, "default": 0}),
+            "per_page": ("int", {"min": 1, "max": 100, "default": 50}),
+            "include_totals": ("bool", {"default": False}),
+            "from": ("str", {}),
+            "take": ("int", {"min": 1, "max": 100, "default": 50}),
+            "fields": ("str", {}),
+            "include_fields": ("bool", {"default": True}),
+        })
+        names = [f.strip() for f in q.get("fields", "").split(",") if f.strip()]
+        want_roles = q["include_fields"] and "roles" in names
+        if want_roles and "read:organization_member_roles" not in req.scopes:
+            raise ApiError(403, "Insufficient scope, expected any of: read:organization_member_roles", "insufficient_scope")
+        t = self.t
+        with t.lock:
+            oid = req.args[0]
+            self._org_or_404(oid)
+            members = t.org_members[oid]
+
+            def render(uid):
+                u = t.users.get(uid)
+                o = u.obj() if u else {}
+                m = {k: o[k] for k in ("user_id", "email", "picture", "name") if k in o}
+                if want_roles:
+                    m["roles"] = [{"id": r, "name": t.roles[r]["name"]} for r in members.get(uid, [])]
+                if names:
+                    m = project(m, q["fields"], q["include_fields"])
+                return m
+
+            ids = t.org_member_ids(oid)
+            if "from" in req.params or "take" in req.params:
+                return 200, checkpoint_page(ids, q, "members", render, next_mode="nonempty")
+            page, per_page = q["page"], q["per_page"]
+            if (page + 1) * per_page > 1000:
+                raise ApiError(400, OFFSET_CAP_MSG, "invalid_paging")
+            chunk = [render(x) for x in ids[page * per_page : (page + 1) * per_page]]
+            if q["include_totals"]:
+                return 200, {"members": chunk, "start": page * per_page, "limit": per_page, "total": len(ids)}
+            return 200, chunk
+
+    def _members_body(self, req):
+        body = req.json()
+        check_body(body, {
+            "type": "object", "required": ["members"],
+            "properties": {"members": {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}}},
+        })
+        return body["members"]
+
+    def post_members(self, req):
+        uids = self._members_body(req)
+        t = self.t
+        with t.lock:
+            oid = req.args[0]
+            self._org_or_404(oid)
+            for uid in uids:
+                if uid not in t.users:
+                    raise ApiError(400, "One or more of the users do not exist.", "invalid_body")
+            t.add_members(oid, uids)
+        return 204, None
+
+    def delete_members(self, req):
+        uids = self._members_body(req)
+        t = self.t
+        with t.lock:
+            oid = req.args[0]
+            self._org_or_404(oid)
+            t.remove_members(oid, uids)
+        return 204, None
+
+    def _member_or_404(self, oid, uid):
+        self._org_or_404(oid)
+        m = self.t.org_members[oid]
+        if uid not in m:
+            raise ApiError(404, "The user is not a member of the organization.", "inexistent_member")
+        return m[uid]
+
+    def get_member_roles(self, req):
+        q = query(req, {
+            "page": ("int", {"min": 0, "max": 1000, "default": 0}),
+            "per_page": ("int", {"min": 1, "max": 100, "default": 50}),
+            "include_totals": ("bool", {"default": False}),
+        })
+        t = self.t
+        with t.lock:
+            rids = self._member_or_404(*req.args)
+            roles = sorted((dict(t.roles[r]) for r in rids), key=lambda r: (r["name"], r["id"]))
+        return 200, offset_page(roles, q, "roles")
+
+    def post_member_roles(self, req):
+        rids = self._role_ids_body(req)
+        t = self.t
+        with t.lock:
+            cur = self._member_or_404(*req.args)
+            for rid in rids:
+                self._role_or_404(rid)
+            if len(set(cur) | set(rids)) > 50:
+                raise ApiError(409, "No more roles can be assigned to this organization member.")
+            for rid in rids:
+                if rid not in cur:
+                    cur.append(rid)
+        return 204, None
+
+    def delete_member_roles(self, req):
+        rids = self._role_ids_body(req)
+        t = self.t
+        with t.lock:
+            cur = self._member_or_404(*req.args)
+            for rid in rids:
+                if rid in cur:
+                    cur.remove(rid)
+        return 204, None
+

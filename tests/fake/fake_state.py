@@ -1,0 +1,450 @@
+"""The tenant: connections, users, roles, organizations and memberships.
+
+Memory matters (a benchmark holds 1M users): each user is a small slotted
+record holding its full profile as compact JSON bytes (what GET /users/{id}
+returns) plus the few keys the indexes need.  A profile is parsed only when
+a request needs it; an update swaps the bytes, so a job that copied the list
+of records keeps a point-in-time view for free.
+
+All access goes through Tenant.lock (an RLock); callers take it around any
+sequence of calls that must be consistent.
+"""
+
+import bisect
+import json
+import random
+import threading
+
+from fake_util import ApiError, dumps, dumps_sorted, new_id
+
+DEFAULT_CONNECTIONS = [
+    ("Username-Password-Authentication", "auth0"),
+    ("legacy-db", "auth0"),
+    ("google-oauth2", "google-oauth2"),
+    ("acme-saml", "samlp"),
+]
+
+DATABASE_STRATEGIES = ("auth0",)
+SOCIAL_STRATEGIES = ("google-oauth2", "facebook", "github", "twitter", "apple", "windowslive", "linkedin")
+
+
+def default_options(name, strategy):
+    if strategy == "auth0":
+        return {
+            "mfa": {"active": True, "return_enroll_settings": True},
+            "validation": {"username": {"max": 15, "min": 1}},
+            "import_mode": False,
+            "passwordPolicy": "good",
+            "strategy_version": 2,
+            "requires_username": name == "legacy-db",
+            "brute_force_protection": True,
+            "password_complexity_options": {"min_length": 8},
+            "enabledDatabaseCustomization": False,
+        }
+    if strategy == "google-oauth2":
+        return {"email": True, "scope": ["email", "profile"], "profile": True}
+    if strategy == "samlp":
+        return {
+            "signInEndpoint": "https://idp.acme.example/saml/sso",
+            "tenant_domain": "acme.example",
+            "domain_aliases": ["acme.example"],
+            "signatureAlgorithm": "rsa-sha256",
+        }
+    return {}
+
+
+class User:
+    """One user: the profile as JSON bytes plus index keys."""
+
+    __slots__ = ("uid", "conn", "email", "username", "phone", "blob")
+
+    def __init__(self, obj):
+        self.set(obj)
+
+    def set(self, obj):
+        self.uid = obj["user_id"]
+        ids = obj.get("identities") or [{}]
+        self.conn = ids[0].get("connection")
+        e = obj.get("email")
+        self.email = e.lower() if isinstance(e, str) else None
+        u = obj.get("username")
+        self.username = u.lower() if isinstance(u, str) else None
+        p = obj.get("phone_number")
+        self.phone = p if isinstance(p, str) else None
+        self.blob = dumps(obj).encode("utf-8")
+
+    def obj(self):
+        return json.loads(self.blob)
+
+
+def _idx_add(d, key, uid):
+    if key is None:
+        return
+    cur = d.get(key)
+    if cur is None:
+        d[key] = uid
+    elif isinstance(cur, str):
+        d[key] = [cur, uid]
+    else:
+        cur.append(uid)
+
+
+def _idx_del(d, key, uid):
+    if key is None:
+        return
+    cur = d.get(key)
+    if cur is None:
+        return
+    if isinstance(cur, str):
+        if cur == uid:
+            del d[key]
+    else:
+        if uid in cur:
+            cur.remove(uid)
+        if len(cur) == 1:
+            d[key] = cur[0]
+        elif not cur:
+            del d[key]
+
+
+def _idx_get(d, key):
+    cur = d.get(key)
+    if cur is None:
+        return []
+    if isinstance(cur, str):
+        return [cur]
+    return list(cur)
+
+
+class Tenant:
+    def __init__(self, domain, client_id=""):
+        self.lock = threading.RLock()
+        self.domain = domain
+        self.client_id = client_id
+        self.reset()
+        for name, strategy in DEFAULT_CONNECTIONS:
+            self.add_connection(name, strategy)
+
+    def reset(self):
+        self.connections = []  # list of dicts, creation order
+        self.conn_by_name = {}
+        self.conn_by_id = {}
+        self.users = {}
+        self.sorted_ids = []
+        self.idx_email = {}
+        self.idx_username = {}
+        self.idx_phone = {}
+        self.roles = {}  # id -> {id,name,description}
+        self.role_users = {}  # role id -> set(uid)
+        self.user_roles = {}  # uid -> list(role id)
+        self.orgs = {}  # id -> org object
+        self.org_members = {}  # org id -> {uid: list(role id)}
+        self.user_orgs = {}  # uid -> list(org id)
+        self._sorted_cache = {}  # ("role"|"org", id) -> sorted uid list
+
+    # --- connections -----------------------------------------------------
+    def add_connection(self, name, strategy, cid=None, options=None):
+        if cid is None:
+            cid = new_id("con_", random.Random("%s/%s" % (self.domain, name)))
+        if options is None:
+            options = default_options(name, strategy)
+        c = {
+            "id": cid,
+            "name": name,
+            "display_name": name,
+            "strategy": strategy,
+            "options": options,
+            "realms": [name] if strategy == "auth0" else [],
+            "is_domain_connection": False,
+        }
+        if strategy == "samlp":
+            c["realms"] = [name]
+        self.connections.append(c)
+        self.conn_by_name[name] = c
+        self.conn_by_id[cid] = c
+        return c
+
+    def is_database(self, conn):
+        return conn is not None and conn["strategy"] in DATABASE_STRATEGIES
+
+    def requires_username(self, conn):
+        return bool(conn and conn.get("options", {}).get("requires_username"))
+
+    # --- users -----------------------------------------------------------
+    def get(self, uid):
+        return self.users.get(uid)
+
+    def get_obj(self, uid):
+        u = self.users.get(uid)
+        return u.obj() if u else None
+
+    def add_user(self, obj):
+        u = User(obj)
+        if u.uid in self.users:
+            raise ValueError("duplicate user_id %s" % u.uid)
+        self.users[u.uid] = u
+        bisect.insort(self.sorted_ids, u.uid)
+        self._index(u)
+        return u
+
+    def bulk_add(self, objs):
+        """Add many users at once (generator / load): one sort at the end."""
+        for obj in objs:
+            u = User(obj)
+            if u.uid in self.users:
+                raise ValueError("duplicate user_id %s" % u.uid)
+            self.users[u.uid] = u
+            self._index(u)
+        self.sorted_ids = sorted(self.users)
+
+    def add_record(self, u):
+        """Add a prebuilt User (generator fast path, no sort)."""
+        self.users[u.uid] = u
+        self._index(u)
+
+    def finish_bulk(self):
+        self.sorted_ids = sorted(self.users)
+
+    def _index(self, u):
+        _idx_add(self.idx_email, u.email, u.uid)
+        _idx_add(self.idx_username, u.username, u.uid)
+        _idx_add(self.idx_phone, u.phone, u.uid)
+
+    def _unindex(self, u):
+        _idx_del(self.idx_email, u.email, u.uid)
+        _idx_del(self.idx_username, u.username, u.uid)
+        _idx_del(self.idx_phone, u.phone, u.uid)
+
+    def replace_user(self, obj):
+        u = self.users[obj["user_id"]]
+        self._unindex(u)
+        u.set(obj)
+        self._index(u)
+
+    def delete_user(self, uid):
+        u = self.users.pop(uid, None)
+        if u is None:
+            return False
+        self._unindex(u)
+        i = bisect.bisect_left(self.sorted_ids, uid)
+        if i < len(self.sorted_ids) and self.sorted_ids[i] == uid:
+            del self.sorted_ids[i]
+        for rid in self.user_roles.pop(uid, []):
+            self.role_users.get(rid, set()).discard(uid)
+            self._sorted_cache.pop(("role", rid), None)
+        for oid in self.user_orgs.pop(uid, []):
+            self.org_members.get(oid, {}).pop(uid, None)
+            self._sorted_cache.pop(("org", oid), None)
+        return True
+
+    def find(self, kind, value, conn=None):
+        """uids whose email/username/phone equals value (case-insensitive
+        for email and username), optionally only in connection conn."""
+        if value is None:
+            return []
+        if kind == "email":
+            uids = _idx_get(self.idx_email, value.lower())
+        elif kind == "username":
+            uids = _idx_get(self.idx_username, value.lower())
+        else:
+            uids = _idx_get(self.idx_phone, value)
+        if conn is not None:
+            uids = [x for x in uids if self.users[x].conn == conn]
+        return uids
+
+    # --- roles -----------------------------------------------------------
+    def add_role(self, name, description=None, rid=None, rng=None):
+        if rid is None:
+            rid = new_id("rol_", rng)
+        r = {"id": rid, "name": name}
+        if description is not None:
+            r["description"] = description
+        self.roles[rid] = r
+        self.role_users[rid] = set()
+        return r
+
+    def role_by_name(self, name):
+        for r in self.roles.values():
+            if r["name"] == name:
+                return r
+        return None
+
+    def assign_roles(self, uid, rids):
+        cur = self.user_roles.setdefault(uid, [])
+        for rid in rids:
+            if rid not in cur:
+                cur.append(rid)
+                self.role_users[rid].add(uid)
+                self._sorted_cache.pop(("role", rid), None)
+
+    def remove_roles(self, uid, rids):
+        cur = self.user_roles.get(uid, [])
+        for rid in rids:
+            if rid in cur:
+                cur.remove(rid)
+                self.role_users[rid].discard(uid)
+                self._sorted_cache.pop(("role", rid), None)
+        if not cur:
+            self.user_roles.pop(uid, None)
+
+    def role_user_ids(self, rid):
+        key = ("role", rid)
+        s = self._sorted_cache.get(key)
+        if s is None:
+            s = sorted(self.role_users.get(rid, ()))
+            self._sorted_cache[key] = s
+        return s
+
+    # --- organizations ---------------------------------------------------
+    def add_org(self, name, display_name=None, oid=None, rng=None, extra=None):
+        if oid is None:
+            oid = new_id("org_", rng)
+        o = {"id": oid, "name": name, "display_name": display_name or name}
+        if extra:
+            o.update(extra)
+        self.orgs[oid] = o
+        self.org_members[oid] = {}
+        return o
+
+    def org_by_name(self, name):
+        for o in self.orgs.values():
+            if o["name"] == name:
+                return o
+        return None
+
+    def add_members(self, oid, uids):
+        members = self.org_members[oid]
+        for uid in uids:
+            if uid not in members:
+                members[uid] = []
+                self.user_orgs.setdefault(uid, []).append(oid)
+        self._sorted_cache.pop(("org", oid), None)
+
+    def remove_members(self, oid, uids):
+        members = self.org_members[oid]
+        for uid in uids:
+            if members.pop(uid, None) is not None:
+                lst = self.user_orgs.get(uid, [])
+                if oid in lst:
+                    lst.remove(oid)
+                if not lst:
+                    self.user_orgs.pop(uid, None)
+        self._sorted_cache.pop(("org", oid), None)
+
+    def org_member_ids(self, oid):
+        key = ("org", oid)
+        s = self._sorted_cache.get(key)
+        if s is None:
+            s = sorted(self.org_members.get(oid, {}))
+            self._sorted_cache[key] = s
+        return s
+
+    # --- whole-tenant views ----------------------------------------------
+    def state(self):
+        """The /__state document (a dict; dump it with sorted keys)."""
+        rname = {rid: r["name"] for rid, r in self.roles.items()}
+        doc = {
+            "domain": self.domain,
+            "connections": [{"id": c["id"], "name": c["name"], "strategy": c["strategy"]} for c in self.connections],
+            "roles": sorted((dict(r) for r in self.roles.values()), key=lambda r: (r["name"], r["id"])),
+        }
+        orgs = []
+        for oid, o in self.orgs.items():
+            members = [
+                {"user_id": uid, "roles": sorted(rname[r] for r in rids)}
+                for uid, rids in sorted(self.org_members[oid].items())
+            ]
+            orgs.append({"id": oid, "name": o["name"], "display_name": o.get("display_name", o["name"]), "members": members})
+        doc["organizations"] = sorted(orgs, key=lambda o: (o["name"], o["id"]))
+        users = []
+        for uid in self.sorted_ids:
+            obj = self.users[uid].obj()
+            obj["roles"] = sorted(rname[r] for r in self.user_roles.get(uid, []))
+            uo = []
+            for oid in self.user_orgs.get(uid, []):
+                o = self.orgs[oid]
+                uo.append({"name": o["name"], "roles": sorted(rname[r] for r in self.org_members[oid].get(uid, []))})
+            obj["organizations"] = sorted(uo, key=lambda x: x["name"])
+            users.append(obj)
+        doc["users"] = users
+        return doc
+
+    def state_bytes(self):
+        return dumps_sorted(self.state()).encode("utf-8")
+
+    def load(self, doc):
+        """Replace the tenant with a /__state-shaped document."""
+        if not isinstance(doc, dict):
+            raise ApiError(400, "state document must be an object")
+        self.reset()
+        conns = doc.get("connections")
+        if conns is None:
+            for name, strategy in DEFAULT_CONNECTIONS:
+                self.add_connection(name, strategy)
+        else:
+            for c in conns:
+                if "name" not in c or "strategy" not in c:
+                    raise ApiError(400, "connection needs name and strategy")
+                opts = c.get("options")
+                if opts is None:
+                    opts = default_options(c["name"], c["strategy"])
+                self.add_connection(c["name"], c["strategy"], c.get("id"), opts)
+        for r in doc.get("roles", []):
+            if self.role_by_name(r["name"]):
+                raise ApiError(400, "duplicate role name '%s'" % r["name"])
+            self.add_role(r["name"], r.get("description"), r.get("id"))
+        for o in doc.get("organizations", []):
+            extra = {k: v for k, v in o.items() if k in ("branding", "metadata")}
+            self.add_org(o["name"], o.get("display_name"), o.get("id"), extra=extra)
+        objs = []
+        memberships = []  # (uid, roles, orgs)
+        for u in doc.get("users", []):
+            u = dict(u)
+            roles = u.pop("roles", [])
+            uorgs = u.pop("organizations", [])
+            conn_name = u.pop("connection", None)
+            if "user_id" not in u:
+                raise ApiError(400, "user without user_id")
+            if not u.get("identities"):
+                if conn_name is None:
+                    raise ApiError(400, "user '%s' needs identities or connection" % u["user_id"])
+                c = self.conn_by_name.get(conn_name)
+                if c is None:
+                    raise ApiError(400, "unknown connection '%s'" % conn_name)
+                provider, _, rest = u["user_id"].partition("|")
+                u["identities"] = [{"connection": conn_name, "user_id": rest, "provider": provider, "isSocial": c["strategy"] in SOCIAL_STRATEGIES}]
+            objs.append(u)
+            memberships.append((u["user_id"], roles, uorgs))
+        try:
+            self.bulk_add(objs)
+        except ValueError as e:
+            raise ApiError(400, str(e))
+        for uid, roles, uorgs in memberships:
+            rids = []
+            for name in roles:
+                r = self.role_by_name(name)
+                if r is None:
+                    raise ApiError(400, "user '%s' has unknown role '%s'" % (uid, name))
+                rids.append(r["id"])
+            if rids:
+                self.assign_roles(uid, rids)
+            for uo in uorgs:
+                self._load_member(uo["name"], uid, uo.get("roles", []))
+        for o in doc.get("organizations", []):
+            for m in o.get("members", []):
+                self._load_member(o["name"], m["user_id"], m.get("roles", []))
+
+    def _load_member(self, org_name, uid, role_names):
+        o = self.org_by_name(org_name)
+        if o is None:
+            raise ApiError(400, "unknown organization '%s'" % org_name)
+        if uid not in self.users:
+            raise ApiError(400, "organization member '%s' is not a user" % uid)
+        self.add_members(o["id"], [uid])
+        cur = self.org_members[o["id"]][uid]
+        for name in role_names:
+            r = self.role_by_name(name)
+            if r is None:
+                raise ApiError(400, "member '%s' has unknown role '%s'" % (uid, name))
+            if r["id"] not in cur:
+                cur.append(r["id"])
