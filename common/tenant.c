@@ -78,10 +78,7 @@ static double tenant_random(struct tenant *t)
     return (double)((t->rng * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
 }
 
-static void notify(struct tenant *t, int level, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void notify(struct tenant *t, int level, const char *fmt, ...)
+void tenant_notify(struct tenant *t, int level, const char *fmt, ...)
 {
     char msg[768];
     va_list ap;
@@ -341,14 +338,14 @@ static int fetch_token(struct tenant *t, struct err *e)
         int64_t delay;
 
         err_clear(&te);
-        notify(t, 1, "> POST %s/oauth/token (client credentials; secret not shown)",
-               t->cfg.api_url);
+        tenant_notify(t, 1, "> POST %s/oauth/token (client credentials; secret not shown)",
+                      t->cfg.api_url);
         t->stats.token_fetches++;
         if (http_perform(t->api, &req, &resp, &te) < 0 && resp.status == 0 && te.code != ERR_NET) {
             *e = te;
             goto out;
         }
-        notify(t, 1, "< %ld from /oauth/token in %.0f ms", resp.status, resp.seconds * 1000);
+        tenant_notify(t, 1, "< %ld from /oauth/token in %.0f ms", resp.status, resp.seconds * 1000);
         v = ratelimit_classify(resp.status);
         if (v == RL_OK)
             break;
@@ -365,9 +362,9 @@ static int fetch_token(struct tenant *t, struct err *e)
         }
         delay = ratelimit_retry_delay_ms(resp.status, &resp.rl, attempt, tenant_now_ms(t),
                                          tenant_random(t));
-        notify(t, 0, "token request: %s; retrying in %.1f s (%d retries left)",
-               resp.status ? api_status_text(resp.status) : te.msg, (double)delay / 1000.0,
-               t->opt.max_attempts - attempt);
+        tenant_notify(t, 0, "token request: %s; retrying in %.1f s (%d retries left)",
+                      resp.status ? api_status_text(resp.status) : te.msg, (double)delay / 1000.0,
+                      t->opt.max_attempts - attempt);
         t->stats.retries++;
         tenant_sleep_ms(t, delay);
     }
@@ -514,7 +511,7 @@ static int call(struct tenant *t, const char *method, const char *path, const ch
 
         pace = ratelimit_pace_ms(&t->rl, tenant_now_ms(t));
         if (pace > 0) {
-            notify(t, 1, "rate limit: bucket empty, pausing %.1f s", (double)pace / 1000.0);
+            tenant_notify(t, 1, "rate limit: bucket empty, pausing %.1f s", (double)pace / 1000.0);
             tenant_sleep_ms(t, pace);
         }
         memset(&req, 0, sizeof(req));
@@ -527,7 +524,8 @@ static int call(struct tenant *t, const char *method, const char *path, const ch
         req.timeout_s = t->opt.call_timeout_s;
         req.stall_timeout_s = t->opt.stall_timeout_s;
         err_clear(&te);
-        notify(t, 1, "> %s %s%s (Authorization: Bearer [redacted])", method, t->cfg.api_url, tpath);
+        tenant_notify(t, 1, "> %s %s%s (Authorization: Bearer [redacted])", method, t->cfg.api_url,
+                      tpath);
         t->stats.requests++;
         ratelimit_note_sent(&t->rl);
         if (http_perform(t->api, &req, &resp, &te) < 0 && te.code != ERR_NET) {
@@ -536,11 +534,11 @@ static int call(struct tenant *t, const char *method, const char *path, const ch
         }
         rl_state_update(&t->rl, &resp.rl);
         if (resp.status)
-            notify(t, 1, "< %ld %s in %.0f ms, %lld bytes (rate limit: %lld of %lld left)",
-                   resp.status, api_status_text(resp.status), resp.seconds * 1000, resp.bytes,
-                   resp.rl.remaining, resp.rl.limit);
+            tenant_notify(t, 1, "< %ld %s in %.0f ms, %lld bytes (rate limit: %lld of %lld left)",
+                          resp.status, api_status_text(resp.status), resp.seconds * 1000,
+                          resp.bytes, resp.rl.remaining, resp.rl.limit);
         else
-            notify(t, 1, "< no answer: %s", te.msg);
+            tenant_notify(t, 1, "< no answer: %s", te.msg);
         if (resp.status == 429)
             t->stats.rate_limited++;
         v = ratelimit_classify(resp.status);
@@ -548,8 +546,8 @@ static int call(struct tenant *t, const char *method, const char *path, const ch
             break;
         if (v == RL_REAUTH && !reauthed) {
             /* Possibly an expired token: get a new one, once. */
-            notify(t, 0, "%s %.*s: 401 Unauthorized; getting a new token and retrying", method,
-                   (int)strcspn(path, "?"), path);
+            tenant_notify(t, 0, "%s %.*s: 401 Unauthorized; getting a new token and retrying",
+                          method, (int)strcspn(path, "?"), path);
             reauthed = true;
             t->token_expires_ms = 0;
             attempt--;
@@ -571,9 +569,10 @@ static int call(struct tenant *t, const char *method, const char *path, const ch
         cause = resp.status ? api_status_text(resp.status) : te.msg;
         if (resp.status && !*cause)
             cause = "server error";
-        notify(t, 0, "%s %.*s: %ld %s; retrying in %.1f s (%d retr%s left)", method,
-               (int)strcspn(path, "?"), path, resp.status, cause, (double)delay / 1000.0,
-               t->opt.max_attempts - attempt, t->opt.max_attempts - attempt == 1 ? "y" : "ies");
+        tenant_notify(t, 0, "%s %.*s: %ld %s; retrying in %.1f s (%d retr%s left)", method,
+                      (int)strcspn(path, "?"), path, resp.status, cause, (double)delay / 1000.0,
+                      t->opt.max_attempts - attempt,
+                      t->opt.max_attempts - attempt == 1 ? "y" : "ies");
         t->stats.retries++;
         tenant_sleep_ms(t, delay);
     }
@@ -648,12 +647,12 @@ int tenant_download(struct tenant *t, const char *url, http_sink_fn sink, void *
     req.sink = sink;
     req.sink_ctx = ctx;
     t->stats.downloads++;
-    notify(t, 1, "> GET %s (download, no Authorization header)", shown);
+    tenant_notify(t, 1, "> GET %s (download, no Authorization header)", shown);
     if (http_perform(t->dl, &req, &resp, e) < 0) {
         err_prefix(e, "downloading '%s'", shown);
         goto out;
     }
-    notify(t, 1, "< %ld, %lld bytes in %.1f s", resp.status, resp.bytes, resp.seconds);
+    tenant_notify(t, 1, "< %ld, %lld bytes in %.1f s", resp.status, resp.bytes, resp.seconds);
     if (resp.status < 200 || resp.status >= 300) {
         err_set(e, ERR_API, "downloading '%s': HTTP %ld %s", shown, resp.status,
                 api_status_text(resp.status));

@@ -112,6 +112,11 @@ int tenant_list_checkpoint(struct tenant *t, const char *path, const char *items
 int tenant_list_offset(struct tenant *t, const char *path, const char *items_key, tenant_item_fn fn,
                        void *ctx, struct err *e);
 
+/* Passes a message to the options' notify callback (level 0 = tell the
+ * user, 1 = verbose trace). */
+void tenant_notify(struct tenant *t, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Sleeps through the options' hook (for callers that poll jobs). */
 void tenant_sleep_ms(struct tenant *t, int64_t ms);
 int64_t tenant_now_ms(struct tenant *t);

@@ -1,4 +1,284 @@
-int main(void)
+/*
+ * export_main.c - a0snap-export's command line: options into a struct,
+ * export_run(), and the result mapped to a documented exit code.
+ */
+#include "export.h"
+
+#include "exitcode.h"
+#include "http.h"
+#include "log.h"
+
+#include <getopt.h>
+#include <jansson.h>
+#include <openssl/opensslv.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+static void usage(FILE *f)
 {
+    fputs(
+        "Usage: a0snap-export [OPTIONS]\n"
+        "Write a point-in-time snapshot of an Auth0 tenant's users (profile, metadata, roles,\n"
+        "organization memberships) to one gzipped NDJSON file.\n"
+        "\n"
+        "Output:\n"
+        "  -o, --output FILE        snapshot path (default: snapshots/<domain>-<UTC "
+        "time>.ndjson.gz)\n"
+        "      --force              replace an existing file (default: refuse)\n"
+        "      --json               print a JSON summary on stdout\n"
+        "  -q, --quiet              no progress or information on stderr\n"
+        "  -v, --verbose            trace every HTTP request (secrets redacted)\n"
+        "\n"
+        "Tenant (credentials only from the environment, never from arguments):\n"
+        "      --domain DOMAIN      tenant domain (default: $AUTH0_DOMAIN)\n"
+        "      --api-url URL        where /oauth/token and /api/v2 are reached\n"
+        "                           (default: $A0SNAP_API_URL, else https://DOMAIN)\n"
+        "\n"
+        "What to export (default: every user of every connection, through export jobs):\n"
+        "      --connection NAME    only users of this connection (repeatable)\n"
+        "      --user ID            only this user (repeatable)\n"
+        "      --email ADDRESS      only the users with this email (repeatable)\n"
+        "      --query LUCENE       only users matching this search (at most 1,000)\n"
+        "\n"
+        "Privacy (on by default: keyed, repeatable pseudonyms):\n"
+        "      --policy FILE        privacy policy (default: the built-in policy)\n"
+        "      --pseudonym-key-file FILE  key file, mode 0600 (default: $A0SNAP_PSEUDONYM_KEY)\n"
+        "      --strict             fail if metadata holds keys the policy does not mention\n"
+        "      --no-anonymize       write RAW personal data (said loudly, recorded in the header)\n"
+        "      --pseudonym-of EMAIL_OR_ID  print what this user becomes under the key and policy\n"
+        "\n"
+        "      --sort-memory MB     memory for sorting (default: 32)\n"
+        "  -h, --help               show this help\n"
+        "  -V, --version            show versions\n"
+        "\n"
+        "Environment: AUTH0_DOMAIN, AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET (or\n"
+        "AUTH0_CLIENT_SECRET_FILE, mode 0600), A0SNAP_API_URL, A0SNAP_PSEUDONYM_KEY,\n"
+        "A0SNAP_STALL_TIMEOUT (seconds without data before a transfer is abandoned).\n"
+        "\n"
+        "Exit codes: 0 ok, 2 usage, 4 refused (existing file, --strict), 5 API or network,\n"
+        "6 credentials or scopes, 7 local file or disk, 1 internal error.\n"
+        "\n"
+        "Examples:\n"
+        "  a0snap-export -o prod.ndjson.gz\n"
+        "  a0snap-export --email alice@example.com -o bug-1234.ndjson.gz\n"
+        "  a0snap-export --connection Username-Password-Authentication --json\n",
+        f);
+}
+
+static void version(void)
+{
+    printf("a0snap-export %s\n", A0SNAP_VERSION);
+    printf("libcurl: %s\njansson: %s\nzlib: %s\nOpenSSL: %s\n", http_curl_version(),
+           jansson_version_str(), zlibVersion(), OPENSSL_VERSION_TEXT);
+}
+
+static int add_list(const char **list, size_t *n, const char *v, const char *what, struct err *e)
+{
+    if (*n >= EXPORT_MAX_LIST)
+        return err_set(e, ERR_USAGE, "too many %s options (at most %d)", what, EXPORT_MAX_LIST);
+    list[(*n)++] = v;
     return 0;
+}
+
+enum {
+    OPT_FORCE = 256,
+    OPT_JSON,
+    OPT_DOMAIN,
+    OPT_API_URL,
+    OPT_CONNECTION,
+    OPT_USER,
+    OPT_EMAIL,
+    OPT_QUERY,
+    OPT_POLICY,
+    OPT_KEY_FILE,
+    OPT_STRICT,
+    OPT_NO_ANON,
+    OPT_PSEUDONYM_OF,
+    OPT_SORT_MEM,
+};
+
+static int parse_args(int argc, char **argv, struct export_opts *o, int *verbosity, struct err *e)
+{
+    static const struct option longopts[] = {
+        {"output", required_argument, NULL, 'o'},
+        {"force", no_argument, NULL, OPT_FORCE},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"quiet", no_argument, NULL, 'q'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"domain", required_argument, NULL, OPT_DOMAIN},
+        {"api-url", required_argument, NULL, OPT_API_URL},
+        {"connection", required_argument, NULL, OPT_CONNECTION},
+        {"user", required_argument, NULL, OPT_USER},
+        {"email", required_argument, NULL, OPT_EMAIL},
+        {"query", required_argument, NULL, OPT_QUERY},
+        {"policy", required_argument, NULL, OPT_POLICY},
+        {"pseudonym-key-file", required_argument, NULL, OPT_KEY_FILE},
+        {"strict", no_argument, NULL, OPT_STRICT},
+        {"no-anonymize", no_argument, NULL, OPT_NO_ANON},
+        {"pseudonym-of", required_argument, NULL, OPT_PSEUDONYM_OF},
+        {"sort-memory", required_argument, NULL, OPT_SORT_MEM},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    int ch;
+
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, ":o:qvhV", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'o':
+            o->output = optarg;
+            break;
+        case OPT_FORCE:
+            o->force = true;
+            break;
+        case OPT_JSON:
+            o->json = true;
+            break;
+        case 'q':
+            *verbosity = LOG_QUIET;
+            break;
+        case 'v':
+            *verbosity = LOG_VERBOSE;
+            break;
+        case OPT_DOMAIN:
+            o->domain = optarg;
+            break;
+        case OPT_API_URL:
+            o->api_url = optarg;
+            break;
+        case OPT_CONNECTION:
+            if (add_list(o->connections, &o->n_connections, optarg, "--connection", e) < 0)
+                return -1;
+            break;
+        case OPT_USER:
+            if (add_list(o->users, &o->n_users, optarg, "--user", e) < 0)
+                return -1;
+            break;
+        case OPT_EMAIL:
+            if (add_list(o->emails, &o->n_emails, optarg, "--email", e) < 0)
+                return -1;
+            break;
+        case OPT_QUERY:
+            o->query = optarg;
+            break;
+        case OPT_POLICY:
+            o->policy_path = optarg;
+            break;
+        case OPT_KEY_FILE:
+            o->key_file = optarg;
+            break;
+        case OPT_STRICT:
+            o->strict = true;
+            break;
+        case OPT_NO_ANON:
+            o->no_anonymize = true;
+            break;
+        case OPT_PSEUDONYM_OF:
+            o->pseudonym_of = optarg;
+            break;
+        case OPT_SORT_MEM: {
+            char *end;
+            long mb = strtol(optarg, &end, 10);
+            if (*end || mb < 1 || mb > 65536)
+                return err_set(e, ERR_USAGE, "--sort-memory wants megabytes (1-65536), not '%s'",
+                               optarg);
+            o->sort_mem = (size_t)mb << 20;
+            break;
+        }
+        case 'h':
+            usage(stdout);
+            exit(EXIT_OK);
+        case 'V':
+            version();
+            exit(EXIT_OK);
+        case ':':
+            return err_set(e, ERR_USAGE, "option '%s' needs a value", argv[optind - 1]);
+        default:
+            return err_set(e, ERR_USAGE, "unknown option '%s' (see --help)", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return err_set(e, ERR_USAGE, "unexpected argument '%s' (see --help)", argv[optind]);
+    if (o->no_anonymize && (o->policy_path || o->strict))
+        return err_set(e, ERR_USAGE, "--no-anonymize cannot be combined with --policy or --strict");
+    if (o->connections[0] && (o->n_users || o->n_emails || o->query))
+        return err_set(e, ERR_USAGE,
+                       "--connection limits a full export; it cannot be combined with --user, "
+                       "--email or --query");
+    return 0;
+}
+
+static void print_json(const struct export_summary *s)
+{
+    json_t *j = json_pack(
+        "{s:s,s:I,s:O,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:f,s:I,s:I}", "path", s->path, "users",
+        (json_int_t)s->users, "per_connection", s->per_connection, "connections",
+        (json_int_t)s->connections, "roles", (json_int_t)s->roles, "organizations",
+        (json_int_t)s->organizations, "role_grants", (json_int_t)s->role_grants, "memberships",
+        (json_int_t)s->memberships, "dropped_grants", (json_int_t)s->dropped_grants,
+        "excluded_by_policy", (json_int_t)s->excluded_by_policy, "unreviewed_metadata_keys",
+        (json_int_t)s->drift_keys, "anonymized", s->anonymized, "seconds", s->seconds,
+        "api_requests", (json_int_t)s->api_requests, "retries", (json_int_t)s->retries);
+    if (j) {
+        json_dumpf(j, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+        fputc('\n', stdout);
+        json_decref(j);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    struct export_opts o;
+    struct export_summary sum;
+    struct err e;
+    int verbosity = LOG_NORMAL, code;
+
+    memset(&o, 0, sizeof(o));
+    memset(&sum, 0, sizeof(sum));
+    err_clear(&e);
+    log_init("a0snap-export");
+    o.sort_mem = (size_t)32 << 20;
+    if (parse_args(argc, argv, &o, &verbosity, &e) < 0) {
+        log_err(&e);
+        return EXIT_USAGE;
+    }
+    log_set_level((enum log_level)verbosity);
+    if (http_global_init(&e) < 0) {
+        log_err(&e);
+        return EXIT_FAILURE_GENERIC;
+    }
+    if (o.pseudonym_of) {
+        code = export_pseudonym_of(&o, &e) < 0 ? exit_code_for(e.code) : EXIT_OK;
+        if (code)
+            log_err(&e);
+        http_global_cleanup();
+        return code;
+    }
+    if (o.no_anonymize)
+        log_warn("--no-anonymize: this snapshot will hold RAW personal data; keep it out of "
+                 "test environments and delete it when done");
+    if (export_run(&o, &sum, &e) < 0) {
+        log_err(&e);
+        code = exit_code_for(e.code);
+    } else {
+        log_info("wrote '%s': %zu users, %zu role grants, %zu memberships in %.1f s "
+                 "(%ld API requests, %ld retries)%s",
+                 sum.path, sum.users, sum.role_grants, sum.memberships, sum.seconds,
+                 sum.api_requests, sum.retries, sum.anonymized ? "" : " - RAW personal data");
+        if (sum.dropped_grants)
+            log_info("%zu role or organization grants of users not in the snapshot were left out",
+                     sum.dropped_grants);
+        if (sum.excluded_by_policy)
+            log_info("%zu users left out by the privacy policy's selection",
+                     sum.excluded_by_policy);
+        if (o.json)
+            print_json(&sum);
+        code = EXIT_OK;
+    }
+    export_summary_release(&sum);
+    http_global_cleanup();
+    return code;
 }

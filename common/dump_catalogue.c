@@ -1,0 +1,121 @@
+/*
+ * dump_catalogue.c - the tenant's connections, roles and organizations,
+ * recorded in the snapshot header so an import can map them by name.
+ * Lists are sorted by name so the header is deterministic.
+ */
+#include "dump_internal.h"
+
+#include "tenant.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct collect {
+    json_t *list;
+    const char *const *keep; /* NULL-terminated member names to copy */
+};
+
+static int collect_item(void *ctx, json_t *item, struct err *e)
+{
+    struct collect *c = ctx;
+    json_t *o = json_object();
+
+    if (!o)
+        return err_oom(e);
+    for (const char *const *k = c->keep; *k; k++) {
+        json_t *v = json_object_get(item, *k);
+        if (v && json_object_set(o, *k, v) < 0) {
+            json_decref(o);
+            return err_oom(e);
+        }
+    }
+    if (!json_is_string(json_object_get(o, "id")) || !json_is_string(json_object_get(o, "name"))) {
+        json_decref(o);
+        return err_set(e, ERR_API, "catalogue item without an id or a name");
+    }
+    if (json_array_append_new(c->list, o) < 0)
+        return err_oom(e);
+    return 0;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    json_t *const *x = a, *const *y = b;
+    return strcmp(json_string_value(json_object_get(*x, "name")),
+                  json_string_value(json_object_get(*y, "name")));
+}
+
+static int sort_by_name(json_t *list, struct err *e)
+{
+    size_t n = json_array_size(list);
+    json_t **items;
+    json_t *sorted;
+
+    if (n < 2)
+        return 0;
+    items = calloc(n, sizeof(*items));
+    if (!items)
+        return err_oom(e);
+    for (size_t i = 0; i < n; i++)
+        items[i] = json_incref(json_array_get(list, i));
+    qsort(items, n, sizeof(*items), by_name);
+    json_array_clear(list);
+    sorted = list;
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(sorted, items[i]);
+    free(items);
+    return 0;
+}
+
+int dump_catalogue(struct dump_ctx *c, struct err *e)
+{
+    static const char *const conn_keys[] = {"id", "name", "strategy", NULL};
+    static const char *const role_keys[] = {"id", "name", "description", NULL};
+    static const char *const org_keys[] = {"id", "name", "display_name", NULL};
+    json_t *cat = json_object();
+    struct collect col;
+
+    if (!cat)
+        return err_oom(e);
+    c->catalogue = cat;
+    c->res->catalogue = cat; /* owned by the result from here on */
+    c->phase = "catalogue";
+    if (json_object_set_new(cat, "connections", json_array()) < 0 ||
+        json_object_set_new(cat, "roles", json_array()) < 0 ||
+        json_object_set_new(cat, "organizations", json_array()) < 0)
+        return err_oom(e);
+
+    col.list = json_object_get(cat, "connections");
+    col.keep = conn_keys;
+    if (tenant_list_checkpoint(c->tenant,
+                               "/connections?fields=id%2Cname%2Cstrategy&include_fields=true",
+                               "connections", collect_item, &col, e) < 0)
+        return err_prefix(e, "listing connections");
+    col.list = json_object_get(cat, "roles");
+    col.keep = role_keys;
+    if (tenant_list_offset(c->tenant, "/roles", "roles", collect_item, &col, e) < 0)
+        return err_prefix(e, "listing roles");
+    col.list = json_object_get(cat, "organizations");
+    col.keep = org_keys;
+    if (tenant_list_checkpoint(c->tenant, "/organizations", "organizations", collect_item, &col,
+                               e) < 0)
+        return err_prefix(e, "listing organizations");
+    if (sort_by_name(json_object_get(cat, "connections"), e) < 0 ||
+        sort_by_name(json_object_get(cat, "roles"), e) < 0 ||
+        sort_by_name(json_object_get(cat, "organizations"), e) < 0)
+        return -1;
+    return 0;
+}
+
+json_t *dump_find_connection(const struct dump_ctx *c, const char *name)
+{
+    json_t *list = json_object_get(c->catalogue, "connections"), *conn;
+    size_t i;
+
+    json_array_foreach(list, i, conn)
+    {
+        if (strcmp(json_string_value(json_object_get(conn, "name")), name) == 0)
+            return conn;
+    }
+    return NULL;
+}

@@ -1,0 +1,239 @@
+/*
+ * dump_grants.c - who holds which role and belongs to which organization.
+ *
+ * For a whole tenant, the cheapest way the API offers is to list each
+ * role's members (/roles/{id}/users) and each organization's members with
+ * their organization roles (/organizations/{id}/members?fields=...roles),
+ * both with checkpoint paging: calls grow with roles + organizations +
+ * members/100, never with users. For a handful of users (--user, --email)
+ * three small calls per user are cheaper, so dump_grants_for_user() asks
+ * about that user alone.
+ *
+ * Every grant goes to the grants sort keyed by user_id; dump_join.c
+ * attaches them to users.
+ */
+#include "dump_internal.h"
+
+#include "extsort.h"
+#include "tenant.h"
+#include "url.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct grant_walk {
+    struct dump_ctx *c;
+    json_t *role_or_org; /* catalogue entry, borrowed */
+};
+
+static int add_grant(struct dump_ctx *c, const char *user_id, json_t *grant, struct err *e)
+{
+    char *text = json_dumps(grant, JSON_COMPACT | JSON_SORT_KEYS);
+    int rc;
+
+    if (!text)
+        return err_oom(e);
+    rc = extsort_add(c->grants, user_id, strlen(user_id), text, strlen(text), e);
+    free(text);
+    c->grants_seen++;
+    if (c->grants_seen % 1000 == 0)
+        dump_progress(c, c->grants_seen);
+    return rc;
+}
+
+/* {"id","name"} pairs from an API role list, sorted later by the join. */
+static json_t *role_refs(json_t *roles)
+{
+    json_t *out = json_array(), *r;
+    size_t i;
+
+    if (!out)
+        return NULL;
+    json_array_foreach(roles, i, r)
+    {
+        json_t *id = json_object_get(r, "id"), *name = json_object_get(r, "name");
+        if (json_is_string(id))
+            json_array_append_new(out, json_pack("{s:O,s:O?}", "id", id, "name", name));
+    }
+    return out;
+}
+
+static int org_roles_of(struct dump_ctx *c, const char *org_id, const char *user_id, json_t **out,
+                        struct err *e);
+
+static int on_role_member(void *ctx, json_t *item, struct err *e)
+{
+    struct grant_walk *w = ctx;
+    const char *uid = json_string_value(json_object_get(item, "user_id"));
+    json_t *g;
+    int rc;
+
+    if (!uid)
+        return 0;
+    g = json_pack("{s:s,s:O,s:O}", "kind", "role", "id", json_object_get(w->role_or_org, "id"),
+                  "name", json_object_get(w->role_or_org, "name"));
+    if (!g)
+        return err_oom(e);
+    rc = add_grant(w->c, uid, g, e);
+    json_decref(g);
+    return rc;
+}
+
+static int on_org_member(void *ctx, json_t *item, struct err *e)
+{
+    struct grant_walk *w = ctx;
+    const char *uid = json_string_value(json_object_get(item, "user_id"));
+    const char *org_id = json_string_value(json_object_get(w->role_or_org, "id"));
+    json_t *roles = json_object_get(item, "roles"), *refs = NULL, *g = NULL;
+    int rc = -1;
+
+    if (!uid)
+        return 0;
+    if (json_is_array(roles)) {
+        refs = role_refs(roles);
+    } else if (org_roles_of(w->c, org_id, uid, &refs, e) < 0) {
+        /* The answer did not carry member roles: ask for this member. */
+        return -1;
+    }
+    if (!refs)
+        return err_oom(e);
+    g = json_pack("{s:s,s:s,s:O,s:o}", "kind", "org", "id", org_id, "name",
+                  json_object_get(w->role_or_org, "name"), "roles", refs);
+    if (!g)
+        return err_oom(e);
+    rc = add_grant(w->c, uid, g, e);
+    json_decref(g);
+    return rc;
+}
+
+static int collect_roles(void *ctx, json_t *item, struct err *e)
+{
+    json_t *list = ctx;
+
+    return json_array_append(list, item) < 0 ? err_oom(e) : 0;
+}
+
+static int org_roles_of(struct dump_ctx *c, const char *org_id, const char *user_id, json_t **out,
+                        struct err *e)
+{
+    char uid[1024], path[1400];
+    json_t *list = json_array();
+
+    *out = NULL;
+    if (!list)
+        return err_oom(e);
+    if (url_escape(uid, sizeof(uid), user_id) < 0) {
+        json_decref(list);
+        return err_set(e, ERR_API, "user id too long");
+    }
+    snprintf(path, sizeof(path), "/organizations/%s/members/%s/roles", org_id, uid);
+    if (tenant_list_offset(c->tenant, path, "roles", collect_roles, list, e) < 0) {
+        json_decref(list);
+        return -1;
+    }
+    *out = role_refs(list);
+    json_decref(list);
+    return *out ? 0 : err_oom(e);
+}
+
+int dump_grants_bulk(struct dump_ctx *c, struct err *e)
+{
+    json_t *roles = json_object_get(c->catalogue, "roles");
+    json_t *orgs = json_object_get(c->catalogue, "organizations"), *item;
+    char path[512];
+    size_t i;
+
+    c->phase = "roles";
+    json_array_foreach(roles, i, item)
+    {
+        struct grant_walk w = {c, item};
+        snprintf(path, sizeof(path), "/roles/%s/users",
+                 json_string_value(json_object_get(item, "id")));
+        if (tenant_list_checkpoint(c->tenant, path, "users", on_role_member, &w, e) < 0)
+            return err_prefix(e, "listing members of role '%s'",
+                              json_string_value(json_object_get(item, "name")));
+    }
+    c->phase = "organizations";
+    json_array_foreach(orgs, i, item)
+    {
+        struct grant_walk w = {c, item};
+        snprintf(path, sizeof(path),
+                 "/organizations/%s/members?fields=user_id%%2Croles&include_fields=true",
+                 json_string_value(json_object_get(item, "id")));
+        if (tenant_list_checkpoint(c->tenant, path, "members", on_org_member, &w, e) < 0)
+            return err_prefix(e, "listing members of organization '%s'",
+                              json_string_value(json_object_get(item, "name")));
+    }
+    return 0;
+}
+
+static json_t *catalogue_org(const struct dump_ctx *c, const char *id)
+{
+    json_t *orgs = json_object_get(c->catalogue, "organizations"), *o;
+    size_t i;
+
+    json_array_foreach(orgs, i, o)
+    {
+        if (strcmp(json_string_value(json_object_get(o, "id")), id) == 0)
+            return o;
+    }
+    return NULL;
+}
+
+int dump_grants_for_user(struct dump_ctx *c, const char *user_id, struct err *e)
+{
+    char uid[1024], path[1400];
+    json_t *roles = json_array(), *orgs = json_array(), *item;
+    size_t i;
+    int rc = -1;
+
+    if (!roles || !orgs) {
+        err_oom(e);
+        goto out;
+    }
+    if (url_escape(uid, sizeof(uid), user_id) < 0) {
+        err_set(e, ERR_API, "user id too long");
+        goto out;
+    }
+    snprintf(path, sizeof(path), "/users/%s/roles", uid);
+    if (tenant_list_offset(c->tenant, path, "roles", collect_roles, roles, e) < 0)
+        goto out;
+    json_array_foreach(roles, i, item)
+    {
+        json_t *g = json_pack("{s:s,s:O,s:O?}", "kind", "role", "id", json_object_get(item, "id"),
+                              "name", json_object_get(item, "name"));
+        if (!g || add_grant(c, user_id, g, e) < 0) {
+            json_decref(g);
+            if (!g)
+                err_oom(e);
+            goto out;
+        }
+        json_decref(g);
+    }
+    snprintf(path, sizeof(path), "/users/%s/organizations", uid);
+    if (tenant_list_offset(c->tenant, path, "organizations", collect_roles, orgs, e) < 0)
+        goto out;
+    json_array_foreach(orgs, i, item)
+    {
+        const char *org_id = json_string_value(json_object_get(item, "id"));
+        json_t *cat = org_id ? catalogue_org(c, org_id) : NULL, *refs = NULL, *g;
+        if (!cat)
+            continue; /* created after the catalogue was read */
+        if (org_roles_of(c, org_id, user_id, &refs, e) < 0)
+            goto out;
+        g = json_pack("{s:s,s:s,s:O,s:o}", "kind", "org", "id", org_id, "name",
+                      json_object_get(cat, "name"), "roles", refs);
+        if (!g || add_grant(c, user_id, g, e) < 0) {
+            json_decref(g);
+            if (!g)
+                err_oom(e);
+            goto out;
+        }
+        json_decref(g);
+    }
+    rc = 0;
+out:
+    json_decref(roles);
+    json_decref(orgs);
+    return rc;
+}

@@ -1,0 +1,261 @@
+/*
+ * dump_job.c - one bulk user export job, from creation to the last line.
+ *
+ * The job is polled with a growing delay; the file at its `location` (a
+ * presigned URL on another host, valid 60 s) is downloaded WITHOUT the
+ * bearer token into an anonymous temp file, so a failed or expired
+ * download can start over from a fresh link without any user having been
+ * processed twice. Only a complete download (its Content-Length honoured)
+ * is then decompressed and fed, line by line, to dump_ingest_line().
+ */
+#include "dump_internal.h"
+
+#include "buf.h"
+#include "fsutil.h"
+#include "gunzip.h"
+#include "tenant.h"
+#include "url.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define POLL_FIRST_MS     500
+#define POLL_MAX_MS       5000
+#define JOB_MAX_WAIT_MS   (9LL * 3600 * 1000) /* Auth0 gives up on a job after 8 h */
+#define DOWNLOAD_ATTEMPTS 5
+#define EXPORT_MAX_LINE   (4u << 20)
+#define READ_CHUNK        (256u << 10)
+
+const char *const dump_fields[] = {
+    "user_id",      "email",          "email_verified", "username",
+    "phone_number", "phone_verified", "given_name",     "family_name",
+    "name",         "nickname",       "picture",        "blocked",
+    "identities",   "created_at",     "updated_at",     "last_login",
+    "logins_count", "multifactor",    "user_metadata",  "app_metadata",
+    NULL,
+};
+
+static int create_job(struct dump_ctx *c, const char *connection_id, char **job_id, struct err *e)
+{
+    json_t *body = json_object(), *fields = json_array(), *res = NULL;
+    const char *id;
+    int rc = -1;
+
+    *job_id = NULL;
+    if (!body || !fields) {
+        json_decref(body);
+        json_decref(fields);
+        return err_oom(e);
+    }
+    for (const char *const *f = dump_fields; *f; f++)
+        json_array_append_new(fields, json_pack("{s:s}", "name", *f));
+    json_object_set_new(body, "format", json_string("json"));
+    json_object_set_new(body, "fields", fields);
+    if (connection_id)
+        json_object_set_new(body, "connection_id", json_string(connection_id));
+    if (tenant_call(c->tenant, "POST", "/jobs/users-exports", body, &res, e) < 0) {
+        err_prefix(e, "cannot start the export job");
+        goto out;
+    }
+    id = json_string_value(json_object_get(res, "id"));
+    if (!id) {
+        err_set(e, ERR_API, "the export job answer has no id");
+        goto out;
+    }
+    *job_id = strdup(id);
+    if (!*job_id) {
+        err_oom(e);
+        goto out;
+    }
+    rc = 0;
+out:
+    json_decref(body);
+    json_decref(res);
+    return rc;
+}
+
+/* Polls until the job completes and returns a fresh download location. */
+static int wait_for_job(struct dump_ctx *c, const char *job_id, char **location, struct err *e)
+{
+    char path[128];
+    int64_t delay = POLL_FIRST_MS, waited = 0;
+    json_t *job = NULL;
+    int rc = -1;
+
+    *location = NULL;
+    snprintf(path, sizeof(path), "/jobs/%s", job_id);
+    for (;;) {
+        const char *status, *loc;
+
+        json_decref(job);
+        job = NULL;
+        if (tenant_call(c->tenant, "GET", path, NULL, &job, e) < 0) {
+            err_prefix(e, "polling export job '%s'", job_id);
+            goto out;
+        }
+        status = json_string_value(json_object_get(job, "status"));
+        if (!status) {
+            err_set(e, ERR_API, "export job '%s' answer has no status", job_id);
+            goto out;
+        }
+        if (strcmp(status, "completed") == 0) {
+            loc = json_string_value(json_object_get(job, "location"));
+            if (!loc || !*loc) {
+                err_set(e, ERR_API, "export job '%s' completed without a download location",
+                        job_id);
+                goto out;
+            }
+            *location = strdup(loc);
+            rc = *location ? 0 : err_oom(e);
+            goto out;
+        }
+        if (strcmp(status, "failed") == 0 || strcmp(status, "expired") == 0 ||
+            strcmp(status, "cancelled") == 0) {
+            const char *details = json_string_value(json_object_get(job, "status_details"));
+            err_set(e, ERR_API, "export job '%s' %s%s%s", job_id, status, details ? ": " : "",
+                    details ? details : "");
+            goto out;
+        }
+        {
+            json_t *pct = json_object_get(job, "percentage_done");
+            dump_progress(c, json_is_integer(pct) ? (size_t)json_integer_value(pct) : 0);
+        }
+        if (waited > JOB_MAX_WAIT_MS) {
+            err_set(e, ERR_API, "export job '%s' still %s after %lld minutes; giving up", job_id,
+                    status, (long long)(waited / 60000));
+            goto out;
+        }
+        tenant_sleep_ms(c->tenant, delay);
+        waited += delay;
+        delay = delay * 3 / 2 > POLL_MAX_MS ? POLL_MAX_MS : delay * 3 / 2;
+    }
+out:
+    json_decref(job);
+    return rc;
+}
+
+struct file_sink {
+    struct dump_ctx *c;
+    int fd;
+    long long bytes;
+};
+
+static int to_file(void *ctx, const void *data, size_t len, struct err *e)
+{
+    struct file_sink *s = ctx;
+
+    if (fsutil_write_all(s->fd, data, len, "export download (temp file)", e) < 0)
+        return -1;
+    s->bytes += (long long)len;
+    dump_progress(s->c, (size_t)s->bytes);
+    return 0;
+}
+
+/* Downloads the job's file into fd, fetching a fresh link when one expires
+ * or a transfer breaks. */
+static int download(struct dump_ctx *c, const char *job_id, char **location, int fd, struct err *e)
+{
+    for (int attempt = 1;; attempt++) {
+        struct file_sink sink = {c, fd, 0};
+        struct err de;
+
+        err_clear(&de);
+        if (ftruncate(fd, 0) < 0 || lseek(fd, 0, SEEK_SET) < 0)
+            return err_errno(e, ERR_IO, errno, "cannot reset the download temp file");
+        if (tenant_download(c->tenant, *location, to_file, &sink, &de) == 0)
+            return 0;
+        if (de.code == ERR_IO || attempt >= DOWNLOAD_ATTEMPTS) {
+            *e = de;
+            if (de.code != ERR_IO)
+                err_prefix(e, "export job '%s': download failed %d times", job_id, attempt);
+            return -1;
+        }
+        tenant_notify(c->tenant, 0, "%s; fetching a fresh download link (%d attempts left)", de.msg,
+                      DOWNLOAD_ATTEMPTS - attempt);
+        free(*location);
+        *location = NULL;
+        /* Re-polling a completed job yields a new presigned link. */
+        if (wait_for_job(c, job_id, location, e) < 0)
+            return -1;
+    }
+}
+
+static int on_line(void *ctx, const char *line, size_t len, struct err *e)
+{
+    return dump_ingest_line(ctx, line, len, e);
+}
+
+static int process_file(struct dump_ctx *c, int fd, const char *job_id, struct err *e)
+{
+    struct gunzip *g = NULL;
+    char *chunk = NULL;
+    ssize_t n;
+    int rc = -1;
+
+    if (lseek(fd, 0, SEEK_SET) < 0)
+        return err_errno(e, ERR_IO, errno, "cannot rewind the download temp file");
+    chunk = malloc(READ_CHUNK);
+    if (!chunk)
+        return err_oom(e);
+    if (gunzip_new(&g, EXPORT_MAX_LINE, on_line, c, e) < 0)
+        goto out;
+    while ((n = read(fd, chunk, READ_CHUNK)) > 0) {
+        if (gunzip_feed(g, chunk, (size_t)n, e) < 0)
+            goto fail;
+    }
+    if (n < 0) {
+        err_errno(e, ERR_IO, errno, "cannot read the download temp file");
+        goto out;
+    }
+    if (gunzip_finish(g, e) < 0)
+        goto fail;
+    rc = 0;
+    goto out;
+fail:
+    if (e->code != ERR_INTERNAL && e->code != ERR_IO && e->code != ERR_REFUSED &&
+        e->code != ERR_SCOPE && e->code != ERR_USAGE)
+        err_prefix(e, "export job '%s' file", job_id);
+out:
+    gunzip_free(g);
+    free(chunk);
+    return rc;
+}
+
+int dump_job_run(struct dump_ctx *c, const char *connection_id, struct err *e)
+{
+    char *job_id = NULL, *location = NULL;
+    int fd = -1, rc = -1;
+
+    for (int attempt = 1;; attempt++) {
+        c->phase = "export job";
+        if (create_job(c, connection_id, &job_id, e) < 0)
+            goto out;
+        tenant_notify(c->tenant, 1, "export job '%s' started%s%s", job_id,
+                      connection_id ? " for " : "", connection_id ? connection_id : "");
+        if (wait_for_job(c, job_id, &location, e) == 0)
+            break;
+        if (e->code != ERR_API || attempt >= 2)
+            goto out;
+        /* A job that fails as a whole is worth one new job. */
+        tenant_notify(c->tenant, 0, "%s; starting a new export job", e->msg);
+        free(job_id);
+        job_id = NULL;
+    }
+    if (fsutil_anon_tmpfile(&fd, c->tmpdir, e) < 0)
+        goto out;
+    c->phase = "download";
+    if (download(c, job_id, &location, fd, e) < 0)
+        goto out;
+    c->phase = "users";
+    if (process_file(c, fd, job_id, e) < 0)
+        goto out;
+    rc = 0;
+out:
+    if (fd >= 0)
+        close(fd);
+    free(job_id);
+    free(location);
+    return rc;
+}

@@ -1,0 +1,147 @@
+/*
+ * dump_users.c - each user on its way into the snapshot: parsed, passed
+ * through the privacy policy, serialized compactly with sorted keys (so the
+ * same user always gives the same bytes) and handed to the users sort.
+ *
+ * With privacy on, the pseudonymised email and username of every user also
+ * go to a third sort (keyed by connection and value, with the privacy
+ * context's salted digest of the original) so that two different people who would end up with the
+ * same pseudonym in one connection are caught before the snapshot is written: at import one of them
+ * would otherwise be lost.
+ */
+#include "dump_internal.h"
+
+#include "extsort.h"
+#include "privacy.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *user_connection(json_t *user)
+{
+    json_t *ids = json_object_get(user, "identities");
+    const char *conn = json_string_value(json_object_get(json_array_get(ids, 0), "connection"));
+    return conn ? conn : "";
+}
+
+static int note_unique(struct dump_ctx *c, const char *conn, const char *kind, const char *value,
+                       const char *src, struct err *e)
+{
+    char key[1024];
+    int n;
+
+    if (!value || !src || !*src)
+        return 0;
+    n = snprintf(key, sizeof(key), "%s\n%s:%s", conn, kind, value);
+    if (n < 0 || (size_t)n >= sizeof(key))
+        return 0; /* absurdly long values are not pseudonyms */
+    return extsort_add(c->uniq, key, (size_t)n, src, strlen(src), e);
+}
+
+int dump_ingest_user(struct dump_ctx *c, json_t *user, struct err *e)
+{
+    char *line = NULL, *rec = NULL;
+    const struct privacy_user_src *src;
+    const char *user_id, *conn;
+    size_t conn_len, line_len;
+    int kept, rc = -1;
+
+    user_id = json_string_value(json_object_get(user, "user_id"));
+    if (!user_id || !*user_id)
+        return err_set(e, ERR_API, "a user in the export has no user_id");
+    c->users_seen++;
+    if (c->users_seen % 1000 == 0)
+        dump_progress(c, c->users_seen);
+    conn = user_connection(user);
+
+    if (c->req->privacy) {
+        /* privacy_apply may change identities; keep the connection name. */
+        char conn_copy[512];
+        snprintf(conn_copy, sizeof(conn_copy), "%s", conn);
+        kept = privacy_apply(c->req->privacy, user, e);
+        if (kept < 0)
+            return err_prefix(e, "user '%s'", user_id);
+        if (kept == 0) {
+            c->users_excluded++;
+            return 0;
+        }
+        src = privacy_ctx_last_src(c->req->privacy);
+        if (note_unique(c, conn_copy, "email", json_string_value(json_object_get(user, "email")),
+                        src->email, e) < 0 ||
+            note_unique(c, conn_copy, "username",
+                        json_string_value(json_object_get(user, "username")), src->username, e) < 0)
+            return -1;
+        conn = user_connection(user);
+        user_id = json_string_value(json_object_get(user, "user_id"));
+        if (!user_id)
+            return err_set(e, ERR_USAGE, "the privacy policy removed a user_id; it must keep it");
+    }
+
+    line = json_dumps(user, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!line)
+        return err_oom(e);
+    line_len = strlen(line);
+    conn_len = strlen(conn);
+    rec = malloc(conn_len + 1 + line_len);
+    if (!rec) {
+        err_oom(e);
+        goto out;
+    }
+    memcpy(rec, conn, conn_len);
+    rec[conn_len] = '\0';
+    memcpy(rec + conn_len + 1, line, line_len);
+    rc = extsort_add(c->users, user_id, strlen(user_id), rec, conn_len + 1 + line_len, e);
+out:
+    free(line);
+    free(rec);
+    return rc;
+}
+
+int dump_ingest_line(struct dump_ctx *c, const char *line, size_t len, struct err *e)
+{
+    json_error_t jerr;
+    json_t *user;
+    int rc;
+
+    user = json_loadb(line, len, 0, &jerr);
+    if (!json_is_object(user)) {
+        json_decref(user);
+        return err_set(e, ERR_API, "line %zu of the export file is not a JSON object: %s",
+                       c->users_seen + 1, jerr.text);
+    }
+    rc = dump_ingest_user(c, user, e);
+    json_decref(user);
+    return rc;
+}
+
+int dump_check_unique(struct dump_ctx *c, struct err *e)
+{
+    char prev_key[1024] = "", prev_rec[PRIVACY_SRC_HEX + 1] = "";
+    const char *key, *rec;
+    size_t klen, rlen;
+    int r;
+
+    if (extsort_finish(c->uniq, e) < 0)
+        return -1;
+    while ((r = extsort_next(c->uniq, &key, &klen, &rec, &rlen, e)) == 1) {
+        if (klen < sizeof(prev_key) && strlen(prev_key) == klen &&
+            memcmp(prev_key, key, klen) == 0 && rlen == strlen(prev_rec) &&
+            memcmp(prev_rec, rec, rlen) != 0) {
+            const char *nl = memchr(key, '\n', klen);
+            return err_set(e, ERR_INTERNAL,
+                           "pseudonym collision: two users of connection '%.*s' would get the same "
+                           "%.*s; nothing was written (use another pseudonym key)",
+                           (int)(nl ? nl - key : 0), key, (int)(nl ? strcspn(nl + 1, ":") : 0),
+                           nl ? nl + 1 : "");
+        }
+        if (klen < sizeof(prev_key)) {
+            memcpy(prev_key, key, klen);
+            prev_key[klen] = '\0';
+        }
+        if (rlen < sizeof(prev_rec)) {
+            memcpy(prev_rec, rec, rlen);
+            prev_rec[rlen] = '\0';
+        }
+    }
+    return r < 0 ? -1 : 0;
+}

@@ -1,0 +1,63 @@
+/*
+ * export.h - a0snap-export's options and its one entry point. The work is
+ * common/dump.h's; this program adds the command line, the privacy set-up,
+ * the --strict drift check and the summary.
+ */
+#ifndef A0SNAP_EXPORT_H
+#define A0SNAP_EXPORT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "err.h"
+
+#define EXPORT_MAX_LIST 256
+
+struct export_opts {
+    const char *output; /* NULL: snapshots/<domain>-<UTC timestamp>.ndjson.gz */
+    bool force;
+    const char *domain;  /* --domain, else AUTH0_DOMAIN */
+    const char *api_url; /* --api-url, else A0SNAP_API_URL */
+    const char *users[EXPORT_MAX_LIST];
+    size_t n_users;
+    const char *emails[EXPORT_MAX_LIST];
+    size_t n_emails;
+    const char *query;
+    const char *connections[EXPORT_MAX_LIST];
+    size_t n_connections;
+    const char *policy_path;
+    bool no_anonymize;
+    bool strict;
+    const char *key_file;
+    const char *pseudonym_of;
+    bool json;
+    size_t sort_mem; /* bytes for the external sort */
+};
+
+struct export_summary {
+    char path[4096];
+    char snapshot_id[33];
+    size_t users;
+    size_t connections;
+    size_t roles;
+    size_t organizations;
+    size_t role_grants;
+    size_t memberships;
+    size_t dropped_grants; /* grants of users not in the snapshot */
+    size_t excluded_by_policy;
+    size_t drift_keys;
+    double seconds;
+    long api_requests;
+    long retries;
+    json_t *per_connection; /* {"name": count}, owned */
+    bool anonymized;
+};
+
+int export_run(const struct export_opts *o, struct export_summary *sum, struct err *e);
+void export_summary_release(struct export_summary *s);
+
+/* --pseudonym-of: prints what one user becomes under the key and policy. */
+int export_pseudonym_of(const struct export_opts *o, struct err *e);
+
+#endif

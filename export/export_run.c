@@ -1,0 +1,273 @@
+/*
+ * export_run.c - a0snap-export from credentials to a sealed snapshot:
+ * configuration, privacy set-up, the dump (common/dump.h), the drift
+ * check, the summary. Nothing is written at the output path until every
+ * API call has succeeded, every check has passed and the snapshot is
+ * complete; a failure leaves no file behind.
+ */
+#include "export.h"
+
+#include "config.h"
+#include "dump.h"
+#include "fsutil.h"
+#include "log.h"
+#include "privacy.h"
+#include "tenant.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+static const char *const export_scopes[] = {
+    "read:users",
+    "read:connections",
+    "read:roles",
+    "read:role_members",
+    "read:organizations",
+    "read:organization_members",
+    "read:organization_member_roles",
+    NULL,
+};
+
+struct export_run_ctx {
+    const struct export_opts *o;
+    struct export_summary *sum;
+    struct privacy_ctx *privacy;
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* snapshots/<domain>-<UTC timestamp>.ndjson.gz under the current folder. */
+static int default_path(char *out, size_t outlen, const char *domain, struct err *e)
+{
+    char stamp[32];
+    time_t t = time(NULL);
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+    if (mkdir("snapshots", 0700) < 0 && errno != EEXIST)
+        return err_errno(e, ERR_IO, errno, "cannot create folder 'snapshots'");
+    if ((size_t)snprintf(out, outlen, "snapshots/%s-%s.ndjson.gz", domain, stamp) >= outlen)
+        return err_set(e, ERR_USAGE, "output path too long");
+    for (char *p = out + strlen("snapshots/"); *p; p++)
+        if (*p == ':')
+            *p = '_'; /* a domain with a port */
+    return 0;
+}
+
+/* Loads the policy and the key (when the policy needs one). */
+int export_privacy_setup(const struct export_opts *o, struct privacy_policy **policy,
+                         struct pseudonym_key **key, struct err *e);
+
+int export_privacy_setup(const struct export_opts *o, struct privacy_policy **policy,
+                         struct pseudonym_key **key, struct err *e)
+{
+    *policy = NULL;
+    *key = NULL;
+    if (o->policy_path ? privacy_policy_load(policy, o->policy_path, e) < 0
+                       : privacy_policy_default(policy, e) < 0)
+        return -1;
+    if (privacy_policy_needs_key(*policy)) {
+        if (o->key_file ? pseudonym_key_from_file(key, o->key_file, e) < 0
+                        : pseudonym_key_from_env(key, e) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static void on_progress(void *ctx, const char *phase, size_t done)
+{
+    (void)ctx;
+    if (strcmp(phase, "download") == 0)
+        progress_update("downloading the export: %.1f MB", (double)done / 1e6);
+    else if (strcmp(phase, "export job") == 0)
+        progress_update("export job: %zu%% done", done);
+    else
+        progress_update("%s: %zu", phase, done);
+}
+
+/* Before anything is written: metadata keys the policy does not mention
+ * fail the run with --strict, and are listed as a warning without it. */
+static int check_drift(void *ctx, struct err *e)
+{
+    struct export_run_ctx *r = ctx;
+    const struct privacy_drift *paths = NULL;
+    char list[600];
+    size_t n, used = 0;
+
+    if (!r->privacy)
+        return 0;
+    n = privacy_ctx_drift(r->privacy, &paths);
+    r->sum->drift_keys = n;
+    if (n == 0)
+        return 0;
+    list[0] = '\0';
+    for (size_t i = 0; i < n && used + 4 < sizeof(list); i++) {
+        int k = snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "", paths[i].path);
+        if (k < 0)
+            break;
+        used += (size_t)k;
+    }
+    if (r->o->strict)
+        return err_set(e, ERR_REFUSED,
+                       "--strict: %zu metadata key%s the policy does not mention: %s; review them "
+                       "in the policy file (nothing was written)",
+                       n, n == 1 ? "" : "s", list);
+    log_warn("%zu metadata key%s not reviewed by the policy (kept as they are): %s", n,
+             n == 1 ? "" : "s", list);
+    return 0;
+}
+
+static json_t *header_extra(const struct export_opts *o, const struct privacy_policy *policy,
+                            const struct pseudonym_key *key)
+{
+    json_t *h = json_object(), *req = json_object();
+    struct err ignored;
+
+    if (!h || !req) {
+        json_decref(h);
+        json_decref(req);
+        return NULL;
+    }
+    json_object_set_new(h, "tool",
+                        json_pack("{s:s,s:s}", "name", "a0snap-export", "version", A0SNAP_VERSION));
+    if (policy) {
+        json_t *desc = NULL;
+        if (privacy_policy_describe(policy, key, &desc, &ignored) < 0) {
+            json_decref(h);
+            json_decref(req);
+            return NULL;
+        }
+        json_object_set_new(h, "privacy", desc);
+        /* Emails and queries name people: keep only how many there were. */
+        json_object_set_new(req, "emails", json_array());
+        json_object_set_new(req, "emails_count", json_integer((json_int_t)o->n_emails));
+        json_object_set_new(req, "query", o->query ? json_string("[redacted]") : json_null());
+    } else {
+        json_object_set_new(h, "privacy",
+                            json_pack("{s:b,s:s}", "applied", 0, "warning",
+                                      "RAW PERSONAL DATA: exported with --no-anonymize"));
+    }
+    json_object_set_new(h, "request", req);
+    return h;
+}
+
+int export_run(const struct export_opts *o, struct export_summary *sum, struct err *e)
+{
+    struct export_run_ctx rctx = {o, sum, NULL};
+    struct tenant_config cfg;
+    struct tenant_options topt;
+    struct dump_request req;
+    struct dump_result res;
+    struct privacy_policy *policy = NULL;
+    struct pseudonym_key *key = NULL;
+    struct tenant *t = NULL;
+    char path[4096];
+    double t0 = now_s();
+    int rc = -1;
+
+    memset(&cfg, 0, sizeof(cfg));
+    memset(&req, 0, sizeof(req));
+    dump_result_init(&res);
+    if (tenant_config_from_env(&cfg, o->domain, o->api_url, e) < 0)
+        goto out;
+    if (!o->no_anonymize) {
+        if (export_privacy_setup(o, &policy, &key, e) < 0 ||
+            privacy_ctx_new(&rctx.privacy, policy, key, e) < 0)
+            goto out;
+    }
+    if (o->output) {
+        if ((size_t)snprintf(path, sizeof(path), "%s", o->output) >= sizeof(path)) {
+            err_set(e, ERR_USAGE, "output path too long");
+            goto out;
+        }
+    } else if (default_path(path, sizeof(path), cfg.domain, e) < 0) {
+        goto out;
+    }
+    {
+        struct stat st;
+        if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+            err_set(e, ERR_REFUSED,
+                    "'%s' exists and is not a regular file; refusing to write there", path);
+            goto out;
+        }
+    }
+    if (!o->force && fsutil_exists(path)) {
+        err_set(e, ERR_REFUSED, "'%s' already exists; use --force to replace it", path);
+        goto out;
+    }
+    snprintf(sum->path, sizeof(sum->path), "%s", path);
+    sum->anonymized = rctx.privacy != NULL;
+
+    memset(&topt, 0, sizeof(topt));
+    topt.notify = log_notify;
+    if (tenant_new(&t, &cfg, &topt, e) < 0)
+        goto out;
+    if (tenant_authenticate(t, e) < 0 || tenant_require_scopes(t, export_scopes, e) < 0)
+        goto out;
+
+    req.connections = o->connections;
+    req.n_connections = o->n_connections;
+    req.users = o->users;
+    req.n_users = o->n_users;
+    req.emails = o->emails;
+    req.n_emails = o->n_emails;
+    req.query = o->query;
+    req.privacy = rctx.privacy;
+    req.header = header_extra(o, policy, key);
+    req.sort_mem = o->sort_mem;
+    req.force = o->force;
+    req.progress = on_progress;
+    req.before_write = check_drift;
+    req.ctx = &rctx;
+    if (!req.header) {
+        err_oom(e);
+        goto out;
+    }
+    if (dump_tenant(t, &req, path, &res, e) < 0)
+        goto out;
+    sum->users = res.users;
+    sum->role_grants = res.role_grants;
+    sum->memberships = res.memberships;
+    sum->dropped_grants = res.dropped_grants;
+    sum->excluded_by_policy = res.excluded_by_policy;
+    sum->connections = json_array_size(json_object_get(res.catalogue, "connections"));
+    sum->roles = json_array_size(json_object_get(res.catalogue, "roles"));
+    sum->organizations = json_array_size(json_object_get(res.catalogue, "organizations"));
+    sum->per_connection = json_incref(res.per_connection);
+    snprintf(sum->snapshot_id, sizeof(sum->snapshot_id), "%s", res.snapshot_id);
+    rc = 0;
+out:
+    progress_done();
+    sum->seconds = now_s() - t0;
+    if (t) {
+        const struct tenant_stats *st = tenant_stats(t);
+        log_verbose("%ld API requests, %ld retries, %ld rate-limited, %.1f s waiting", st->requests,
+                    st->retries, st->rate_limited, st->waited_s);
+        sum->api_requests = st->requests;
+        sum->retries = st->retries;
+    }
+    json_decref(req.header);
+    dump_result_release(&res);
+    privacy_ctx_free(rctx.privacy);
+    privacy_policy_free(policy);
+    pseudonym_key_free(key);
+    tenant_free(t);
+    tenant_config_release(&cfg);
+    return rc;
+}
+
+void export_summary_release(struct export_summary *s)
+{
+    json_decref(s->per_connection);
+    s->per_connection = NULL;
+}
