@@ -1,4 +1,427 @@
-int main(void)
+/*
+ * import_main.c - a0snap-import's command line: options into a struct, one
+ * of import_run() / --plan / --list / --verify / --diff, and the result
+ * mapped to a documented exit code.
+ */
+#include "import.h"
+
+#include "exitcode.h"
+#include "http.h"
+#include "log.h"
+
+#include <getopt.h>
+#include <jansson.h>
+#include <openssl/opensslv.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+static void usage(FILE *f)
 {
+    fputs(
+        "Usage: a0snap-import SNAPSHOT --target DOMAIN [OPTIONS]\n"
+        "       a0snap-import SNAPSHOT --target DOMAIN --plan [OPTIONS]\n"
+        "       a0snap-import --list SNAPSHOT | --verify SNAPSHOT | --diff OLD NEW\n"
+        "Load a snapshot's users into a pre-production tenant, so that each of them equals the\n"
+        "snapshot's user (profile, metadata, roles, organization memberships).\n"
+        "\n"
+        "Target (named explicitly, never guessed; credentials only from the environment):\n"
+        "      --target DOMAIN        the tenant to write to (must match AUTH0_DOMAIN if that is "
+        "set)\n"
+        "      --api-url URL          where its /oauth/token and /api/v2 are reached\n"
+        "                             (default: $A0SNAP_API_URL, else https://DOMAIN)\n"
+        "      --allow-source-tenant  allow importing into the tenant the snapshot came from\n"
+        "\n"
+        "What to write:\n"
+        "      --plan                 show what an import would do; write nothing to the target\n"
+        "      --on-conflict=skip|replace  a target user holding a snapshot user's email or\n"
+        "                             username under another id: skip (default) or delete and "
+        "replace\n"
+        "      --map-connection SRC=DST, --map-role SRC=DST, --map-org SRC=DST\n"
+        "                             match by another name (default: same name)\n"
+        "      --create-missing-roles create roles the target lacks (default: skip their grants)\n"
+        "      --social-users=skip|convert:CONNECTION  social/enterprise users: skip (default), "
+        "or\n"
+        "                             import them as users of that database connection\n"
+        "      --test-password-env VAR  give every new user the password in $VAR (bcrypt hashed)\n"
+        "      --only-users FILE      only the users listed (ids or emails, one per line)\n"
+        "      --only-connection NAME only users of this connection (repeatable)\n"
+        "      --backup FILE          keep the target's state before the import as a snapshot\n"
+        "\n"
+        "Privacy:\n"
+        "      --policy FILE          apply this privacy policy while importing\n"
+        "      --pseudonym-key-file FILE  key file, mode 0600 (default: $A0SNAP_PSEUDONYM_KEY)\n"
+        "      --force-policy         apply a policy with another key than the snapshot's\n"
+        "      --no-anonymize         import a raw snapshot as it is (default: the default "
+        "policy)\n"
+        "\n"
+        "Output:\n"
+        "      --report FILE          NDJSON report, one line per user (default: next to "
+        "SNAPSHOT)\n"
+        "      --json                 print the summary as JSON on stdout\n"
+        "  -q, --quiet                no progress or information on stderr\n"
+        "  -v, --verbose              trace every HTTP request (secrets redacted)\n"
+        "  -h, --help                 show this help\n"
+        "  -V, --version              show versions\n"
+        "\n"
+        "Environment: AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET (or AUTH0_CLIENT_SECRET_FILE, mode\n"
+        "0600), AUTH0_DOMAIN (optional; must equal --target), A0SNAP_API_URL,\n"
+        "A0SNAP_PROTECTED_TENANTS (comma-separated tenants never written to),\n"
+        "A0SNAP_PSEUDONYM_KEY, A0SNAP_STALL_TIMEOUT.\n"
+        "\n"
+        "Exit codes: 0 every user applied, 8 some users failed (see the report), 2 usage,\n"
+        "3 snapshot damaged or refused, 4 target refused (protected, source, key mismatch),\n"
+        "5 API or network, 6 credentials or scopes, 7 local file or disk, 1 internal error.\n"
+        "\n"
+        "Examples:\n"
+        "  a0snap-import prod.ndjson.gz --target staging.eu.auth0.com --plan\n"
+        "  a0snap-import prod.ndjson.gz --target staging.eu.auth0.com --report import.ndjson\n"
+        "  a0snap-import --diff monday.ndjson.gz tuesday.ndjson.gz --json\n",
+        f);
+}
+
+static void version(void)
+{
+    printf("a0snap-import %s\n", A0SNAP_VERSION);
+    printf("libcurl: %s\njansson: %s\nzlib: %s\nOpenSSL: %s\n", http_curl_version(),
+           jansson_version_str(), zlibVersion(), OPENSSL_VERSION_TEXT);
+}
+
+static int add_map(struct import_map_opt *m, const char *arg, const char *what, struct err *e)
+{
+    char *eq = strchr(arg, '=');
+
+    if (!eq || eq == arg || !eq[1])
+        return err_set(e, ERR_USAGE, "--map-%s wants SRC=DST, not '%s'", what, arg);
+    if (m->n >= IMPORT_MAX_LIST)
+        return err_set(e, ERR_USAGE, "too many --map-%s options", what);
+    *eq = '\0';
+    m->from[m->n] = arg;
+    m->to[m->n] = eq + 1;
+    m->n++;
     return 0;
+}
+
+enum {
+    OPT_TARGET = 256,
+    OPT_API_URL,
+    OPT_REPORT,
+    OPT_JSON,
+    OPT_ALLOW_SOURCE,
+    OPT_ON_CONFLICT,
+    OPT_MAP_CONN,
+    OPT_MAP_ROLE,
+    OPT_MAP_ORG,
+    OPT_CREATE_ROLES,
+    OPT_SOCIAL,
+    OPT_TEST_PW,
+    OPT_POLICY,
+    OPT_KEY_FILE,
+    OPT_NO_ANON,
+    OPT_FORCE_POLICY,
+    OPT_RESUME,
+    OPT_PLAN,
+    OPT_PRUNE,
+    OPT_KEEP,
+    OPT_MAX_DELETES,
+    OPT_ONLY_USERS,
+    OPT_ONLY_CONN,
+    OPT_LIST,
+    OPT_VERIFY,
+    OPT_DIFF,
+    OPT_BACKUP,
+    OPT_MAX_BODY,
+    OPT_SORT_MEM,
+};
+
+static int parse_args(int argc, char **argv, struct import_opts *o, int *verbosity, struct err *e)
+{
+    static const struct option longopts[] = {
+        {"target", required_argument, NULL, OPT_TARGET},
+        {"api-url", required_argument, NULL, OPT_API_URL},
+        {"report", required_argument, NULL, OPT_REPORT},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"quiet", no_argument, NULL, 'q'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"allow-source-tenant", no_argument, NULL, OPT_ALLOW_SOURCE},
+        {"on-conflict", required_argument, NULL, OPT_ON_CONFLICT},
+        {"map-connection", required_argument, NULL, OPT_MAP_CONN},
+        {"map-role", required_argument, NULL, OPT_MAP_ROLE},
+        {"map-org", required_argument, NULL, OPT_MAP_ORG},
+        {"create-missing-roles", no_argument, NULL, OPT_CREATE_ROLES},
+        {"social-users", required_argument, NULL, OPT_SOCIAL},
+        {"test-password-env", required_argument, NULL, OPT_TEST_PW},
+        {"policy", required_argument, NULL, OPT_POLICY},
+        {"pseudonym-key-file", required_argument, NULL, OPT_KEY_FILE},
+        {"no-anonymize", no_argument, NULL, OPT_NO_ANON},
+        {"force-policy", no_argument, NULL, OPT_FORCE_POLICY},
+        {"resume", no_argument, NULL, OPT_RESUME},
+        {"plan", no_argument, NULL, OPT_PLAN},
+        {"prune", no_argument, NULL, OPT_PRUNE},
+        {"keep", required_argument, NULL, OPT_KEEP},
+        {"max-deletes", required_argument, NULL, OPT_MAX_DELETES},
+        {"only-users", required_argument, NULL, OPT_ONLY_USERS},
+        {"only-connection", required_argument, NULL, OPT_ONLY_CONN},
+        {"list", no_argument, NULL, OPT_LIST},
+        {"verify", no_argument, NULL, OPT_VERIFY},
+        {"diff", no_argument, NULL, OPT_DIFF},
+        {"backup", required_argument, NULL, OPT_BACKUP},
+        {"max-request-bytes", required_argument, NULL, OPT_MAX_BODY},
+        {"sort-memory", required_argument, NULL, OPT_SORT_MEM},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    int ch, modes = 0;
+
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, ":qvhV", longopts, NULL)) != -1) {
+        switch (ch) {
+        case OPT_TARGET:
+            o->target = optarg;
+            break;
+        case OPT_API_URL:
+            o->api_url = optarg;
+            break;
+        case OPT_REPORT:
+            o->report = optarg;
+            break;
+        case OPT_JSON:
+            o->json = true;
+            break;
+        case 'q':
+            *verbosity = LOG_QUIET;
+            break;
+        case 'v':
+            *verbosity = LOG_VERBOSE;
+            break;
+        case OPT_ALLOW_SOURCE:
+            o->allow_source = true;
+            break;
+        case OPT_ON_CONFLICT:
+            if (strcmp(optarg, "skip") == 0)
+                o->on_conflict = CONFLICT_SKIP;
+            else if (strcmp(optarg, "replace") == 0)
+                o->on_conflict = CONFLICT_REPLACE;
+            else
+                return err_set(e, ERR_USAGE, "--on-conflict wants skip or replace, not '%s'",
+                               optarg);
+            break;
+        case OPT_MAP_CONN:
+            if (add_map(&o->map_connection, optarg, "connection", e) < 0)
+                return -1;
+            break;
+        case OPT_MAP_ROLE:
+            if (add_map(&o->map_role, optarg, "role", e) < 0)
+                return -1;
+            break;
+        case OPT_MAP_ORG:
+            if (add_map(&o->map_org, optarg, "org", e) < 0)
+                return -1;
+            break;
+        case OPT_CREATE_ROLES:
+            o->create_missing_roles = true;
+            break;
+        case OPT_SOCIAL:
+            if (strcmp(optarg, "skip") == 0)
+                o->convert_social_to = NULL;
+            else if (strncmp(optarg, "convert:", 8) == 0 && optarg[8])
+                o->convert_social_to = optarg + 8;
+            else
+                return err_set(e, ERR_USAGE,
+                               "--social-users wants skip or convert:CONNECTION, not '%s'", optarg);
+            break;
+        case OPT_TEST_PW:
+            o->test_password_env = optarg;
+            break;
+        case OPT_POLICY:
+            o->policy_path = optarg;
+            break;
+        case OPT_KEY_FILE:
+            o->key_file = optarg;
+            break;
+        case OPT_NO_ANON:
+            o->no_anonymize = true;
+            break;
+        case OPT_FORCE_POLICY:
+            o->force_policy = true;
+            break;
+        case OPT_RESUME:
+            o->resume = true;
+            break;
+        case OPT_PLAN:
+            o->mode = MODE_PLAN;
+            modes++;
+            break;
+        case OPT_PRUNE:
+            o->prune = true;
+            break;
+        case OPT_KEEP:
+            if (o->n_keep >= IMPORT_MAX_LIST)
+                return err_set(e, ERR_USAGE, "too many --keep options");
+            o->keep[o->n_keep++] = optarg;
+            break;
+        case OPT_MAX_DELETES: {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (*end || v < 0)
+                return err_set(e, ERR_USAGE, "--max-deletes wants a number, not '%s'", optarg);
+            o->max_deletes = v;
+            break;
+        }
+        case OPT_ONLY_USERS:
+            o->only_users_file = optarg;
+            break;
+        case OPT_ONLY_CONN:
+            if (o->n_only_connection >= IMPORT_MAX_LIST)
+                return err_set(e, ERR_USAGE, "too many --only-connection options");
+            o->only_connection[o->n_only_connection++] = optarg;
+            break;
+        case OPT_LIST:
+            o->mode = MODE_LIST;
+            modes++;
+            break;
+        case OPT_VERIFY:
+            o->mode = MODE_VERIFY;
+            modes++;
+            break;
+        case OPT_DIFF:
+            o->mode = MODE_DIFF;
+            modes++;
+            break;
+        case OPT_BACKUP:
+            o->backup = optarg;
+            break;
+        case OPT_MAX_BODY: {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (*end || v < 4096 || v > 512000)
+                return err_set(e, ERR_USAGE,
+                               "--max-request-bytes wants 4096-512000 (Auth0 refuses more), not "
+                               "'%s'",
+                               optarg);
+            o->max_body = (size_t)v;
+            break;
+        }
+        case OPT_SORT_MEM: {
+            char *end;
+            long mb = strtol(optarg, &end, 10);
+            if (*end || mb < 1 || mb > 65536)
+                return err_set(e, ERR_USAGE, "--sort-memory wants megabytes, not '%s'", optarg);
+            o->sort_mem = (size_t)mb << 20;
+            break;
+        }
+        case 'h':
+            usage(stdout);
+            exit(EXIT_OK);
+        case 'V':
+            version();
+            exit(EXIT_OK);
+        case ':':
+            return err_set(e, ERR_USAGE, "option '%s' needs a value", argv[optind - 1]);
+        default:
+            return err_set(e, ERR_USAGE, "unknown option '%s' (see --help)", argv[optind - 1]);
+        }
+    }
+    if (modes > 1)
+        return err_set(e, ERR_USAGE, "--plan, --list, --verify and --diff exclude each other");
+    if (optind < argc)
+        o->snapshot = argv[optind++];
+    if (o->mode == MODE_DIFF && optind < argc)
+        o->snapshot2 = argv[optind++];
+    if (optind < argc)
+        return err_set(e, ERR_USAGE, "unexpected argument '%s' (see --help)", argv[optind]);
+    if (!o->snapshot)
+        return err_set(e, ERR_USAGE, "no snapshot given (see --help)");
+    if (o->mode == MODE_DIFF && !o->snapshot2)
+        return err_set(e, ERR_USAGE, "--diff wants two snapshots: OLD NEW");
+    if ((o->mode == MODE_IMPORT || o->mode == MODE_PLAN) && !o->target)
+        return err_set(e, ERR_USAGE,
+                       "no target: name the tenant to import into with --target DOMAIN (it is "
+                       "never guessed)");
+    if (o->no_anonymize && o->policy_path)
+        return err_set(e, ERR_USAGE, "--no-anonymize cannot be combined with --policy");
+    if (!o->max_body)
+        o->max_body = 500000;
+    return 0;
+}
+
+static void print_summary(const struct import_opts *o, const struct import_counts *n)
+{
+    const char *verb = o->mode == MODE_PLAN ? "plan" : "import";
+
+    log_info("%s: %zu created, %zu updated, %zu unchanged, %zu skipped, %zu failed; %zu deleted; "
+             "roles +%zu -%zu, memberships +%zu -%zu; %zu jobs, %zu profile patches",
+             verb, n->created, n->updated, n->unchanged, n->skipped, n->failed, n->deleted,
+             n->roles_added, n->roles_removed, n->members_added, n->members_removed, n->jobs,
+             n->patches);
+    if (n->social_skipped)
+        log_info("%zu social/enterprise users skipped: Auth0 cannot import them (they appear when "
+                 "they log in; --social-users=convert:CONNECTION imports them as database users)",
+                 n->social_skipped);
+    if (n->created)
+        log_info("passwords are never copied (Auth0 does not export them): new users need a "
+                 "password reset, or --test-password-env for test logins");
+    if (o->json) {
+        json_t *j = json_pack(
+            "{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "mode", verb,
+            "created", (json_int_t)n->created, "updated", (json_int_t)n->updated, "unchanged",
+            (json_int_t)n->unchanged, "skipped", (json_int_t)n->skipped, "failed",
+            (json_int_t)n->failed, "deleted", (json_int_t)n->deleted, "conflicts",
+            (json_int_t)n->conflicts, "social_skipped", (json_int_t)n->social_skipped,
+            "roles_added", (json_int_t)n->roles_added, "roles_removed",
+            (json_int_t)n->roles_removed, "members_added", (json_int_t)n->members_added,
+            "members_removed", (json_int_t)n->members_removed, "jobs", (json_int_t)n->jobs,
+            "patches", (json_int_t)n->patches, "jobs_retried", (json_int_t)n->jobs_retried);
+        if (j) {
+            json_dumpf(j, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+            fputc('\n', stdout);
+            json_decref(j);
+        }
+    }
+}
+
+int main(int argc, char **argv)
+{
+    struct import_opts o;
+    struct import_counts n;
+    struct err e;
+    int verbosity = LOG_NORMAL, code, rc;
+
+    memset(&o, 0, sizeof(o));
+    memset(&n, 0, sizeof(n));
+    o.max_deletes = -1;
+    err_clear(&e);
+    log_init("a0snap-import");
+    if (parse_args(argc, argv, &o, &verbosity, &e) < 0) {
+        log_err(&e);
+        return EXIT_USAGE;
+    }
+    log_set_level((enum log_level)verbosity);
+    if (http_global_init(&e) < 0) {
+        log_err(&e);
+        return EXIT_FAILURE_GENERIC;
+    }
+    switch (o.mode) {
+    case MODE_LIST:
+        rc = import_list(&o, &e);
+        break;
+    case MODE_VERIFY:
+        rc = import_verify(&o, &e);
+        break;
+    case MODE_DIFF:
+        rc = import_diff(&o, &e);
+        break;
+    default:
+        rc = import_run(&o, &n, &e);
+        if (rc == 0 || e.code == ERR_PARTIAL)
+            print_summary(&o, &n);
+        break;
+    }
+    code = rc < 0 ? exit_code_for(e.code) : EXIT_OK;
+    if (rc < 0)
+        log_err(&e);
+    http_global_cleanup();
+    return code;
 }

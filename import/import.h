@@ -1,0 +1,152 @@
+/*
+ * import.h - a0snap-import's parts and what they share.
+ *
+ * An import (import_run.c) goes:
+ *   1. verify the snapshot completely (nothing is sent before it proves
+ *      intact) and apply the target-safety rules (common/guard.h);
+ *   2. authenticate against the target, check scopes, map connections,
+ *      roles and organizations by name (import_map.c);
+ *   3. read the target's current state through an export job into a
+ *      private temp snapshot (common/dump.h), sorted by user_id;
+ *   4. plan (import_plan.c): stream the snapshot users (after the import
+ *      policy and id conversion) into a sort by target user_id, find
+ *      email/username conflicts with sorted merges, then merge "want" with
+ *      "have" and decide per user: create, update, unchanged, skip,
+ *      replace; grant changes go to per-role/per-organization sorts;
+ *   5. apply (import_jobs.c, import_apply.c): deletions for replaced
+ *      conflicts, bulk import jobs (two in flight, under 500 KB each),
+ *      PATCHes for what upsert can't do, role and membership batches;
+ *   6. report (import_report.c): one NDJSON line per user with its final
+ *      outcome, then a summary line.
+ * Memory is bounded by the sort budget whatever the snapshot size.
+ */
+#ifndef A0SNAP_IMPORT_H
+#define A0SNAP_IMPORT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "err.h"
+
+struct tenant;
+struct extsort;
+struct privacy_ctx;
+
+#define IMPORT_MAX_LIST 256
+
+enum import_mode { MODE_IMPORT, MODE_PLAN, MODE_LIST, MODE_VERIFY, MODE_DIFF };
+enum conflict_policy { CONFLICT_SKIP, CONFLICT_REPLACE };
+
+struct import_map_opt {
+    const char *from[IMPORT_MAX_LIST];
+    const char *to[IMPORT_MAX_LIST];
+    size_t n;
+};
+
+struct import_opts {
+    enum import_mode mode;
+    const char *snapshot;
+    const char *snapshot2; /* --diff NEW */
+    const char *target;
+    const char *api_url;
+    const char *report;
+    bool json;
+    bool allow_source;
+    enum conflict_policy on_conflict;
+    struct import_map_opt map_connection, map_role, map_org;
+    bool create_missing_roles;
+    const char *convert_social_to; /* --social-users=convert:CONNECTION */
+    const char *test_password_env;
+    const char *policy_path;
+    const char *key_file;
+    bool no_anonymize;
+    bool force_policy;
+    bool resume;
+    bool prune;
+    const char *keep[IMPORT_MAX_LIST];
+    size_t n_keep;
+    long max_deletes; /* -1 = default (10%) */
+    const char *only_users_file;
+    const char *only_connection[IMPORT_MAX_LIST];
+    size_t n_only_connection;
+    const char *backup;
+    size_t max_body; /* bytes per import request, default 500000 */
+    size_t sort_mem;
+};
+
+/* Outcome counters (the summary line and --json). */
+struct import_counts {
+    size_t created, updated, unchanged, skipped, failed, deleted;
+    size_t conflicts, social_skipped, social_converted, no_email;
+    size_t roles_added, roles_removed, members_added, members_removed;
+    size_t member_roles_added, member_roles_removed;
+    size_t jobs, jobs_retried, patches;
+    size_t roles_created;
+};
+
+struct import_ctx {
+    const struct import_opts *opts;
+    struct tenant *tenant;
+    json_t *header;     /* the snapshot's, owned */
+    json_t *target_cat; /* target catalogue, owned */
+    json_t *conn_map;   /* source connection name -> {"id","name","strategy"} in target, owned */
+    json_t *role_map;   /* role name -> target role id, owned */
+    json_t *org_map;    /* org name -> target org id, owned */
+    json_t *covered;    /* target connection names the snapshot covers: {name:true}, owned */
+    struct privacy_ctx *privacy;
+    char *password_hash; /* bcrypt, for --test-password-env */
+    char tmpdir[4096];
+    char target_dump[4096]; /* temp snapshot of the target */
+    /* sorts */
+    struct extsort *want;     /* target uid -> "<tconn>\0<json>" */
+    struct extsort *sidx;     /* "<tconn>\x1f<kind>:<value>" -> target uid (snapshot side) */
+    struct extsort *tidx;     /* same keys -> uid (target side) */
+    struct extsort *conf;     /* snapshot target uid -> "<other uid>\x1f<kind>" */
+    struct extsort *outcomes; /* uid -> report line JSON */
+    struct extsort *failed;   /* uid -> reason */
+    struct extsort *patches;  /* uid -> PATCH body JSON (sequence kept by a prefix) */
+    struct extsort *radd;     /* role id -> uid */
+    struct extsort *oadd;     /* org id -> uid */
+    struct extsort *orem;     /* org id -> uid */
+    struct extsort *mroles;   /* "<org id>\x1f<uid>" -> {"add":[ids],"remove":[ids]} */
+    struct extsort *rrem;     /* uid -> role ids JSON array to remove */
+    struct extsort *deletes;  /* uid -> reason (replace conflicts, prune) */
+    struct extsort *jobof;    /* uid -> id of the import job that carried the user */
+    json_t *failures;         /* uid -> reason, owned */
+    struct import_counts n;
+    size_t target_users_in_scope;
+    size_t prune_candidates;
+    json_t *unmapped; /* {"roles":[...],"organizations":[...],"connections":[...]} */
+    int records_fd;   /* job records "<conn>\t<uid>\t<email>\t<record>\n", anonymous temp */
+};
+
+/* import_map.c */
+int import_map_build(struct import_ctx *c, json_t *source_cat, json_t *target_cat, struct err *e);
+
+/* import_plan.c */
+int import_plan(struct import_ctx *c, struct err *e);
+
+/* import_jobs.c: runs every bulk import job of the plan. */
+int import_run_jobs(struct import_ctx *c, struct err *e);
+
+/* import_apply.c */
+int import_apply_deletes(struct import_ctx *c, struct err *e);
+int import_apply_patches(struct import_ctx *c, struct err *e);
+int import_apply_grants(struct import_ctx *c, struct err *e);
+
+/* import_report.c */
+int import_note_outcome(struct import_ctx *c, const char *uid, const char *email,
+                        const char *outcome, const char *reason, json_t *fields, struct err *e);
+int import_note_failure(struct import_ctx *c, const char *uid, const char *reason, struct err *e);
+int import_write_report(struct import_ctx *c, const char *path, json_t *summary, struct err *e);
+
+/* import_inspect.c: --list, --verify, --diff. */
+int import_list(const struct import_opts *o, struct err *e);
+int import_verify(const struct import_opts *o, struct err *e);
+int import_diff(const struct import_opts *o, struct err *e);
+
+int import_run(const struct import_opts *o, struct import_counts *out, struct err *e);
+
+#endif

@@ -1,0 +1,752 @@
+/*
+ * import_plan.c - deciding, user by user, what an import must do.
+ *
+ * Three streaming passes with bounded memory:
+ *   A. the snapshot: each user that can be imported (database connection,
+ *      or a social user converted with --social-users=convert:...) is
+ *      passed through the import policy, its roles and organizations are
+ *      renamed to the target's names, and it goes to the "want" sort keyed
+ *      by its user_id in the target; its email and username go to an index
+ *      sort. Users that can't be imported are reported "skipped" here.
+ *   B. the target dump: emails and usernames to a second index sort.
+ *   C. the two index sorts merged: the same (connection, email) or
+ *      (connection, username) under two different user_ids is a conflict,
+ *      recorded by the snapshot user's id.
+ * Then "want" is merged with the target dump (both sorted by user_id) and
+ * each user gets an action from common/userdiff.h. The actions are
+ * recorded (records for bulk jobs in a temp file, PATCH bodies and grant
+ * changes in sorts) and applied afterwards, in an order that works:
+ * deletions, jobs, PATCHes, grants. --plan stops before applying.
+ */
+#include "import.h"
+
+#include "extsort.h"
+#include "fsutil.h"
+#include "log.h"
+#include "privacy.h"
+#include "snapshot.h"
+#include "userconv.h"
+#include "userdiff.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct cursor {
+    struct extsort *s;
+    bool have;
+    const char *key, *rec;
+    size_t klen, rlen;
+};
+
+static int cursor_next(struct cursor *c, struct err *e)
+{
+    int r = extsort_next(c->s, &c->key, &c->klen, &c->rec, &c->rlen, e);
+
+    if (r < 0)
+        return -1;
+    c->have = r == 1;
+    return 0;
+}
+
+static int key_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+    size_t n = alen < blen ? alen : blen;
+    int d = memcmp(a, b, n);
+
+    return d ? d : alen < blen ? -1 : alen > blen ? 1 : 0;
+}
+
+static const char *conn_strategy(json_t *source_cat, const char *name)
+{
+    json_t *item;
+    size_t i;
+
+    json_array_foreach(json_object_get(source_cat, "connections"), i, item)
+    {
+        const char *n = json_string_value(json_object_get(item, "name"));
+        if (n && strcmp(n, name) == 0)
+            return json_string_value(json_object_get(item, "strategy"));
+    }
+    return NULL;
+}
+
+static int index_add(struct extsort *s, const char *conn, const char *kind, const char *value,
+                     const char *uid, struct err *e)
+{
+    char key[1200];
+    size_t n = 0;
+    int k;
+
+    if (!value || !*value)
+        return 0;
+    k = snprintf(key, sizeof(key), "%s\x1f%s:", conn, kind);
+    if (k < 0 || (size_t)k >= sizeof(key))
+        return 0;
+    n = (size_t)k;
+    for (const char *p = value; *p && n + 1 < sizeof(key); p++)
+        key[n++] = (char)tolower((unsigned char)*p);
+    return extsort_add(s, key, n, uid, strlen(uid), e);
+}
+
+/* Renames roles/organizations to the target's names and drops those the
+ * target lacks. */
+static void rename_grants(struct import_ctx *c, json_t *user)
+{
+    json_t *names = json_object_get(c->role_map, "names");
+    json_t *onames = json_object_get(c->org_map, "names");
+    json_t *roles = json_object_get(user, "roles"), *orgs = json_object_get(user, "organizations");
+    json_t *out, *item;
+    size_t i;
+
+    if (json_is_array(roles)) {
+        out = json_array();
+        json_array_foreach(roles, i, item)
+        {
+            const char *rn = json_string_value(json_object_get(item, "name"));
+            json_t *to = json_object_get(names, rn ? rn : "");
+            if (to)
+                json_array_append_new(out, json_pack("{s:O}", "name", to));
+        }
+        json_object_set_new(user, "roles", out);
+    }
+    if (json_is_array(orgs)) {
+        out = json_array();
+        json_array_foreach(orgs, i, item)
+        {
+            const char *on = json_string_value(json_object_get(item, "name"));
+            json_t *to = json_object_get(onames, on ? on : ""), *mr = json_array(), *r;
+            size_t j;
+            if (!to) {
+                json_decref(mr);
+                continue;
+            }
+            json_array_foreach(json_object_get(item, "roles"), j, r)
+            {
+                const char *rname = json_string_value(json_object_get(r, "name"));
+                json_t *rn = json_object_get(names, rname ? rname : "");
+                if (rn)
+                    json_array_append_new(mr, json_pack("{s:O}", "name", rn));
+            }
+            json_array_append_new(out, json_pack("{s:O,s:o}", "name", to, "roles", mr));
+        }
+        json_object_set_new(user, "organizations", out);
+    }
+}
+
+/* --only-users: ids or emails, one per line. */
+static int load_only_users(const char *path, json_t **set, struct err *e)
+{
+    FILE *f = fopen(path, "r");
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+
+    *set = NULL;
+    if (!f)
+        return err_errno(e, ERR_USAGE, errno, "cannot open '%s'", path);
+    *set = json_object();
+    while ((n = getline(&line, &cap, f)) > 0) {
+        while (n > 0 && isspace((unsigned char)line[n - 1]))
+            line[--n] = '\0';
+        if (n == 0 || line[0] == '#')
+            continue;
+        for (char *p = line; strchr(line, '@') && *p; p++)
+            *p = (char)tolower((unsigned char)*p);
+        json_object_set_new(*set, line, json_true());
+    }
+    free(line);
+    fclose(f);
+    return 0;
+}
+
+static bool selected(const struct import_ctx *c, json_t *only, json_t *user, const char *conn)
+{
+    const struct import_opts *o = c->opts;
+
+    if (o->n_only_connection) {
+        bool found = false;
+        for (size_t i = 0; i < o->n_only_connection; i++)
+            if (strcmp(o->only_connection[i], conn) == 0)
+                found = true;
+        if (!found)
+            return false;
+    }
+    if (only) {
+        const char *uid = json_string_value(json_object_get(user, "user_id"));
+        const char *email = json_string_value(json_object_get(user, "email"));
+        char lower[512];
+        size_t i = 0;
+        if (uid && json_object_get(only, uid))
+            return true;
+        for (; email && email[i] && i + 1 < sizeof(lower); i++)
+            lower[i] = (char)tolower((unsigned char)email[i]);
+        lower[i] = '\0';
+        return email && json_object_get(only, lower);
+    }
+    return true;
+}
+
+/* Pass A. */
+static int pass_snapshot(struct import_ctx *c, struct err *e)
+{
+    struct snapshot_reader *r = NULL;
+    json_t *user = NULL, *only = NULL;
+    json_t *source_cat = json_object_get(c->header, "catalogue");
+    struct buf conv;
+    int rc = -1, got;
+
+    buf_init(&conv, 4096);
+    if (c->opts->only_users_file && load_only_users(c->opts->only_users_file, &only, e) < 0)
+        goto out;
+    if (snapshot_reader_open(&r, c->opts->snapshot, e) < 0)
+        goto out;
+    while ((got = snapshot_reader_next(r, &user, e)) == 1) {
+        const char *uid = json_string_value(json_object_get(user, "user_id"));
+        const char *conn = snapshot_user_connection(user);
+        const char *strategy = conn_strategy(source_cat, conn);
+        const char *email = json_string_value(json_object_get(user, "email"));
+        const char *tconn = NULL;
+        char tuid[1024], reason[600];
+        char *line = NULL, *rec;
+        size_t llen, clen;
+
+        if (!strategy) {
+            const char *provider = json_string_value(json_object_get(
+                json_array_get(json_object_get(user, "identities"), 0), "provider"));
+            strategy = provider ? provider : "";
+        }
+        if (!selected(c, only, user, conn))
+            goto next;
+        if (strcmp(strategy, "auth0") == 0) {
+            json_t *t = json_object_get(c->conn_map, conn);
+            tconn = json_string_value(json_object_get(t, "name"));
+            if (!tconn) {
+                snprintf(reason, sizeof(reason),
+                         "the target has no connection '%s' (map it with --map-connection)", conn);
+                if (import_note_outcome(c, uid, email, "skipped", reason, NULL, e) < 0)
+                    goto out;
+                goto next;
+            }
+            snprintf(tuid, sizeof(tuid), "%s", uid);
+        } else if (c->opts->convert_social_to && strcmp(strategy, "email") != 0 &&
+                   strcmp(strategy, "sms") != 0) {
+            buf_reset(&conv);
+            if (userconv_social_id(uid, &conv, e) < 0)
+                goto out;
+            snprintf(tuid, sizeof(tuid), "auth0|%s", buf_str(&conv));
+            tconn = c->opts->convert_social_to;
+            json_object_set_new(user, "user_id", json_string(tuid));
+            c->n.social_converted++;
+        } else {
+            snprintf(
+                reason, sizeof(reason),
+                "user of %s connection '%s': Auth0 cannot import these users through its API "
+                "(they appear when they log in; --social-users=convert:CONNECTION imports them "
+                "as database users)",
+                userconv_kind_name(userconv_strategy_kind(strategy)), conn);
+            c->n.social_skipped++;
+            if (import_note_outcome(c, uid, email, "skipped", reason, NULL, e) < 0)
+                goto out;
+            goto next;
+        }
+        if (c->privacy) {
+            int kept = privacy_apply(c->privacy, user, e);
+            if (kept < 0)
+                goto out;
+            if (kept == 0) {
+                if (import_note_outcome(c, uid, NULL, "skipped",
+                                        "left out by the import policy's selection", NULL, e) < 0)
+                    goto out;
+                goto next;
+            }
+            email = json_string_value(json_object_get(user, "email"));
+        }
+        if (!email || !*email) {
+            c->n.no_email++;
+            if (import_note_outcome(c, tuid, NULL, "skipped",
+                                    "no email: Auth0's bulk import needs one", NULL, e) < 0)
+                goto out;
+            goto next;
+        }
+        rename_grants(c, user);
+        line = json_dumps(user, JSON_COMPACT | JSON_SORT_KEYS);
+        if (!line) {
+            err_oom(e);
+            goto out;
+        }
+        llen = strlen(line);
+        clen = strlen(tconn);
+        rec = malloc(clen + 1 + llen);
+        if (!rec) {
+            free(line);
+            err_oom(e);
+            goto out;
+        }
+        memcpy(rec, tconn, clen);
+        rec[clen] = '\0';
+        memcpy(rec + clen + 1, line, llen);
+        got = extsort_add(c->want, tuid, strlen(tuid), rec, clen + 1 + llen, e);
+        free(rec);
+        free(line);
+        if (got < 0 || index_add(c->sidx, tconn, "email", email, tuid, e) < 0 ||
+            index_add(c->sidx, tconn, "username",
+                      json_string_value(json_object_get(user, "username")), tuid, e) < 0)
+            goto out;
+    next:
+        json_decref(user);
+        user = NULL;
+    }
+    if (got < 0)
+        goto out;
+    rc = 0;
+out:
+    json_decref(user);
+    json_decref(only);
+    snapshot_reader_free(r);
+    buf_release(&conv);
+    return rc;
+}
+
+/* Pass B. */
+static int pass_target_index(struct import_ctx *c, struct err *e)
+{
+    struct snapshot_reader *r = NULL;
+    json_t *user = NULL;
+    int got, rc = -1;
+
+    if (snapshot_reader_open(&r, c->target_dump, e) < 0)
+        return -1;
+    while ((got = snapshot_reader_next(r, &user, e)) == 1) {
+        const char *uid = json_string_value(json_object_get(user, "user_id"));
+        const char *conn = snapshot_user_connection(user);
+        if (json_object_get(c->covered, conn))
+            c->target_users_in_scope++;
+        if (index_add(c->tidx, conn, "email", json_string_value(json_object_get(user, "email")),
+                      uid, e) < 0 ||
+            index_add(c->tidx, conn, "username",
+                      json_string_value(json_object_get(user, "username")), uid, e) < 0)
+            goto out;
+        json_decref(user);
+        user = NULL;
+    }
+    rc = got < 0 ? -1 : 0;
+out:
+    json_decref(user);
+    snapshot_reader_free(r);
+    return rc;
+}
+
+static int add_conflict(struct import_ctx *c, const char *s_uid, size_t slen, const char *other,
+                        size_t olen, const char *key, size_t klen, struct err *e)
+{
+    char rec[1400];
+    const char *kind = memchr(key, '\x1f', klen);
+    size_t kindlen = kind ? strcspn(kind + 1, ":") : 0;
+    int n = snprintf(rec, sizeof(rec), "%.*s\x1f%.*s", (int)olen, other, (int)kindlen,
+                     kind ? kind + 1 : "");
+
+    if (n < 0 || (size_t)n >= sizeof(rec))
+        return err_set(e, ERR_INTERNAL, "conflict record too long");
+    return extsort_add(c->conf, s_uid, slen, rec, (size_t)n, e);
+}
+
+/* Pass C: keys held by different user_ids on the two sides. */
+static int find_conflicts(struct import_ctx *c, struct err *e)
+{
+    struct cursor s = {c->sidx, false, NULL, NULL, 0, 0};
+    struct cursor t = {c->tidx, false, NULL, NULL, 0, 0};
+    char key[1200], first_s[1024];
+    size_t klen;
+    int rc = -1;
+
+    if (extsort_finish(c->sidx, e) < 0 || extsort_finish(c->tidx, e) < 0)
+        return -1;
+    if (cursor_next(&s, e) < 0 || cursor_next(&t, e) < 0)
+        return -1;
+    while (s.have) {
+        if (s.klen >= sizeof(key))
+            return err_set(e, ERR_INTERNAL, "index key too long");
+        memcpy(key, s.key, s.klen);
+        klen = s.klen;
+        while (t.have && key_cmp(t.key, t.klen, key, klen) < 0)
+            if (cursor_next(&t, e) < 0)
+                return -1;
+        /* The snapshot side: the first holder of the key is the one that
+         * can have it; later ones are duplicates inside the snapshot. */
+        snprintf(first_s, sizeof(first_s), "%.*s", (int)s.rlen, s.rec);
+        if (cursor_next(&s, e) < 0)
+            return -1;
+        while (s.have && key_cmp(s.key, s.klen, key, klen) == 0) {
+            if (add_conflict(c, s.rec, s.rlen, first_s, strlen(first_s), key, klen, e) < 0)
+                return -1;
+            if (cursor_next(&s, e) < 0)
+                return -1;
+        }
+        while (t.have && key_cmp(t.key, t.klen, key, klen) == 0) {
+            if ((t.rlen != strlen(first_s) || memcmp(t.rec, first_s, t.rlen) != 0) &&
+                add_conflict(c, first_s, strlen(first_s), t.rec, t.rlen, key, klen, e) < 0)
+                return -1;
+            if (cursor_next(&t, e) < 0)
+                return -1;
+        }
+    }
+    rc = 0;
+    return rc;
+}
+
+/* Returns 1 and fills skip_reason when the user can't be bulk-imported. */
+static int write_record(struct import_ctx *c, const char *tconn, const char *uid, const char *email,
+                        const json_t *want, bool is_new, char *skip_reason, size_t skip_len,
+                        struct err *e)
+{
+    struct userconv_opts uo;
+    struct userconv_info info;
+    struct buf line;
+    json_t *rec = NULL;
+    char *text = NULL;
+    int rc = -1;
+
+    userconv_opts_init(&uo);
+    uo.password_hash = is_new ? c->password_hash : NULL;
+    buf_init(&line, 64u << 20);
+    memset(&info, 0, sizeof(info));
+    if (userconv_to_import(want, &uo, &rec, &info, e) < 0)
+        goto out;
+    if (info.skipped) {
+        snprintf(skip_reason, skip_len, "cannot be bulk-imported: %s", info.reason);
+        rc = 1;
+        goto out;
+    }
+    text = json_dumps(rec, JSON_COMPACT);
+    if (!text) {
+        err_oom(e);
+        goto out;
+    }
+    if (buf_appendf(&line, e, "%s\t%s\t%s\t%s\n", tconn, uid, email ? email : "", text) < 0 ||
+        fsutil_write_all(c->records_fd, line.data, line.len, "import records (temp file)", e) < 0)
+        goto out;
+    rc = 0;
+out:
+    json_decref(rec);
+    free(text);
+    buf_release(&line);
+    return rc;
+}
+
+static int add_patch(struct import_ctx *c, const char *uid, int seq, json_t *body, struct err *e)
+{
+    char key[1100];
+    char *b;
+    int n, rc;
+
+    if (!body)
+        return 0;
+    n = snprintf(key, sizeof(key), "%s\x1f%d", uid, seq);
+    b = json_dumps(body, JSON_COMPACT);
+    if (!b)
+        return err_oom(e);
+    rc = extsort_add(c->patches, key, (size_t)n, b, strlen(b), e);
+    free(b);
+    return rc;
+}
+
+static const char *id_of(json_t *map, const char *name)
+{
+    return json_string_value(json_object_get(json_object_get(map, "ids"), name));
+}
+
+static const char *target_id_by_name(json_t *list, const char *name)
+{
+    json_t *item;
+    size_t i;
+
+    json_array_foreach(list, i, item)
+    {
+        const char *n = json_string_value(json_object_get(item, "name"));
+        if (n && strcmp(n, name) == 0)
+            return json_string_value(json_object_get(item, "id"));
+    }
+    return NULL;
+}
+
+/* A role or organization id in the target: through the map for names the
+ * snapshot knows, else straight from the target's catalogue (grants to
+ * remove can name roles the snapshot's tenant never had). */
+static const char *grant_id(struct import_ctx *c, json_t *map, const char *list, const char *name)
+{
+    const char *id = id_of(map, name);
+
+    return id ? id : target_id_by_name(json_object_get(c->target_cat, list), name);
+}
+
+static int add_str(struct extsort *s, const char *key, const char *rec, struct err *e)
+{
+    return extsort_add(s, key, strlen(key), rec, strlen(rec), e);
+}
+
+static json_t *ids_of(struct import_ctx *c, json_t *names)
+{
+    json_t *ids = json_array(), *n;
+    size_t i;
+
+    json_array_foreach(names, i, n)
+    {
+        const char *id = grant_id(c, c->role_map, "roles", json_string_value(n));
+        if (id)
+            json_array_append_new(ids, json_string(id));
+    }
+    return ids;
+}
+
+/* Member-role changes: {"<org id>\x1f<uid>": {"add":[ids],"remove":[ids]}}. */
+static int member_role_ops(struct import_ctx *c, const char *uid, json_t *list, bool add,
+                           json_t *ops)
+{
+    json_t *item;
+    size_t i;
+
+    json_array_foreach(list, i, item)
+    {
+        const char *org = grant_id(c, c->org_map, "organizations",
+                                   json_string_value(json_object_get(item, "name")));
+        json_t *ids, *entry;
+        char key[1300];
+        if (!org)
+            continue;
+        ids = ids_of(c, json_object_get(item, "roles"));
+        snprintf(key, sizeof(key), "%s\x1f%s", org, uid);
+        entry = json_object_get(ops, key);
+        if (!entry) {
+            entry = json_pack("{s:[],s:[]}", "add", "remove");
+            json_object_set_new(ops, key, entry);
+        }
+        if (add)
+            c->n.member_roles_added += json_array_size(ids);
+        else
+            c->n.member_roles_removed += json_array_size(ids);
+        json_array_extend(json_object_get(entry, add ? "add" : "remove"), ids);
+        json_decref(ids);
+    }
+    return 0;
+}
+
+static int grant_changes(struct import_ctx *c, const char *uid, const struct userdiff *d,
+                         struct err *e)
+{
+    json_t *rem = NULL, *ops = json_object(), *n, *v;
+    const char *k;
+    size_t i;
+    int rc = -1;
+
+    if (!ops)
+        return err_oom(e);
+    json_array_foreach(d->roles_add, i, n)
+    {
+        const char *id = grant_id(c, c->role_map, "roles", json_string_value(n));
+        if (id && add_str(c->radd, id, uid, e) < 0)
+            goto out;
+        c->n.roles_added++;
+    }
+    rem = ids_of(c, d->roles_remove);
+    c->n.roles_removed += json_array_size(d->roles_remove);
+    if (json_array_size(rem)) {
+        char *t = json_dumps(rem, JSON_COMPACT);
+        if (!t || add_str(c->rrem, uid, t, e) < 0) {
+            free(t);
+            if (!t)
+                err_oom(e);
+            goto out;
+        }
+        free(t);
+    }
+    json_array_foreach(d->orgs_add, i, n)
+    {
+        const char *id = grant_id(c, c->org_map, "organizations", json_string_value(n));
+        if (id && add_str(c->oadd, id, uid, e) < 0)
+            goto out;
+        c->n.members_added++;
+    }
+    json_array_foreach(d->orgs_remove, i, n)
+    {
+        const char *id = grant_id(c, c->org_map, "organizations", json_string_value(n));
+        if (id && add_str(c->orem, id, uid, e) < 0)
+            goto out;
+        c->n.members_removed++;
+    }
+    member_role_ops(c, uid, d->org_roles_add, true, ops);
+    member_role_ops(c, uid, d->org_roles_remove, false, ops);
+    json_object_foreach(ops, k, v)
+    {
+        char *t = json_dumps(v, JSON_COMPACT);
+        if (!t || add_str(c->mroles, k, t, e) < 0) {
+            free(t);
+            if (!t)
+                err_oom(e);
+            goto out;
+        }
+        free(t);
+    }
+    rc = 0;
+out:
+    json_decref(rem);
+    json_decref(ops);
+    return rc;
+}
+
+/* One snapshot user against its target counterpart (have may be NULL). */
+static int plan_user(struct import_ctx *c, const char *tconn, const char *uid, json_t *want,
+                     json_t *have, const char *conflict, struct err *e)
+{
+    const char *email = json_string_value(json_object_get(want, "email"));
+    struct userdiff d;
+    struct userdiff_plan p;
+    json_t *fields = NULL;
+    const char *outcome;
+    char reason[700] = "";
+    int rc = -1;
+
+    userdiff_init(&d);
+    memset(&p, 0, sizeof(p));
+    if (conflict) {
+        /* conflict = "<other uid>\x1f<kind>" */
+        const char *sep = strchr(conflict, '\x1f');
+        int olen = sep ? (int)(sep - conflict) : (int)strlen(conflict);
+        const char *kind = sep ? sep + 1 : "email";
+        c->n.conflicts++;
+        if (c->opts->on_conflict == CONFLICT_SKIP ||
+            (olen == (int)strlen(uid) && strncmp(conflict, uid, (size_t)olen) == 0)) {
+            snprintf(reason, sizeof(reason),
+                     "conflict: target user '%.*s' already has this %s (--on-conflict=replace "
+                     "deletes it and creates this user)",
+                     olen, conflict, kind);
+            return import_note_outcome(c, uid, email, "skipped", reason, NULL, e);
+        }
+        if (extsort_add(c->deletes, conflict, (size_t)olen, "replace", 7, e) < 0)
+            return -1;
+        snprintf(reason, sizeof(reason), "replaces target user '%.*s' that had this %s", olen,
+                 conflict, kind);
+    }
+    if (userdiff_compare(want, have, &d, e) < 0 || userdiff_plan(want, have, &d, &p, e) < 0)
+        goto out;
+    if (p.via_job) {
+        char skip[300];
+        int w = write_record(c, tconn, uid, email, want, have == NULL, skip, sizeof(skip), e);
+        if (w < 0)
+            goto out;
+        if (w == 1) {
+            rc = import_note_outcome(c, uid, email, "skipped", skip, NULL, e);
+            goto out;
+        }
+    }
+    if (add_patch(c, uid, 1, p.patch, e) < 0 || add_patch(c, uid, 2, p.patch2, e) < 0)
+        goto out;
+    if (grant_changes(c, uid, &d, e) < 0)
+        goto out;
+    fields = userdiff_fields_json(&d);
+    if (p.action == UD_CREATE)
+        outcome = "created";
+    else if (p.action == UD_UPDATE || json_array_size(fields) > 0)
+        outcome = "updated";
+    else
+        outcome = "unchanged";
+    rc = import_note_outcome(c, uid, email, outcome, reason[0] ? reason : NULL, fields, e);
+out:
+    json_decref(fields);
+    userdiff_plan_release(&p);
+    userdiff_release(&d);
+    return rc;
+}
+
+int import_plan(struct import_ctx *c, struct err *e)
+{
+    struct snapshot_reader *tr = NULL;
+    struct cursor w, cf;
+    json_t *have = NULL, *want = NULL;
+    char *conflict = NULL;
+    int got = 1, rc = -1;
+
+    memset(&w, 0, sizeof(w));
+    memset(&cf, 0, sizeof(cf));
+    log_verbose("planning: reading the snapshot");
+    if (pass_snapshot(c, e) < 0 || pass_target_index(c, e) < 0 || find_conflicts(c, e) < 0)
+        return -1;
+    if (extsort_finish(c->want, e) < 0 || extsort_finish(c->conf, e) < 0)
+        return -1;
+    w.s = c->want;
+    cf.s = c->conf;
+    if (cursor_next(&w, e) < 0 || cursor_next(&cf, e) < 0)
+        return -1;
+    if (snapshot_reader_open(&tr, c->target_dump, e) < 0)
+        return -1;
+    got = snapshot_reader_next(tr, &have, e);
+    if (got < 0)
+        goto out;
+    while (w.have) {
+        size_t clen = strnlen(w.rec, w.rlen);
+        char uid[1024];
+        json_error_t jerr;
+
+        snprintf(uid, sizeof(uid), "%.*s", (int)w.klen, w.key);
+        want = json_loadb(w.rec + clen + 1, w.rlen - clen - 1, 0, &jerr);
+        if (!want) {
+            err_set(e, ERR_INTERNAL, "bad record in the plan sort: %s", jerr.text);
+            goto out;
+        }
+        /* target users before this one are not in the snapshot */
+        while (got == 1 && strcmp(json_string_value(json_object_get(have, "user_id")), uid) < 0) {
+            if (json_object_get(c->covered, snapshot_user_connection(have)))
+                c->prune_candidates++;
+            json_decref(have);
+            have = NULL;
+            if ((got = snapshot_reader_next(tr, &have, e)) < 0)
+                goto out;
+        }
+        free(conflict);
+        conflict = NULL;
+        while (cf.have && key_cmp(cf.key, cf.klen, uid, strlen(uid)) < 0)
+            if (cursor_next(&cf, e) < 0)
+                goto out;
+        if (cf.have && key_cmp(cf.key, cf.klen, uid, strlen(uid)) == 0) {
+            conflict = strndup(cf.rec, cf.rlen);
+            if (!conflict) {
+                err_oom(e);
+                goto out;
+            }
+        }
+        {
+            bool match =
+                got == 1 && strcmp(json_string_value(json_object_get(have, "user_id")), uid) == 0;
+            if (plan_user(c, w.rec, uid, want, match ? have : NULL, conflict, e) < 0)
+                goto out;
+            if (match) {
+                json_decref(have);
+                have = NULL;
+                if ((got = snapshot_reader_next(tr, &have, e)) < 0)
+                    goto out;
+            }
+        }
+        json_decref(want);
+        want = NULL;
+        if (cursor_next(&w, e) < 0)
+            goto out;
+        /* skip duplicate keys of the same user (cannot happen: ids unique) */
+    }
+    while (got == 1) {
+        if (json_object_get(c->covered, snapshot_user_connection(have)))
+            c->prune_candidates++;
+        json_decref(have);
+        have = NULL;
+        if ((got = snapshot_reader_next(tr, &have, e)) < 0)
+            goto out;
+    }
+    rc = 0;
+out:
+    free(conflict);
+    json_decref(want);
+    json_decref(have);
+    snapshot_reader_free(tr);
+    return rc;
+}

@@ -1,0 +1,168 @@
+/*
+ * import_report.c - the audit trail: one NDJSON line per snapshot user with
+ * what happened to it (created, updated, unchanged, skipped, failed), why,
+ * which fields changed and which import job carried it, then a summary
+ * line. Outcomes are planned first and sorted by user_id; failures found
+ * while applying (job errors, refused PATCHes) override them at the end.
+ * The file is written 0600 and atomically, like a snapshot.
+ */
+#include "import.h"
+
+#include "buf.h"
+#include "extsort.h"
+#include "fsutil.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int import_note_outcome(struct import_ctx *c, const char *uid, const char *email,
+                        const char *outcome, const char *reason, json_t *fields, struct err *e)
+{
+    json_t *line = json_object();
+    char *text;
+    int rc;
+
+    if (!line)
+        return err_oom(e);
+    json_object_set_new(line, "user_id", json_string(uid ? uid : ""));
+    json_object_set_new(line, "email", email ? json_string(email) : json_null());
+    json_object_set_new(line, "outcome", json_string(outcome));
+    if (reason)
+        json_object_set_new(line, "reason", json_string(reason));
+    if (fields && json_array_size(fields))
+        json_object_set(line, "fields", fields);
+    text = json_dumps(line, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(line);
+    if (!text)
+        return err_oom(e);
+    rc = extsort_add(c->outcomes, uid ? uid : "", uid ? strlen(uid) : 0, text, strlen(text), e);
+    free(text);
+    return rc;
+}
+
+int import_note_failure(struct import_ctx *c, const char *uid, const char *reason, struct err *e)
+{
+    if (!c->failures && !(c->failures = json_object()))
+        return err_oom(e);
+    if (json_object_get(c->failures, uid))
+        return 0; /* the first reason is the one that matters */
+    if (json_object_set_new(c->failures, uid, json_string(reason)) < 0)
+        return err_oom(e);
+    return 0;
+}
+
+static int key_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+    size_t n = alen < blen ? alen : blen;
+    int d = memcmp(a, b, n);
+
+    return d ? d : alen < blen ? -1 : alen > blen ? 1 : 0;
+}
+
+static void count(struct import_counts *n, const char *outcome)
+{
+    if (strcmp(outcome, "created") == 0)
+        n->created++;
+    else if (strcmp(outcome, "updated") == 0)
+        n->updated++;
+    else if (strcmp(outcome, "unchanged") == 0)
+        n->unchanged++;
+    else if (strcmp(outcome, "skipped") == 0)
+        n->skipped++;
+    else if (strcmp(outcome, "failed") == 0)
+        n->failed++;
+}
+
+int import_write_report(struct import_ctx *c, const char *path, json_t *summary, struct err *e)
+{
+    struct fsutil_tmpfile tf;
+    const char *key, *rec, *jkey = NULL, *jrec = NULL;
+    size_t klen, rlen, jklen = 0, jrlen = 0;
+    struct buf out;
+    bool jhave = false;
+    int r, rc = -1;
+
+    fsutil_tmpfile_init(&tf);
+    buf_init(&out, 64u << 20);
+    c->n.created = c->n.updated = c->n.unchanged = c->n.skipped = c->n.failed = 0;
+    if (extsort_finish(c->outcomes, e) < 0 || extsort_finish(c->jobof, e) < 0)
+        goto out;
+    if (path && fsutil_tmpfile_open(&tf, path, true, e) < 0)
+        goto out;
+    if ((r = extsort_next(c->jobof, &jkey, &jklen, &jrec, &jrlen, e)) < 0)
+        goto out;
+    jhave = r == 1;
+    while ((r = extsort_next(c->outcomes, &key, &klen, &rec, &rlen, e)) == 1) {
+        json_t *line = json_loadb(rec, rlen, 0, NULL), *failure;
+        char uid[1024], *text;
+        const char *outcome;
+
+        if (!line) {
+            err_set(e, ERR_INTERNAL, "bad outcome record");
+            goto out;
+        }
+        snprintf(uid, sizeof(uid), "%.*s", (int)klen, key);
+        while (jhave && key_cmp(jkey, jklen, key, klen) < 0) {
+            if ((r = extsort_next(c->jobof, &jkey, &jklen, &jrec, &jrlen, e)) < 0) {
+                json_decref(line);
+                goto out;
+            }
+            jhave = r == 1;
+        }
+        if (jhave && jklen == klen && memcmp(jkey, key, klen) == 0)
+            json_object_set_new(line, "job_id", json_stringn(jrec, jrlen));
+        failure = c->failures ? json_object_get(c->failures, uid) : NULL;
+        if (failure && strcmp(json_string_value(json_object_get(line, "outcome")), "skipped")) {
+            json_object_set_new(line, "planned", json_incref(json_object_get(line, "outcome")));
+            json_object_set_new(line, "outcome", json_string("failed"));
+            json_object_set(line, "reason", failure);
+        }
+        outcome = json_string_value(json_object_get(line, "outcome"));
+        count(&c->n, outcome);
+        if (path) {
+            text = json_dumps(line, JSON_COMPACT | JSON_SORT_KEYS);
+            if (!text) {
+                json_decref(line);
+                err_oom(e);
+                goto out;
+            }
+            buf_reset(&out);
+            if (buf_appends(&out, text, e) < 0 || buf_append(&out, "\n", 1, e) < 0 ||
+                fsutil_write_all(tf.fd, out.data, out.len, path, e) < 0) {
+                free(text);
+                json_decref(line);
+                goto out;
+            }
+            free(text);
+        }
+        json_decref(line);
+    }
+    if (r < 0)
+        goto out;
+    if (path) {
+        char *text;
+        json_object_set_new(summary, "created", json_integer((json_int_t)c->n.created));
+        json_object_set_new(summary, "updated", json_integer((json_int_t)c->n.updated));
+        json_object_set_new(summary, "unchanged", json_integer((json_int_t)c->n.unchanged));
+        json_object_set_new(summary, "skipped", json_integer((json_int_t)c->n.skipped));
+        json_object_set_new(summary, "failed", json_integer((json_int_t)c->n.failed));
+        text = json_dumps(summary, JSON_COMPACT | JSON_SORT_KEYS);
+        if (!text) {
+            err_oom(e);
+            goto out;
+        }
+        buf_reset(&out);
+        r = buf_appends(&out, text, e) < 0 || buf_append(&out, "\n", 1, e) < 0 ||
+            fsutil_write_all(tf.fd, out.data, out.len, path, e) < 0;
+        free(text);
+        if (r)
+            goto out;
+        if (fsutil_tmpfile_commit(&tf, e) < 0)
+            goto out;
+    }
+    rc = 0;
+out:
+    fsutil_tmpfile_abort(&tf);
+    buf_release(&out);
+    return rc;
+}

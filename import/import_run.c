@@ -1,0 +1,364 @@
+/*
+ * import_run.c - a0snap-import from a snapshot to a target tenant that
+ * holds its users. See import.h for the stages. Every refusal (damaged
+ * snapshot, wrong or protected target, missing scopes, key mismatch)
+ * happens before the first write.
+ */
+#include "import.h"
+
+#include "config.h"
+#include "dump.h"
+#include "extsort.h"
+#include "fsutil.h"
+#include "guard.h"
+#include "log.h"
+#include "privacy.h"
+#include "snapshot.h"
+#include "tenant.h"
+
+#include <crypt.h>
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *const import_scopes[] = {
+    "read:users",
+    "create:users",
+    "update:users",
+    "read:connections",
+    "read:roles",
+    "read:role_members",
+    "create:role_members",
+    "read:organizations",
+    "read:organization_members",
+    "create:organization_members",
+    "read:organization_member_roles",
+    "create:organization_member_roles",
+    NULL,
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void on_progress(void *ctx, const char *phase, size_t done)
+{
+    (void)ctx;
+    if (strcmp(phase, "download") == 0)
+        progress_update("reading the target: %.1f MB", (double)done / 1e6);
+    else
+        progress_update("reading the target (%s): %zu", phase, done);
+}
+
+/* The policy to apply at import. A snapshot already pseudonymised is not
+ * pseudonymised again unless a policy is named; a raw snapshot gets the
+ * default policy unless --no-anonymize. A policy on top of a pseudonymised
+ * snapshot must use the same key (fingerprint), unless --force-policy. */
+static int setup_privacy(struct import_ctx *c, struct privacy_policy **policy,
+                         struct pseudonym_key **key, struct err *e)
+{
+    const struct import_opts *o = c->opts;
+    json_t *priv = json_object_get(c->header, "privacy");
+    bool applied = json_is_true(json_object_get(priv, "applied"));
+    const char *fp = json_string_value(json_object_get(priv, "key_fingerprint"));
+
+    *policy = NULL;
+    *key = NULL;
+    if (o->no_anonymize) {
+        if (!applied)
+            log_warn("--no-anonymize: importing RAW personal data from the snapshot");
+        return 0;
+    }
+    if (applied && !o->policy_path)
+        return 0;
+    if (o->policy_path ? privacy_policy_load(policy, o->policy_path, e) < 0
+                       : privacy_policy_default(policy, e) < 0)
+        return -1;
+    if (privacy_policy_needs_key(*policy) &&
+        (o->key_file ? pseudonym_key_from_file(key, o->key_file, e) < 0
+                     : pseudonym_key_from_env(key, e) < 0))
+        return err_prefix(e, applied ? "the import policy needs a pseudonym key"
+                                     : "the snapshot holds raw personal data and the default "
+                                       "policy needs a pseudonym key (or pass --no-anonymize)");
+    if (applied && fp && *key && strcmp(fp, pseudonym_key_fingerprint(*key)) != 0 &&
+        !o->force_policy)
+        return err_set(e, ERR_REFUSED,
+                       "the snapshot was pseudonymised with another key (fingerprint %s, yours is "
+                       "%s); applying this policy would mix two keys' pseudonyms (--force-policy "
+                       "to do it anyway)",
+                       fp, pseudonym_key_fingerprint(*key));
+    if (!applied)
+        log_info("applying the %s privacy policy to this raw snapshot",
+                 o->policy_path ? "given" : "default");
+    return privacy_ctx_new(&c->privacy, *policy, *key, e);
+}
+
+/* --test-password-env VAR: one bcrypt hash for every new user. */
+static int setup_password(struct import_ctx *c, struct err *e)
+{
+    const char *var = c->opts->test_password_env, *pw;
+    char salt[64];
+    struct crypt_data cd;
+    const char *hash;
+
+    if (!var)
+        return 0;
+    pw = getenv(var);
+    if (!pw || !*pw)
+        return err_set(e, ERR_USAGE, "--test-password-env: '%s' is not set or empty", var);
+    if (!crypt_gensalt_rn("$2b$", 10, NULL, 0, salt, sizeof(salt)))
+        return err_set(e, ERR_INTERNAL, "cannot make a bcrypt salt");
+    memset(&cd, 0, sizeof(cd));
+    hash = crypt_r(pw, salt, &cd);
+    if (!hash || hash[0] != '$')
+        return err_set(e, ERR_INTERNAL, "cannot compute a bcrypt hash");
+    c->password_hash = strdup(hash);
+    explicit_bzero(&cd, sizeof(cd));
+    return c->password_hash ? 0 : err_oom(e);
+}
+
+static int open_sorts(struct import_ctx *c, struct err *e)
+{
+    size_t mem = c->opts->sort_mem ? c->opts->sort_mem : (size_t)32 << 20;
+    struct extsort **all[] = {&c->want,    &c->sidx,    &c->tidx, &c->conf, &c->outcomes,
+                              &c->patches, &c->radd,    &c->oadd, &c->orem, &c->mroles,
+                              &c->rrem,    &c->deletes, &c->jobof};
+
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+        if (extsort_new(all[i], c->tmpdir, i == 0 ? mem : mem / 8 + 1, e) < 0)
+            return -1;
+    return fsutil_anon_tmpfile(&c->records_fd, c->tmpdir, e);
+}
+
+static void close_sorts(struct import_ctx *c)
+{
+    struct extsort *all[] = {c->want, c->sidx, c->tidx,   c->conf, c->outcomes, c->patches, c->radd,
+                             c->oadd, c->orem, c->mroles, c->rrem, c->deletes,  c->jobof};
+
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+        extsort_free(all[i]);
+    if (c->records_fd >= 0)
+        close(c->records_fd);
+}
+
+static void default_report(char *out, size_t outlen, const char *snapshot, const char *target,
+                           bool plan)
+{
+    char stamp[32];
+    time_t t = time(NULL);
+    struct tm tm;
+    size_t n;
+
+    gmtime_r(&t, &tm);
+    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+    snprintf(out, outlen, "%s", snapshot);
+    n = strlen(out);
+    if (n > 10 && strcmp(out + n - 10, ".ndjson.gz") == 0)
+        out[n - 10] = '\0';
+    n = strlen(out);
+    snprintf(out + n, outlen - n, ".%s-%s-%s.report.ndjson", plan ? "plan" : "import", target,
+             stamp);
+    for (char *p = out + n; *p; p++)
+        if (*p == ':' || *p == '/')
+            *p = '_';
+}
+
+static json_t *summary_json(struct import_ctx *c, const char *target, double seconds)
+{
+    const struct tenant_stats *st = c->tenant ? tenant_stats(c->tenant) : NULL;
+
+    return json_pack(
+        "{s:s,s:s,s:s,s:s?,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
+        "s:I,s:f,s:I,s:I}",
+        "a0snap", "import-summary", "mode", c->opts->mode == MODE_PLAN ? "plan" : "import",
+        "target", target, "snapshot_id",
+        json_string_value(json_object_get(c->header, "snapshot_id")), "conflicts",
+        (json_int_t)c->n.conflicts, "social_skipped", (json_int_t)c->n.social_skipped,
+        "social_converted", (json_int_t)c->n.social_converted, "no_email",
+        (json_int_t)c->n.no_email, "roles_added", (json_int_t)c->n.roles_added, "roles_removed",
+        (json_int_t)c->n.roles_removed, "members_added", (json_int_t)c->n.members_added,
+        "members_removed", (json_int_t)c->n.members_removed, "member_roles_added",
+        (json_int_t)c->n.member_roles_added, "member_roles_removed",
+        (json_int_t)c->n.member_roles_removed, "deleted", (json_int_t)c->n.deleted, "jobs",
+        (json_int_t)c->n.jobs, "jobs_retried", (json_int_t)c->n.jobs_retried, "patches",
+        (json_int_t)c->n.patches, "roles_created", (json_int_t)c->n.roles_created,
+        "passwords_not_copied", (json_int_t)0, "prune_candidates", (json_int_t)c->prune_candidates,
+        "seconds", seconds, "api_requests", (json_int_t)(st ? st->requests : 0), "retries",
+        (json_int_t)(st ? st->retries : 0));
+}
+
+int import_run(const struct import_opts *o, struct import_counts *out, struct err *e)
+{
+    struct import_ctx c;
+    struct snapshot_summary snap;
+    struct tenant_config cfg;
+    struct tenant_options topt;
+    struct dump_request dreq;
+    struct dump_result dres;
+    struct privacy_policy *policy = NULL;
+    struct pseudonym_key *key = NULL;
+    json_t *summary = NULL;
+    const char *source;
+    char report[4096], copy[4096];
+    double t0 = now_s();
+    bool plan = o->mode == MODE_PLAN;
+    int rc = -1;
+
+    memset(&c, 0, sizeof(c));
+    memset(&cfg, 0, sizeof(cfg));
+    c.opts = o;
+    c.records_fd = -1;
+    c.target_dump[0] = '\0';
+    snapshot_summary_init(&snap);
+    dump_result_init(&dres);
+
+    /* 1. The snapshot must prove intact before anything else happens. */
+    log_verbose("verifying '%s'", o->snapshot);
+    if (snapshot_verify(o->snapshot, &snap, e) < 0)
+        goto out;
+    c.header = json_incref(snap.header);
+    source = json_string_value(json_object_get(json_object_get(c.header, "source"), "domain"));
+    if (guard_target(o->target, getenv("AUTH0_DOMAIN"), source, getenv("A0SNAP_PROTECTED_TENANTS"),
+                     o->allow_source, e) < 0)
+        goto out;
+    if (o->test_password_env &&
+        guard_domain_listed(o->target, getenv("A0SNAP_PROTECTED_TENANTS"))) {
+        err_set(e, ERR_REFUSED, "--test-password-env is never used on a protected tenant");
+        goto out;
+    }
+    if (setup_privacy(&c, &policy, &key, e) < 0 || setup_password(&c, e) < 0)
+        goto out;
+
+    /* 2. The target. */
+    if (tenant_config_from_env(&cfg, o->target, o->api_url, e) < 0)
+        goto out;
+    memset(&topt, 0, sizeof(topt));
+    topt.notify = log_notify;
+    if (tenant_new(&c.tenant, &cfg, &topt, e) < 0)
+        goto out;
+    if (tenant_authenticate(c.tenant, e) < 0 ||
+        tenant_require_scopes(c.tenant, import_scopes, e) < 0)
+        goto out;
+    if (o->on_conflict == CONFLICT_REPLACE || o->prune) {
+        static const char *const del[] = {"delete:users", NULL};
+        if (tenant_require_scopes(c.tenant, del, e) < 0)
+            goto out;
+    }
+    snprintf(copy, sizeof(copy), "%s", o->report ? o->report : o->snapshot);
+    snprintf(c.tmpdir, sizeof(c.tmpdir), "%s", dirname(copy));
+    if (o->report)
+        snprintf(report, sizeof(report), "%s", o->report);
+    else
+        default_report(report, sizeof(report), o->snapshot, o->target, plan);
+
+    /* 3. What the target holds now. */
+    if (o->backup) {
+        snprintf(c.target_dump, sizeof(c.target_dump), "%s", o->backup);
+    } else {
+        int fd;
+        if ((size_t)snprintf(c.target_dump, sizeof(c.target_dump), "%.4000s/.a0snap-target-XXXXXX",
+                             c.tmpdir) >= sizeof(c.target_dump)) {
+            err_set(e, ERR_USAGE, "path too long");
+            c.target_dump[0] = '\0';
+            goto out;
+        }
+        fd = mkstemp(c.target_dump);
+        if (fd < 0) {
+            err_errno(e, ERR_IO, errno, "cannot create a temp file in '%s'", c.tmpdir);
+            c.target_dump[0] = '\0';
+            goto out;
+        }
+        close(fd);
+    }
+    memset(&dreq, 0, sizeof(dreq));
+    dreq.header = NULL;
+    dreq.force = !o->backup;
+    dreq.progress = on_progress;
+    dreq.sort_mem = o->sort_mem;
+    dreq.tmpdir = c.tmpdir;
+    log_info("reading the current users of '%s'", o->target);
+    if (dump_tenant(c.tenant, &dreq, c.target_dump, &dres, e) < 0) {
+        err_prefix(e, "reading target '%s'", o->target);
+        goto out;
+    }
+    progress_done();
+    c.target_cat = json_incref(dres.catalogue);
+    if (import_map_build(&c, json_object_get(c.header, "catalogue"), c.target_cat, e) < 0)
+        goto out;
+    {
+        json_t *v;
+        const char *k;
+        json_object_foreach(c.conn_map, k, v)
+        {
+            json_object_set_new(c.covered, json_string_value(json_object_get(v, "name")),
+                                json_true());
+        }
+        if (o->convert_social_to)
+            json_object_set_new(c.covered, o->convert_social_to, json_true());
+    }
+
+    /* 4. Plan. */
+    if (open_sorts(&c, e) < 0)
+        goto out;
+    if (import_plan(&c, e) < 0)
+        goto out;
+
+    /* 5. Apply. */
+    if (!plan) {
+        if (import_apply_deletes(&c, e) < 0 || import_run_jobs(&c, e) < 0 ||
+            import_apply_patches(&c, e) < 0 || import_apply_grants(&c, e) < 0)
+            goto out;
+        progress_done();
+    }
+
+    /* 6. Report. */
+    summary = summary_json(&c, o->target, now_s() - t0);
+    if (!summary) {
+        err_oom(e);
+        goto out;
+    }
+    if (import_write_report(&c, report, summary, e) < 0)
+        goto out;
+    log_info("report: '%s'", report);
+    *out = c.n;
+    if (!plan && c.n.failed > 0) {
+        err_set(e, ERR_PARTIAL, "%zu user%s failed (see '%s')", c.n.failed,
+                c.n.failed == 1 ? "" : "s", report);
+        goto out;
+    }
+    rc = 0;
+out:
+    progress_done();
+    *out = c.n;
+    if (c.target_dump[0] && !o->backup)
+        unlink(c.target_dump);
+    close_sorts(&c);
+    json_decref(summary);
+    json_decref(c.header);
+    json_decref(c.target_cat);
+    json_decref(c.conn_map);
+    json_decref(c.role_map);
+    json_decref(c.org_map);
+    json_decref(c.covered);
+    json_decref(c.unmapped);
+    json_decref(c.failures);
+    if (c.password_hash) {
+        explicit_bzero(c.password_hash, strlen(c.password_hash));
+        free(c.password_hash);
+    }
+    privacy_ctx_free(c.privacy);
+    privacy_policy_free(policy);
+    pseudonym_key_free(key);
+    dump_result_release(&dres);
+    snapshot_summary_release(&snap);
+    tenant_free(c.tenant);
+    tenant_config_release(&cfg);
+    return rc;
+}
