@@ -1,0 +1,158 @@
+"""Shared helpers for the end-to-end tests: run the real binaries against
+fake tenants (tests/fake/fakectl.py) and compare what they did.
+
+A test file defines functions decorated with @test and calls main(); each
+test runs in its own temp folder; the last line printed is
+"N passed, N failed" and the exit code is non-zero on any failure.
+"""
+
+import gzip
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import traceback
+
+SRC = os.environ.get("A0SNAP_SRC_DIR") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BIN = os.environ.get("A0SNAP_BIN_DIR") or os.path.join(SRC, "build")
+sys.path.insert(0, os.path.join(SRC, "tests", "fake"))
+
+from fakectl import FakeTenant  # noqa: E402
+
+EXPORT = os.path.join(BIN, "export", "a0snap-export")
+IMPORT = os.path.join(BIN, "import", "a0snap-import")
+KEY = "e2e-test-key-0123456789abcdef0123456789"
+
+_tests = []
+
+
+def test(fn):
+    _tests.append(fn)
+    return fn
+
+
+class Failure(AssertionError):
+    pass
+
+
+def check(cond, msg="check failed"):
+    if not cond:
+        raise Failure(msg)
+
+
+def check_eq(a, b, msg=""):
+    if a != b:
+        raise Failure("%s: %r != %r" % (msg or "values differ", a, b))
+
+
+def run(prog, args, tenant=None, env_extra=None, timeout=600, cwd=None, preexec_fn=None):
+    """Runs a binary with the tenant's credentials; returns CompletedProcess
+    with text stdout/stderr."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("AUTH0_") and not k.startswith("A0SNAP_")}
+    env["A0SNAP_PSEUDONYM_KEY"] = KEY
+    env["A0SNAP_STALL_TIMEOUT"] = "3"
+    if tenant is not None:
+        env.update(tenant.env())
+    if env_extra:
+        for k, v in env_extra.items():
+            if v is None:
+                env.pop(k, None)
+            else:
+                env[k] = v
+    return subprocess.run([prog] + list(args), env=env, cwd=cwd, timeout=timeout,
+                          capture_output=True, text=True, preexec_fn=preexec_fn)
+
+
+def read_snapshot(path):
+    """(header, users, trailer) of a snapshot file."""
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        lines = [json.loads(l) for l in f if l.strip()]
+    return lines[0], lines[1:-1], lines[-1]
+
+
+def grants_of(user):
+    """A snapshot user's roles and memberships by name, as /__state shows them."""
+    roles = sorted(r["name"] for r in user.get("roles") or [])
+    orgs = sorted((o["name"], sorted(r["name"] for r in o.get("roles") or []))
+                  for o in user.get("organizations") or [])
+    return roles, orgs
+
+
+def state_grants(user):
+    return sorted(user.get("roles") or []), sorted((o["name"], sorted(o.get("roles") or []))
+                                                   for o in user.get("organizations") or [])
+
+
+# Fields an import can set; what the target must hold after an import.
+IMPORTED_FIELDS = ("email", "email_verified", "username", "phone_number", "given_name",
+                   "family_name", "name", "nickname", "picture", "blocked", "user_metadata",
+                   "app_metadata")
+
+
+def user_view(u):
+    v = {k: u.get(k) for k in IMPORTED_FIELDS}
+    for k in ("user_metadata", "app_metadata"):
+        if v[k] is None:
+            v[k] = {}
+    if v["blocked"] is None:
+        v["blocked"] = False
+    v["roles"], v["organizations"] = state_grants(u)
+    return v
+
+
+def database_users(state, connections=None):
+    db = {c["name"] for c in state["connections"] if c.get("strategy") == "auth0"}
+    if connections is not None:
+        db &= set(connections)
+    out = {}
+    for u in state["users"]:
+        conn = (u.get("identities") or [{}])[0].get("connection")
+        if conn in db:
+            out[u["user_id"]] = u
+    return out
+
+
+def compare_tenants(src_state, dst_state, connections=None):
+    """Differences between the database users of two tenants, as a list of
+    strings (empty = equal)."""
+    a = database_users(src_state, connections)
+    b = database_users(dst_state, connections)
+    diffs = []
+    for uid in sorted(set(a) | set(b)):
+        if uid not in b:
+            diffs.append("missing in target: %s" % uid)
+        elif uid not in a:
+            diffs.append("extra in target: %s" % uid)
+        else:
+            va, vb = user_view(a[uid]), user_view(b[uid])
+            for k in va:
+                if va[k] != vb[k]:
+                    diffs.append("%s: %s: %r != %r" % (uid, k, str(va[k])[:80], str(vb[k])[:80]))
+    return diffs
+
+
+def main():
+    passed = failed = 0
+    only = sys.argv[1:]
+    for fn in _tests:
+        if only and fn.__name__ not in only:
+            continue
+        tmp = tempfile.mkdtemp(prefix="a0snap-e2e-")
+        cwd = os.getcwd()
+        os.chdir(tmp)
+        try:
+            fn()
+            passed += 1
+            print("ok   %s" % fn.__name__, flush=True)
+        except Exception:  # a failed check or a crash: both fail the test
+            failed += 1
+            print("FAIL %s" % fn.__name__, flush=True)
+            traceback.print_exc()
+        finally:
+            os.chdir(cwd)
+            shutil.rmtree(tmp, ignore_errors=True)
+    print("%d passed, %d failed" % (passed, failed))
+    sys.exit(1 if failed else 0)
