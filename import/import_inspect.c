@@ -74,6 +74,23 @@ static const char *hstr(const json_t *h, const char *k1, const char *k2)
     return json_string_value(v);
 }
 
+/* A file name as a JSON string (a new reference, NULL when out of memory);
+ * bytes of a name that is not UTF-8 become '?'. */
+static json_t *path_json(const char *path)
+{
+    json_t *j = json_string(path);
+    char *copy;
+
+    if (j || !(copy = strdup(path)))
+        return j;
+    for (char *p = copy; *p; p++)
+        if ((unsigned char)*p >= 0x80)
+            *p = '?';
+    j = json_string(copy);
+    free(copy);
+    return j;
+}
+
 static int flush_stdout(struct err *e)
 {
     if (fflush(stdout) != 0 || ferror(stdout))
@@ -163,7 +180,7 @@ int import_verify(const struct import_opts *o, struct err *e)
         return -1;
     if (o->json) {
         /* {"file","ok","snapshot_id","users","connections","sha256","bytes","gzip_bytes"} */
-        j = json_pack("{s:s,s:b,s:s,s:I,s:O,s:s,s:I,s:I}", "file", o->snapshot, "ok", 1,
+        j = json_pack("{s:o,s:b,s:s,s:I,s:O,s:s,s:I,s:I}", "file", path_json(o->snapshot), "ok", 1,
                       "snapshot_id", sum.snapshot_id, "users", (json_int_t)sum.users, "connections",
                       sum.connections, "sha256", sum.sha256, "bytes", (json_int_t)sum.bytes,
                       "gzip_bytes", (json_int_t)sum.gzip_bytes);
@@ -323,10 +340,10 @@ static int list_json(const char *path, const struct snapshot_summary *sum,
     json_t *j;
 
     j = json_pack(
-        "{s:s,s:s,s:s?,s:s?,s:O?,s:O?,s:s?,s:{s:b,s:b,s:s?,s:s?},s:O?,s:I,s:I,s:I,s:I,s:O,s:O,s:O,"
+        "{s:o,s:s,s:s?,s:s?,s:O?,s:O?,s:s?,s:{s:b,s:b,s:s?,s:s?},s:O?,s:I,s:I,s:I,s:I,s:O,s:O,s:O,"
         "s:I,s:I,s:s}",
-        "file", path, "snapshot_id", sum->snapshot_id, "created_at", hstr(h, "created_at", NULL),
-        "format", hstr(h, "format", NULL), "format_version",
+        "file", path_json(path), "snapshot_id", sum->snapshot_id, "created_at",
+        hstr(h, "created_at", NULL), "format", hstr(h, "format", NULL), "format_version",
         (json_t *)json_object_get(h, "format_version"), "tool",
         json_is_object(tool) ? (json_t *)tool : NULL, "source_domain", hstr(h, "source", "domain"),
         "privacy", "recorded", pf->recorded, "applied", pf->applied, "policy_sha256",
@@ -388,16 +405,40 @@ static void list_request(const json_t *req)
         printf("               subset: none (every user of those connections)\n");
 }
 
-static int name_width(const char *const *keys, size_t n, size_t min)
+/* Terminal columns of a printable UTF-8 string (one per character; wide
+ * characters are rare in names and only cost the alignment). */
+static int display_len(const char *s)
 {
-    size_t w = min, l;
+    int n = 0;
+
+    for (; *s; s++)
+        if (((unsigned char)*s & 0xC0) != 0x80)
+            n++;
+    return n;
+}
+
+/* The name column's width: the widest printable name, at most
+ * NAME_COL_MAX (longer names push their row to the right). */
+static int name_width(const char *const *keys, size_t n, const char *heading)
+{
+    int w = display_len(heading), l;
 
     for (size_t i = 0; i < n; i++) {
-        l = strlen(pr(keys[i]));
+        l = display_len(pr(keys[i]));
         if (l > w)
             w = l;
     }
-    return (int)(w > NAME_COL_MAX ? NAME_COL_MAX : w);
+    return w > NAME_COL_MAX ? NAME_COL_MAX : w;
+}
+
+/* Prints a printable name padded to w columns. */
+static void put_name(const char *printable, int w)
+{
+    int pad = w - display_len(printable);
+
+    fputs(printable, stdout);
+    if (pad > 0)
+        printf("%*s", pad, "");
 }
 
 /* A two-column table "name  count" of obj, sorted by name, at most
@@ -416,11 +457,12 @@ static int list_counts(const char *title, const char *count_title, json_t *obj, 
         free(keys);
         return 0;
     }
-    w = name_width(keys, n < LIST_SHOW ? n : LIST_SHOW, strlen(title));
+    w = name_width(keys, n < LIST_SHOW ? n : LIST_SHOW, title);
     printf("%-*s  %10s\n", w, title, count_title);
-    for (i = 0; i < n && i < LIST_SHOW; i++)
-        printf("%-*.*s  %10" JSON_INTEGER_FORMAT "\n", w, w, pr(keys[i]),
-               json_integer_value(json_object_get(obj, keys[i])));
+    for (i = 0; i < n && i < LIST_SHOW; i++) {
+        put_name(pr(keys[i]), w);
+        printf("  %10" JSON_INTEGER_FORMAT "\n", json_integer_value(json_object_get(obj, keys[i])));
+    }
     if (i < n)
         printf("... and %zu more %ss (--json lists them all)\n", n - i, title);
     free(keys);
@@ -471,14 +513,14 @@ static int list_human(const char *path, const struct snapshot_summary *sum,
     if (n == 0) {
         printf("connections: none (the snapshot holds no user)\n");
     } else {
-        w = name_width(keys, n, strlen("connection"));
+        w = name_width(keys, n, "connection");
         printf("%-*s  %10s  %10s  %10s  %12s\n", w, "connection", "users", "blocked", "with roles",
                "memberships");
         for (size_t i = 0; i < n; i++) {
             const json_t *c = json_object_get(t->conns, keys[i]);
-            printf("%-*.*s  %10" JSON_INTEGER_FORMAT "  %10" JSON_INTEGER_FORMAT
+            put_name(keys[i][0] ? pr(keys[i]) : "(none)", w);
+            printf("  %10" JSON_INTEGER_FORMAT "  %10" JSON_INTEGER_FORMAT
                    "  %10" JSON_INTEGER_FORMAT "  %12" JSON_INTEGER_FORMAT "\n",
-                   w, w, keys[i][0] ? pr(keys[i]) : "(none)",
                    json_integer_value(json_object_get(c, "users")),
                    json_integer_value(json_object_get(c, "blocked")),
                    json_integer_value(json_object_get(c, "with_roles")),
@@ -633,8 +675,8 @@ static json_t *side_json(const char *path, struct snapshot_reader *r, unsigned l
 {
     const json_t *h = snapshot_reader_header(r);
 
-    return json_pack("{s:s,s:s,s:s?,s:s?,s:I}", "file", path, "id", snapshot_reader_id(r),
-                     "created_at", hstr(h, "created_at", NULL), "source",
+    return json_pack("{s:o,s:s,s:s?,s:s?,s:I}", "file", path_json(path), "id",
+                     snapshot_reader_id(r), "created_at", hstr(h, "created_at", NULL), "source",
                      hstr(h, "source", "domain"), "users", (json_int_t)users);
 }
 
@@ -655,13 +697,13 @@ static int copy_spool(FILE *spool, struct err *e)
 }
 
 /* Prints `  "key": value,` with value in compact JSON (sorted keys). */
-static int put_member(const char *key, const json_t *value, bool last, struct err *e)
+static int put_member(const char *key, const json_t *value, struct err *e)
 {
     char *s = json_dumps(value, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
 
     if (!s)
         return err_oom(e);
-    printf("  \"%s\": %s%s\n", key, s, last ? "" : ",");
+    printf("  \"%s\": %s,\n", key, s);
     free(s);
     return 0;
 }
@@ -678,7 +720,7 @@ static int put_member(const char *key, const json_t *value, bool last, struct er
 static int diff_json(struct diff_out *d, json_t *old_side, json_t *new_side,
                      const struct snapdiff_stats *st, struct err *e)
 {
-    json_t *ignored = json_pack("[s,s,s]", "last_login", "logins_count", "updated_at");
+    json_t *ignored = json_array();
     json_t *counts[5];
     static const char *const names[5] = {"added", "removed", "changed", "activity_only",
                                          "unchanged"};
@@ -687,6 +729,11 @@ static int diff_json(struct diff_out *d, json_t *old_side, json_t *new_side,
     int rc = -1, i;
 
     memset(counts, 0, sizeof(counts));
+    for (const char *const *k = snapdiff_activity_keys; *k && ignored; k++)
+        if (json_array_append_new(ignored, json_string(*k)) < 0) {
+            json_decref(ignored);
+            ignored = NULL;
+        }
     for (i = 0; i < 5; i++)
         if (!(counts[i] = json_integer((json_int_t)vals[i])))
             break;
@@ -695,13 +742,12 @@ static int diff_json(struct diff_out *d, json_t *old_side, json_t *new_side,
         goto out;
     }
     printf("{\n");
-    if (put_member("old", old_side, false, e) < 0 || put_member("new", new_side, false, e) < 0)
+    if (put_member("old", old_side, e) < 0 || put_member("new", new_side, e) < 0)
         goto out;
     for (i = 0; i < 5; i++)
-        if (put_member(names[i], counts[i], false, e) < 0)
+        if (put_member(names[i], counts[i], e) < 0)
             goto out;
-    if (put_member("ignored_fields", ignored, false, e) < 0 ||
-        put_member("fields", st->fields, false, e) < 0)
+    if (put_member("ignored_fields", ignored, e) < 0 || put_member("fields", st->fields, e) < 0)
         goto out;
     printf("  \"users\": [\n");
     if (copy_spool(d->spool, e) < 0)
@@ -741,18 +787,21 @@ static int diff_human(struct diff_out *d, const struct import_opts *o, struct sn
     printf("added          %llu\n", st->added);
     printf("removed        %llu\n", st->removed);
     printf("changed        %llu\n", st->changed);
-    printf("activity only  %llu (only last_login, logins_count or updated_at differ: these change "
-           "on every login and are not compared)\n",
-           st->activity_only);
+    printf("activity only  %llu (only ", st->activity_only);
+    for (const char *const *k = snapdiff_activity_keys; *k; k++)
+        printf("%s%s", *k, !k[1] ? "" : !k[2] ? " or " : ", ");
+    printf(" differ: these change on every login and are not compared)\n");
     printf("unchanged      %llu\n", st->unchanged);
     if (sorted_keys(st->fields, &keys, &nk, e) < 0)
         return -1;
     if (nk) {
-        w = name_width(keys, nk, strlen("changed field"));
+        w = name_width(keys, nk, "changed field");
         printf("\n%-*s  %10s\n", w, "changed field", "users");
-        for (i = 0; i < nk; i++)
-            printf("%-*.*s  %10" JSON_INTEGER_FORMAT "\n", w, w, pr(keys[i]),
+        for (i = 0; i < nk; i++) {
+            put_name(pr(keys[i]), w);
+            printf("  %10" JSON_INTEGER_FORMAT "\n",
                    json_integer_value(json_object_get(st->fields, keys[i])));
+        }
     }
     free(keys);
     for (int k = 0; k < 3; k++) {

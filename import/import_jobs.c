@@ -30,6 +30,8 @@
 
 struct chunk {
     char *conn_id;
+    char *body, *ctype, *ext; /* the request, when already built by the chunker */
+    size_t body_len;
     char **uids, **emails, **records;
     size_t n, cap;
     int generation; /* 0 = first try, 1 = a half of a failed job */
@@ -58,6 +60,9 @@ static void chunk_free(struct chunk *ch)
     free(ch->emails);
     free(ch->records);
     free(ch->conn_id);
+    free(ch->body);
+    free(ch->ctype);
+    free(ch->ext);
     free(ch);
 }
 
@@ -112,27 +117,31 @@ static int fail_chunk(struct job_engine *je, struct chunk *ch, const char *reaso
     return 0;
 }
 
-/* Builds the multipart body of a chunk and submits it. */
+/* Submits a chunk: its body as the chunker built it, or (for the halves
+ * of a failed job) a body built now. */
 static int submit(struct job_engine *je, struct chunk *ch, struct err *e)
 {
     struct import_chunker *mk = NULL;
-    char *body = NULL, *ctype = NULL, *ext = NULL;
     json_t *res = NULL;
-    size_t len;
     int rc = -1;
-    char prefix[96];
 
-    snprintf(prefix, sizeof(prefix), "%s-%lu", je->prefix, ++je->seq);
-    if (import_chunker_new(&mk, ch->conn_id, prefix, IMPORT_BODY_LIMIT, e) < 0)
-        goto out;
-    for (size_t i = 0; i < ch->n; i++)
-        if (import_chunker_add(mk, ch->records[i], strlen(ch->records[i]), e) != 0)
+    if (!ch->body) {
+        char prefix[96];
+        snprintf(prefix, sizeof(prefix), "%s-retry%lu", je->prefix, ++je->seq);
+        if (import_chunker_new(&mk, ch->conn_id, prefix, je->c->opts->max_body, e) < 0)
             goto out;
-    if (import_chunker_take(mk, &body, &len, &ctype, &ext, e) < 0)
-        goto out;
-    snprintf(ch->external_id, sizeof(ch->external_id), "%s", ext);
-    if (tenant_call_raw(je->c->tenant, "POST", "/jobs/users-imports", ctype, body, len, &res, e) <
-        0) {
+        for (size_t i = 0; i < ch->n; i++)
+            if (import_chunker_add(mk, ch->records[i], strlen(ch->records[i]), e) != 0) {
+                if (e->code == ERR_NONE)
+                    err_set(e, ERR_INTERNAL, "a half of a chunk does not fit in one request");
+                goto out;
+            }
+        if (import_chunker_take(mk, &ch->body, &ch->body_len, &ch->ctype, &ch->ext, e) < 0)
+            goto out;
+    }
+    snprintf(ch->external_id, sizeof(ch->external_id), "%s", ch->ext);
+    if (tenant_call_raw(je->c->tenant, "POST", "/jobs/users-imports", ch->ctype, ch->body,
+                        ch->body_len, &res, e) < 0) {
         err_prefix(e, "submitting import job '%s' (%zu users)", ch->external_id, ch->n);
         goto out;
     }
@@ -147,13 +156,13 @@ static int submit(struct job_engine *je, struct chunk *ch, struct err *e)
                         strlen(ch->job_id), e) < 0)
             goto out;
     tenant_notify(je->c->tenant, 1, "import job '%s' (%s) submitted: %zu users, %zu bytes",
-                  ch->job_id, ch->external_id, ch->n, len);
+                  ch->job_id, ch->external_id, ch->n, ch->body_len);
+    /* The body is not needed any more; the records stay for a split retry. */
+    free(ch->body);
+    ch->body = NULL;
     rc = 0;
 out:
     import_chunker_free(mk);
-    free(body);
-    free(ctype);
-    free(ext);
     json_decref(res);
     return rc;
 }
@@ -423,6 +432,8 @@ int import_run_jobs(struct import_ctx *c, struct err *e)
             ;
         if (k == n_conns) {
             const char *id = conn_id_of(c, conn);
+            char prefix[96];
+            snprintf(prefix, sizeof(prefix), "%s-%zu", je.prefix, k + 1);
             if (n_conns == MAX_CONNS) {
                 err_set(e, ERR_USAGE, "more than %d target connections in one import", MAX_CONNS);
                 goto out;
@@ -434,7 +445,7 @@ int import_run_jobs(struct import_ctx *c, struct err *e)
             names[k] = strdup(conn);
             open[k] = chunk_new(id);
             if (!names[k] || !open[k] ||
-                import_chunker_new(&sizers[k], id, "sizing", c->opts->max_body, e) < 0) {
+                import_chunker_new(&sizers[k], id, prefix, c->opts->max_body, e) < 0) {
                 if (!names[k] || !open[k])
                     err_oom(e);
                 goto out;
@@ -444,14 +455,10 @@ int import_run_jobs(struct import_ctx *c, struct err *e)
         r = import_chunker_add(sizers[k], rec, strlen(rec), e);
         if (r == 1) {
             /* The chunk is full: send it, start the next one with this record. */
-            char *b = NULL, *ct = NULL, *ext = NULL;
-            size_t blen;
             struct chunk *full = open[k];
-            if (import_chunker_take(sizers[k], &b, &blen, &ct, &ext, e) < 0)
+            if (import_chunker_take(sizers[k], &full->body, &full->body_len, &full->ctype,
+                                    &full->ext, e) < 0)
                 goto out;
-            free(b);
-            free(ct);
-            free(ext);
             open[k] = chunk_new(full->conn_id);
             if (!open[k]) {
                 chunk_free(full);
@@ -474,11 +481,12 @@ int import_run_jobs(struct import_ctx *c, struct err *e)
     }
     for (size_t k = 0; k < n_conns; k++) {
         struct chunk *last = open[k];
-        open[k] = NULL;
-        if (last->n == 0) {
-            chunk_free(last);
+        if (last->n == 0)
             continue;
-        }
+        if (import_chunker_take(sizers[k], &last->body, &last->body_len, &last->ctype, &last->ext,
+                                e) < 0)
+            goto out;
+        open[k] = NULL;
         if (start(&je, last, e) < 0)
             goto out;
     }

@@ -637,7 +637,8 @@ static int plan_user(struct import_ctx *c, const char *tconn, const char *uid, j
         if (w < 0)
             goto out;
         if (w == 1) {
-            rc = import_note_outcome(c, uid, email, "skipped", skip, NULL, e);
+            /* Meant to be imported but invalid: a failure, not a choice. */
+            rc = import_note_outcome(c, uid, email, "failed", skip, NULL, e);
             goto out;
         }
     }
