@@ -283,7 +283,7 @@ out:
 int userdiff_compare(const json_t *want, const json_t *have, struct userdiff *d, struct err *e)
 {
     json_t *empty = NULL;
-    bool differs;
+    bool differs = false;
     size_t i;
     int rc = -1;
 
