@@ -117,9 +117,12 @@ struct import_ctx {
     json_t *failures;         /* uid -> reason, owned */
     struct import_counts n;
     size_t target_users_in_scope;
-    size_t prune_candidates;
-    json_t *unmapped; /* {"roles":[...],"organizations":[...],"connections":[...]} */
-    int records_fd;   /* job records "<conn>\t<uid>\t<email>\t<record>\n", anonymous temp */
+    size_t prune_candidates; /* target users of covered connections the snapshot lacks */
+    size_t prune_deletes;    /* of those, planned for deletion (not kept) */
+    json_t *planned_deletes; /* uid -> true, owned */
+    json_t *deferred;        /* squatter uid -> [conflicting snapshot users], owned */
+    json_t *unmapped;        /* {"roles":[...],"organizations":[...],"connections":[...]} */
+    int records_fd;          /* job records "<conn>\t<uid>\t<email>\t<record>\n", anonymous temp */
 };
 
 /* import_map.c */

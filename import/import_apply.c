@@ -64,6 +64,7 @@ int import_apply_deletes(struct import_ctx *c, struct err *e)
     const char *key, *rec;
     size_t klen, rlen;
     char prev[1024] = "", uid[1024], path[1200];
+    size_t deleted = 0;
     int r;
 
     if (extsort_finish(c->deletes, e) < 0)
@@ -78,11 +79,19 @@ int import_apply_deletes(struct import_ctx *c, struct err *e)
             return -1;
         err_clear(&de);
         if (tenant_call(c->tenant, "DELETE", path, NULL, NULL, &de) < 0 && de.http_status != 404) {
+            if (de.code == ERR_API && de.http_status >= 400 && de.http_status < 500 &&
+                de.http_status != 429) {
+                char reason[ERR_MSG_MAX + 32];
+                snprintf(reason, sizeof(reason), "deleting: %s", de.msg);
+                if (import_note_failure(c, uid, reason, e) < 0)
+                    return -1;
+                continue;
+            }
             *e = de;
             return err_prefix(e, "deleting target user '%s'", uid);
         }
-        c->n.deleted++;
-        progress_update("deleting: %zu", c->n.deleted);
+        deleted++;
+        progress_update("deleting: %zu", deleted);
     }
     return r < 0 ? -1 : 0;
 }

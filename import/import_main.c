@@ -7,6 +7,7 @@
 
 #include "exitcode.h"
 #include "http.h"
+#include "keeprule.h"
 #include "log.h"
 
 #include <getopt.h>
@@ -48,6 +49,12 @@ static void usage(FILE *f)
         "      --only-users FILE      only the users listed (ids or emails, one per line)\n"
         "      --only-connection NAME only users of this connection (repeatable)\n"
         "      --backup FILE          keep the target's state before the import as a snapshot\n"
+        "      --prune                delete target users of the covered connections that the\n"
+        "                             snapshot lacks (and always: stale roles and memberships)\n"
+        "      --keep PATH=PATTERN    never delete users matching this (repeatable), e.g.\n"
+        "                             email=*@staging.example.com or app_metadata.robot=true\n"
+        "      --max-deletes N        stop before writing if --prune would delete more\n"
+        "                             (default: 10% of the target's users in those connections)\n"
         "\n"
         "Privacy:\n"
         "      --policy FILE          apply this privacy policy while importing\n"
@@ -340,6 +347,15 @@ static int parse_args(int argc, char **argv, struct import_opts *o, int *verbosi
         return err_set(e, ERR_USAGE,
                        "no target: name the tenant to import into with --target DOMAIN (it is "
                        "never guessed)");
+    if (o->prune && o->only_users_file)
+        return err_set(e, ERR_USAGE,
+                       "--prune deletes what the snapshot lacks; with --only-users that would be "
+                       "almost everything: refusing the combination");
+    for (size_t i = 0; i < o->n_keep; i++)
+        if (keeprule_check(o->keep[i], e) < 0)
+            return -1;
+    if (o->n_keep && !o->prune)
+        return err_set(e, ERR_USAGE, "--keep only makes sense with --prune");
     if (o->no_anonymize && o->policy_path)
         return err_set(e, ERR_USAGE, "--no-anonymize cannot be combined with --policy");
     if (!o->max_body)

@@ -22,6 +22,7 @@
 
 #include "extsort.h"
 #include "fsutil.h"
+#include "keeprule.h"
 #include "log.h"
 #include "privacy.h"
 #include "snapshot.h"
@@ -189,6 +190,14 @@ static bool selected(const struct import_ctx *c, json_t *only, json_t *user, con
     return true;
 }
 
+/* A snapshot user that will not be imported still belongs to the snapshot:
+ * a marker in the want sort (empty connection, no JSON) keeps --prune away
+ * from its twin in the target. */
+static int hold(struct import_ctx *c, const char *uid, struct err *e)
+{
+    return uid ? extsort_add(c->want, uid, strlen(uid), "", 1, e) : 0;
+}
+
 /* Pass A. */
 static int pass_snapshot(struct import_ctx *c, struct err *e)
 {
@@ -218,15 +227,19 @@ static int pass_snapshot(struct import_ctx *c, struct err *e)
                 json_array_get(json_object_get(user, "identities"), 0), "provider"));
             strategy = provider ? provider : "";
         }
-        if (!selected(c, only, user, conn))
+        if (!selected(c, only, user, conn)) {
+            if (hold(c, uid, e) < 0)
+                goto out;
             goto next;
+        }
         if (strcmp(strategy, "auth0") == 0) {
             json_t *t = json_object_get(c->conn_map, conn);
             tconn = json_string_value(json_object_get(t, "name"));
             if (!tconn) {
                 snprintf(reason, sizeof(reason),
                          "the target has no connection '%s' (map it with --map-connection)", conn);
-                if (import_note_outcome(c, uid, email, "skipped", reason, NULL, e) < 0)
+                if (import_note_outcome(c, uid, email, "skipped", reason, NULL, e) < 0 ||
+                    hold(c, uid, e) < 0)
                     goto out;
                 goto next;
             }
@@ -248,7 +261,8 @@ static int pass_snapshot(struct import_ctx *c, struct err *e)
                 "as database users)",
                 userconv_kind_name(userconv_strategy_kind(strategy)), conn);
             c->n.social_skipped++;
-            if (import_note_outcome(c, uid, email, "skipped", reason, NULL, e) < 0)
+            if (import_note_outcome(c, uid, email, "skipped", reason, NULL, e) < 0 ||
+                hold(c, uid, e) < 0)
                 goto out;
             goto next;
         }
@@ -258,7 +272,8 @@ static int pass_snapshot(struct import_ctx *c, struct err *e)
                 goto out;
             if (kept == 0) {
                 if (import_note_outcome(c, uid, NULL, "skipped",
-                                        "left out by the import policy's selection", NULL, e) < 0)
+                                        "left out by the import policy's selection", NULL, e) < 0 ||
+                    hold(c, uid, e) < 0)
                     goto out;
                 goto next;
             }
@@ -267,7 +282,8 @@ static int pass_snapshot(struct import_ctx *c, struct err *e)
         if (!email || !*email) {
             c->n.no_email++;
             if (import_note_outcome(c, tuid, NULL, "skipped",
-                                    "no email: Auth0's bulk import needs one", NULL, e) < 0)
+                                    "no email: Auth0's bulk import needs one", NULL, e) < 0 ||
+                hold(c, tuid, e) < 0)
                 goto out;
             goto next;
         }
@@ -596,9 +612,104 @@ out:
     return rc;
 }
 
+/* Plans the deletion of a target user (once, whatever asks for it). */
+static int plan_delete(struct import_ctx *c, const char *uid, const char *email, const char *reason,
+                       bool prune, struct err *e)
+{
+    if (!c->planned_deletes && !(c->planned_deletes = json_object()))
+        return err_oom(e);
+    if (json_object_get(c->planned_deletes, uid))
+        return 0;
+    json_object_set_new(c->planned_deletes, uid, json_true());
+    if (prune)
+        c->prune_deletes++;
+    if (extsort_add(c->deletes, uid, strlen(uid), prune ? "prune" : "replace", prune ? 5 : 7, e) <
+        0)
+        return -1;
+    return import_note_outcome(c, uid, email, "deleted", reason, NULL, e);
+}
+
+/* A target user the snapshot does not hold. */
+static int target_only(struct import_ctx *c, json_t *have, struct err *e)
+{
+    const char *uid = json_string_value(json_object_get(have, "user_id"));
+    const char *email = json_string_value(json_object_get(have, "email"));
+
+    if (!json_object_get(c->covered, snapshot_user_connection(have)))
+        return 0; /* outside the connections the snapshot covers: never touched */
+    c->prune_candidates++;
+    if (!c->opts->prune)
+        return 0;
+    for (size_t i = 0; i < c->opts->n_keep; i++) {
+        if (keeprule_match(c->opts->keep[i], have)) {
+            char reason[300];
+            snprintf(reason, sizeof(reason), "not in the snapshot, kept by --keep '%s'",
+                     c->opts->keep[i]);
+            return import_note_outcome(c, uid, email, "kept", reason, NULL, e);
+        }
+    }
+    return plan_delete(c, uid, email, "not in the snapshot (--prune)", true, e);
+}
+
 /* One snapshot user against its target counterpart (have may be NULL). */
 static int plan_user(struct import_ctx *c, const char *tconn, const char *uid, json_t *want,
-                     json_t *have, const char *conflict, struct err *e)
+                     json_t *have, const char *conflict, bool may_defer, struct err *e);
+
+/* With --prune, the target user squatting a snapshot user's email may be
+ * deleted as "not in the snapshot" later in the merge: the snapshot user's
+ * plan waits until that is known. */
+static int defer_conflict(struct import_ctx *c, const char *tconn, const char *uid, json_t *want,
+                          json_t *have, const char *conflict, struct err *e)
+{
+    char other[1024];
+    json_t *list, *entry;
+    size_t olen = strcspn(conflict, "\x1f");
+
+    snprintf(other, sizeof(other), "%.*s", (int)olen, conflict);
+    if (!c->deferred && !(c->deferred = json_object()))
+        return err_oom(e);
+    list = json_object_get(c->deferred, other);
+    if (!list) {
+        list = json_array();
+        if (!list || json_object_set_new(c->deferred, other, list) < 0)
+            return err_oom(e);
+    }
+    entry = json_pack("{s:s,s:s,s:O,s:O?,s:s}", "uid", uid, "tconn", tconn, "want", want, "have",
+                      have, "conflict", conflict);
+    if (!entry || json_array_append_new(list, entry) < 0)
+        return err_oom(e);
+    return 0;
+}
+
+/* After the merge: conflicts whose squatter is to be pruned are no
+ * conflicts any more; the others are reported as such. */
+static int settle_deferred(struct import_ctx *c, struct err *e)
+{
+    const char *squatter;
+    json_t *list, *entry;
+    size_t i;
+
+    json_object_foreach(c->deferred, squatter, list)
+    {
+        bool pruned = c->planned_deletes && json_object_get(c->planned_deletes, squatter);
+        json_array_foreach(list, i, entry)
+        {
+            json_t *have = json_object_get(entry, "have");
+            if (plan_user(c, json_string_value(json_object_get(entry, "tconn")),
+                          json_string_value(json_object_get(entry, "uid")),
+                          json_object_get(entry, "want"), json_is_object(have) ? have : NULL,
+                          pruned ? NULL : json_string_value(json_object_get(entry, "conflict")),
+                          false, e) < 0)
+                return -1;
+            if (pruned)
+                c->n.conflicts--; /* counted when deferred; resolved by the prune */
+        }
+    }
+    return 0;
+}
+
+static int plan_user(struct import_ctx *c, const char *tconn, const char *uid, json_t *want,
+                     json_t *have, const char *conflict, bool may_defer, struct err *e)
 {
     const char *email = json_string_value(json_object_get(want, "email"));
     struct userdiff d;
@@ -615,17 +726,26 @@ static int plan_user(struct import_ctx *c, const char *tconn, const char *uid, j
         const char *sep = strchr(conflict, '\x1f');
         int olen = sep ? (int)(sep - conflict) : (int)strlen(conflict);
         const char *kind = sep ? sep + 1 : "email";
-        c->n.conflicts++;
-        if (c->opts->on_conflict == CONFLICT_SKIP ||
-            (olen == (int)strlen(uid) && strncmp(conflict, uid, (size_t)olen) == 0)) {
+        bool self = olen == (int)strlen(uid) && strncmp(conflict, uid, (size_t)olen) == 0;
+        if (may_defer)
+            c->n.conflicts++;
+        if (c->opts->on_conflict == CONFLICT_SKIP && c->opts->prune && may_defer && !self)
+            return defer_conflict(c, tconn, uid, want, have, conflict, e);
+        if (c->opts->on_conflict == CONFLICT_SKIP || self) {
             snprintf(reason, sizeof(reason),
                      "conflict: target user '%.*s' already has this %s (--on-conflict=replace "
                      "deletes it and creates this user)",
                      olen, conflict, kind);
             return import_note_outcome(c, uid, email, "skipped", reason, NULL, e);
         }
-        if (extsort_add(c->deletes, conflict, (size_t)olen, "replace", 7, e) < 0)
-            return -1;
+        {
+            char other[1024], why[1200];
+            snprintf(other, sizeof(other), "%.*s", olen, conflict);
+            snprintf(why, sizeof(why), "held the %s of snapshot user '%s' (--on-conflict=replace)",
+                     kind, uid);
+            if (plan_delete(c, other, NULL, why, false, e) < 0)
+                return -1;
+        }
         snprintf(reason, sizeof(reason), "replaces target user '%.*s' that had this %s", olen,
                  conflict, kind);
     }
@@ -661,6 +781,22 @@ out:
     return rc;
 }
 
+/* Advances the target stream to the first user >= uid, handling every
+ * user passed over as one the snapshot does not hold. */
+static int skip_target_before(struct import_ctx *c, struct snapshot_reader *tr, json_t **have,
+                              int *got, const char *uid, struct err *e)
+{
+    while (*got == 1 && strcmp(json_string_value(json_object_get(*have, "user_id")), uid) < 0) {
+        if (target_only(c, *have, e) < 0)
+            return -1;
+        json_decref(*have);
+        *have = NULL;
+        if ((*got = snapshot_reader_next(tr, have, e)) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 int import_plan(struct import_ctx *c, struct err *e)
 {
     struct snapshot_reader *tr = NULL;
@@ -691,19 +827,25 @@ int import_plan(struct import_ctx *c, struct err *e)
         json_error_t jerr;
 
         snprintf(uid, sizeof(uid), "%.*s", (int)w.klen, w.key);
+        /* target users before this one are not in the snapshot */
+        if (skip_target_before(c, tr, &have, &got, uid, e) < 0)
+            goto out;
+        if (clen == 0) {
+            /* held by the snapshot but not imported: only shields its twin */
+            if (got == 1 && strcmp(json_string_value(json_object_get(have, "user_id")), uid) == 0) {
+                json_decref(have);
+                have = NULL;
+                if ((got = snapshot_reader_next(tr, &have, e)) < 0)
+                    goto out;
+            }
+            if (cursor_next(&w, e) < 0)
+                goto out;
+            continue;
+        }
         want = json_loadb(w.rec + clen + 1, w.rlen - clen - 1, 0, &jerr);
         if (!want) {
             err_set(e, ERR_INTERNAL, "bad record in the plan sort: %s", jerr.text);
             goto out;
-        }
-        /* target users before this one are not in the snapshot */
-        while (got == 1 && strcmp(json_string_value(json_object_get(have, "user_id")), uid) < 0) {
-            if (json_object_get(c->covered, snapshot_user_connection(have)))
-                c->prune_candidates++;
-            json_decref(have);
-            have = NULL;
-            if ((got = snapshot_reader_next(tr, &have, e)) < 0)
-                goto out;
         }
         free(conflict);
         conflict = NULL;
@@ -720,7 +862,7 @@ int import_plan(struct import_ctx *c, struct err *e)
         {
             bool match =
                 got == 1 && strcmp(json_string_value(json_object_get(have, "user_id")), uid) == 0;
-            if (plan_user(c, w.rec, uid, want, match ? have : NULL, conflict, e) < 0)
+            if (plan_user(c, w.rec, uid, want, match ? have : NULL, conflict, true, e) < 0)
                 goto out;
             if (match) {
                 json_decref(have);
@@ -736,13 +878,15 @@ int import_plan(struct import_ctx *c, struct err *e)
         /* skip duplicate keys of the same user (cannot happen: ids unique) */
     }
     while (got == 1) {
-        if (json_object_get(c->covered, snapshot_user_connection(have)))
-            c->prune_candidates++;
+        if (target_only(c, have, e) < 0)
+            goto out;
         json_decref(have);
         have = NULL;
         if ((got = snapshot_reader_next(tr, &have, e)) < 0)
             goto out;
     }
+    if (settle_deferred(c, e) < 0)
+        goto out;
     rc = 0;
 out:
     free(conflict);

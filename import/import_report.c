@@ -71,6 +71,8 @@ static void count(struct import_counts *n, const char *outcome)
         n->skipped++;
     else if (strcmp(outcome, "failed") == 0)
         n->failed++;
+    else if (strcmp(outcome, "deleted") == 0)
+        n->deleted++;
 }
 
 int import_write_report(struct import_ctx *c, const char *path, json_t *summary, struct err *e)
@@ -85,6 +87,7 @@ int import_write_report(struct import_ctx *c, const char *path, json_t *summary,
     fsutil_tmpfile_init(&tf);
     buf_init(&out, 64u << 20);
     c->n.created = c->n.updated = c->n.unchanged = c->n.skipped = c->n.failed = 0;
+    c->n.deleted = 0;
     if (extsort_finish(c->outcomes, e) < 0 || extsort_finish(c->jobof, e) < 0)
         goto out;
     if (path && fsutil_tmpfile_open(&tf, path, true, e) < 0)
@@ -146,6 +149,7 @@ int import_write_report(struct import_ctx *c, const char *path, json_t *summary,
         json_object_set_new(summary, "unchanged", json_integer((json_int_t)c->n.unchanged));
         json_object_set_new(summary, "skipped", json_integer((json_int_t)c->n.skipped));
         json_object_set_new(summary, "failed", json_integer((json_int_t)c->n.failed));
+        json_object_set_new(summary, "deleted", json_integer((json_int_t)c->n.deleted));
         text = json_dumps(summary, JSON_COMPACT | JSON_SORT_KEYS);
         if (!text) {
             err_oom(e);

@@ -224,6 +224,12 @@ int import_run(const struct import_opts *o, struct import_counts *out, struct er
     if (snapshot_verify(o->snapshot, &snap, e) < 0)
         goto out;
     c.header = json_incref(snap.header);
+    if (o->prune && json_is_true(json_object_get(json_object_get(c.header, "request"), "subset"))) {
+        err_set(e, ERR_USAGE,
+                "--prune needs a snapshot of whole connections; this one holds a subset "
+                "(--user/--email/--query), so every other user would look deleted");
+        goto out;
+    }
     source = json_string_value(json_object_get(json_object_get(c.header, "source"), "domain"));
     if (guard_target(o->target, getenv("AUTH0_DOMAIN"), source, getenv("A0SNAP_PROTECTED_TENANTS"),
                      o->allow_source, e) < 0)
@@ -297,8 +303,30 @@ int import_run(const struct import_opts *o, struct import_counts *out, struct er
         const char *k;
         json_object_foreach(c.conn_map, k, v)
         {
-            json_object_set_new(c.covered, json_string_value(json_object_get(v, "name")),
-                                json_true());
+            /* Only database connections are written; --only-connection
+             * narrows what the run covers (and so what --prune may touch). */
+            const char *strategy = json_string_value(json_object_get(v, "strategy"));
+            json_t *req_conns =
+                json_object_get(json_object_get(c.header, "request"), "connections");
+            bool chosen = o->n_only_connection == 0;
+            for (size_t i = 0; i < o->n_only_connection; i++)
+                if (strcmp(o->only_connection[i], k) == 0)
+                    chosen = true;
+            /* a snapshot of some connections covers only those */
+            if (json_array_size(req_conns) > 0) {
+                bool listed = false;
+                json_t *rc_item;
+                size_t i;
+                json_array_foreach(req_conns, i, rc_item)
+                {
+                    if (json_is_string(rc_item) && strcmp(json_string_value(rc_item), k) == 0)
+                        listed = true;
+                }
+                chosen = chosen && listed;
+            }
+            if (chosen && strategy && strcmp(strategy, "auth0") == 0)
+                json_object_set_new(c.covered, json_string_value(json_object_get(v, "name")),
+                                    json_true());
         }
         if (o->convert_social_to)
             json_object_set_new(c.covered, o->convert_social_to, json_true());
@@ -309,6 +337,26 @@ int import_run(const struct import_opts *o, struct import_counts *out, struct er
         goto out;
     if (import_plan(&c, e) < 0)
         goto out;
+
+    /* The --prune guard, before anything is written. */
+    if (o->prune) {
+        size_t limit = o->max_deletes >= 0 ? (size_t)o->max_deletes : c.target_users_in_scope / 10;
+        if (c.prune_deletes > limit) {
+            if (plan) {
+                log_warn("--prune would delete %zu users, more than --max-deletes %zu%s: an "
+                         "import with these options stops before writing anything",
+                         c.prune_deletes, limit, o->max_deletes >= 0 ? "" : " (10% of the target)");
+            } else {
+                err_set(e, ERR_REFUSED,
+                        "--prune would delete %zu of the %zu target users in the covered "
+                        "connections, more than --max-deletes %zu%s; nothing was written (--plan "
+                        "lists them)",
+                        c.prune_deletes, c.target_users_in_scope, limit,
+                        o->max_deletes >= 0 ? "" : " (default: 10%)");
+                goto out;
+            }
+        }
+    }
 
     /* 5. Apply. */
     if (!plan) {
@@ -349,6 +397,8 @@ out:
     json_decref(c.covered);
     json_decref(c.unmapped);
     json_decref(c.failures);
+    json_decref(c.planned_deletes);
+    json_decref(c.deferred);
     if (c.password_hash) {
         explicit_bzero(c.password_hash, strlen(c.password_hash));
         free(c.password_hash);

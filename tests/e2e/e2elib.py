@@ -6,6 +6,7 @@ test runs in its own temp folder; the last line printed is
 "N passed, N failed" and the exit code is non-zero on any failure.
 """
 
+import copy
 import gzip
 import json
 import os
@@ -132,6 +133,53 @@ def compare_tenants(src_state, dst_state, connections=None):
                 if va[k] != vb[k]:
                     diffs.append("%s: %s: %r != %r" % (uid, k, str(va[k])[:80], str(vb[k])[:80]))
     return diffs
+
+
+def catalogue_only(state):
+    """A tenant document with prod's connections, roles and organizations
+    but no users: config is synced by other tools, users are not."""
+    return {"connections": state["connections"],
+            "roles": [{"name": r["name"], "description": r.get("description", "")}
+                      for r in state["roles"]],
+            "organizations": [{"name": o["name"], "display_name": o.get("display_name"),
+                               "members": []} for o in state["organizations"]],
+            "users": []}
+
+
+def divergent_staging(prod_state):
+    """Staging holding some of prod's users, several of them changed, a
+    staging-only user and a user that holds a prod user's email under
+    another id."""
+    doc = catalogue_only(prod_state)
+    db = list(database_users(prod_state).values())
+    db.sort(key=lambda u: u["user_id"])
+    changed = {}
+    for i, u in enumerate(db[:200]):
+        s = copy.deepcopy(u)
+        kind = i % 8
+        if kind == 1:
+            s["user_metadata"] = {"stale": True}
+        elif kind == 2:
+            s["blocked"] = not s.get("blocked", False)
+        elif kind == 3:
+            s["email"] = "old-" + s["email"]          # email changed in prod since
+        elif kind == 4:
+            s["roles"] = sorted(set(s.get("roles") or []) | {"auditor"})  # a stale grant
+        elif kind == 5:
+            s["organizations"] = []
+        elif kind == 6:
+            s["app_metadata"] = dict(s.get("app_metadata") or {}, extra_key=1)
+        changed[s["user_id"]] = kind
+        doc["users"].append(s)
+    only = copy.deepcopy(db[0])
+    only.update(user_id="auth0|5a1b2c3d4e5f60718293a4b5", email="robot@staging.example",
+                username=None, roles=[], organizations=[])
+    doc["users"].append(only)
+    victim = db[250]
+    squatter = copy.deepcopy(victim)
+    squatter.update(user_id="auth0|ffffffffffffffffffff0001", roles=[], organizations=[])
+    doc["users"].append(squatter)
+    return doc, victim, squatter
 
 
 def main():

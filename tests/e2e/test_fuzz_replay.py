@@ -1,0 +1,207 @@
+#!/usr/bin/env python3
+"""Replays the fuzzing corpus and every crash ever found (make check).
+
+Each harness tests/fuzz/fuzz_<name>.c is compiled with cc, AddressSanitizer
+and UndefinedBehaviorSanitizer, tests/fuzz/replay.c (a main() that stands
+in for libFuzzer) and the common/ sources (all but log.c, as the library
+is built), then run over tests/fuzz/corpus/<name>/ and
+tests/fuzz/crashes/<name>/. A run fails on a non-zero exit or on any
+sanitizer or harness report in its output. A first test proves the
+detection works: a canary harness with a heap overflow and a signed
+overflow must be caught.
+
+A crash file stays in crashes/ after its bug is fixed, so the bug cannot
+come back unnoticed. Sources are found through $A0SNAP_SRC_DIR (CTest sets
+it); $A0SNAP_FUZZ_CC picks another compiler. Stdlib only. The last line is
+"N passed, N failed"; the exit status is non-zero on failure.
+"""
+import concurrent.futures
+import glob
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import traceback
+
+SRC = os.environ.get("A0SNAP_SRC_DIR") or os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", ".."))
+FUZZ = os.path.join(SRC, "tests", "fuzz")
+CC = os.environ.get("A0SNAP_FUZZ_CC", "cc")
+JOBS = 2
+RUN_TIMEOUT = 600
+
+CFLAGS = ["-std=c17", "-D_GNU_SOURCE", '-DA0SNAP_VERSION="replay"', "-g", "-O1",
+          "-fno-omit-frame-pointer", "-fsanitize=address,undefined",
+          "-fno-sanitize-recover=all", "-I" + os.path.join(SRC, "common"), "-I" + FUZZ]
+LIBS = ["-lcurl", "-ljansson", "-lz", "-lcrypto", "-lm", "-lpthread"]
+
+# What a sanitizer or a harness prints when it finds something.
+REPORT = re.compile(r"ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|"
+                    r"fuzz invariant broken|SUMMARY: (Address|Undefined|Leak)")
+
+CANARY = r"""
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size >= 4 && memcmp(data, "heap", 4) == 0) {
+        volatile const uint8_t *p = data;
+        return p[size]; /* one byte past the input */
+    }
+    if (size >= 4 && memcmp(data, "ovfl", 4) == 0) {
+        volatile int x = 0x7fffffff;
+        return x + (int)size;
+    }
+    return 0;
+}
+"""
+
+TMP = tempfile.mkdtemp(prefix="a0snap-fuzz-replay-")
+_tests = []
+_objs = []
+
+
+def test(fn):
+    _tests.append(fn)
+    return fn
+
+
+class Failure(AssertionError):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise Failure(msg)
+
+
+def run_env():
+    env = {k: v for k, v in os.environ.items() if k != "A0SNAP_FUZZ_TRACE"}
+    env["ASAN_OPTIONS"] = "detect_leaks=1:abort_on_error=0:exitcode=86"
+    env["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"
+    return env
+
+
+def compile_one(src, obj):
+    p = subprocess.run([CC] + CFLAGS + ["-c", src, "-o", obj], capture_output=True, text=True)
+    if p.returncode != 0:
+        raise Failure("cannot compile %s:\n%s" % (src, p.stderr[-3000:]))
+    return obj
+
+
+def build_common():
+    """Compiles common/*.c (not log.c) once, two at a time."""
+    if _objs:
+        return _objs
+    srcs = [s for s in sorted(glob.glob(os.path.join(SRC, "common", "*.c")))
+            if os.path.basename(s) != "log.c"]
+    os.makedirs(os.path.join(TMP, "obj"), exist_ok=True)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=JOBS) as pool:
+        futs = [pool.submit(compile_one, s,
+                            os.path.join(TMP, "obj", os.path.basename(s)[:-2] + ".o"))
+                for s in srcs]
+        _objs.extend(f.result() for f in futs)
+    return _objs
+
+
+def link(name, harness_src, with_common=True):
+    exe = os.path.join(TMP, name)
+    cmd = [CC] + CFLAGS + [harness_src, os.path.join(FUZZ, "replay.c")]
+    if with_common:
+        cmd += build_common() + LIBS
+    p = subprocess.run(cmd + ["-o", exe], capture_output=True, text=True)
+    if p.returncode != 0:
+        raise Failure("cannot build %s:\n%s" % (name, p.stderr[-3000:]))
+    return exe
+
+
+def replay(exe, paths):
+    return subprocess.run([exe] + paths, capture_output=True, text=True, errors="replace",
+                          env=run_env(), timeout=RUN_TIMEOUT, cwd=TMP)
+
+
+def inputs_in(folder):
+    if not os.path.isdir(folder):
+        return []
+    return [f for f in os.listdir(folder)
+            if not f.startswith(".") and os.path.isfile(os.path.join(folder, f))]
+
+
+@test
+def test_detection_works():
+    """A replay that cannot fail would prove nothing: the canary's heap
+    overflow and signed overflow must both be reported."""
+    src = os.path.join(TMP, "canary.c")
+    with open(src, "w") as f:
+        f.write(CANARY)
+    exe = link("canary-replay", src, with_common=False)
+    cases = {"fine": False, "heap": True, "ovfl": True}
+    for name, bad in cases.items():
+        path = os.path.join(TMP, "canary-" + name)
+        with open(path, "w") as f:
+            f.write(name)
+        p = replay(exe, [path])
+        found = p.returncode != 0 or REPORT.search(p.stderr) is not None
+        check(found == bad, "canary input '%s': exit %d, expected %s\n%s"
+              % (name, p.returncode, "a report" if bad else "none", p.stderr[-2000:]))
+    p = replay(exe, [os.path.join(TMP, "no-such-input")])
+    check(p.returncode != 0, "a missing input must fail the replay")
+
+
+def harness_test(name):
+    def fn():
+        corpus = os.path.join(FUZZ, "corpus", name)
+        crashes = os.path.join(FUZZ, "crashes", name)
+        seeds, found = inputs_in(corpus), inputs_in(crashes)
+        check(len(seeds) >= 3, "tests/fuzz/corpus/%s/ holds %d inputs; a seed corpus is "
+              "committed with every harness" % (name, len(seeds)))
+        exe = link("fuzz_%s-replay" % name, os.path.join(FUZZ, "fuzz_%s.c" % name))
+        folders = [corpus] + ([crashes] if os.path.isdir(crashes) else [])
+        p = replay(exe, folders)
+        report = REPORT.search(p.stderr)
+        if p.returncode != 0 or report:
+            last = [line for line in p.stderr.splitlines() if line.startswith("replay: ")]
+            raise Failure("fuzz_%s: exit %d on %d corpus and %d crash inputs%s\n%s"
+                          % (name, p.returncode, len(seeds), len(found),
+                             " (" + report.group(0) + ")" if report else "",
+                             p.stderr[-4000:]))
+        m = re.search(r"replayed (\d+) inputs", p.stdout)
+        check(m and int(m.group(1)) == len(seeds) + len(found),
+              "fuzz_%s: replayed %s of %d inputs" % (name, m.group(1) if m else "none",
+                                                     len(seeds) + len(found)))
+    fn.__name__ = "test_replay_fuzz_" + name
+    return fn
+
+
+for _src in sorted(glob.glob(os.path.join(FUZZ, "fuzz_*.c"))):
+    test(harness_test(os.path.basename(_src)[len("fuzz_"):-2]))
+
+
+def main():
+    passed = failed = 0
+    try:
+        if not shutil.which(CC):
+            print("test_fuzz_replay: compiler '%s' not found" % CC)
+            failed = 1
+        else:
+            for t in _tests:
+                try:
+                    t()
+                    passed += 1
+                    print("ok   %s" % t.__name__)
+                except Exception:
+                    failed += 1
+                    print("FAIL %s" % t.__name__)
+                    traceback.print_exc()
+    finally:
+        shutil.rmtree(TMP, ignore_errors=True)
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
