@@ -121,8 +121,11 @@ struct import_ctx {
     size_t prune_deletes;    /* of those, planned for deletion (not kept) */
     json_t *planned_deletes; /* uid -> true, owned */
     json_t *deferred;        /* squatter uid -> [conflicting snapshot users], owned */
-    json_t *unmapped;        /* {"roles":[...],"organizations":[...],"connections":[...]} */
-    int records_fd;          /* job records "<conn>\t<uid>\t<email>\t<record>\n", anonymous temp */
+    int journal_fd;          /* -1 in --plan */
+    char journal_path[4200];
+    size_t resumed_jobs;
+    json_t *unmapped; /* {"roles":[...],"organizations":[...],"connections":[...]} */
+    int records_fd;   /* job records "<conn>\t<uid>\t<email>\t<record>\n", anonymous temp */
 };
 
 /* import_map.c */
@@ -144,6 +147,15 @@ int import_note_outcome(struct import_ctx *c, const char *uid, const char *email
                         const char *outcome, const char *reason, json_t *fields, struct err *e);
 int import_note_failure(struct import_ctx *c, const char *uid, const char *reason, struct err *e);
 int import_write_report(struct import_ctx *c, const char *path, json_t *summary, struct err *e);
+
+/* import_journal.c */
+int import_journal_open(struct import_ctx *c, const char *path, struct err *e);
+/* Appends one event (a new reference, taken) and syncs it. */
+int import_journal_write(struct import_ctx *c, json_t *event, struct err *e);
+/* Closes the journal; removes it when the run completed. */
+void import_journal_finish(struct import_ctx *c, bool completed);
+/* --resume: waits for the jobs an interrupted run left in flight. */
+int import_journal_resume(struct import_ctx *c, const char *path, struct err *e);
 
 /* import_inspect.c: --list, --verify, --diff. */
 int import_list(const struct import_opts *o, struct err *e);

@@ -155,6 +155,11 @@ static int submit(struct job_engine *je, struct chunk *ch, struct err *e)
         if (extsort_add(je->c->jobof, ch->uids[i], strlen(ch->uids[i]), ch->job_id,
                         strlen(ch->job_id), e) < 0)
             goto out;
+    if (import_journal_write(je->c,
+                             json_pack("{s:s,s:s,s:s,s:I}", "event", "job", "job_id", ch->job_id,
+                                       "external_id", ch->external_id, "users", (json_int_t)ch->n),
+                             e) < 0)
+        goto out;
     tenant_notify(je->c->tenant, 1, "import job '%s' (%s) submitted: %zu users, %zu bytes",
                   ch->job_id, ch->external_id, ch->n, ch->body_len);
     /* The body is not needed any more; the records stay for a split retry. */
@@ -237,6 +242,12 @@ static int finish(struct job_engine *je, struct chunk *ch, json_t *job, struct e
     json_t *summary = json_object_get(job, "summary");
     json_int_t failed = json_integer_value(json_object_get(summary, "failed"));
     int whole, rc = -1;
+
+    if (import_journal_write(je->c,
+                             json_pack("{s:s,s:s,s:s}", "event", "job_done", "job_id", ch->job_id,
+                                       "status", status ? status : "?"),
+                             e) < 0)
+        goto out;
 
     if (strcmp(status, "completed") == 0 && failed == 0) {
         rc = 0;

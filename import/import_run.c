@@ -215,6 +215,7 @@ int import_run(const struct import_opts *o, struct import_counts *out, struct er
     memset(&cfg, 0, sizeof(cfg));
     c.opts = o;
     c.records_fd = -1;
+    c.journal_fd = -1;
     c.target_dump[0] = '\0';
     snapshot_summary_init(&snap);
     dump_result_init(&dres);
@@ -263,6 +264,29 @@ int import_run(const struct import_opts *o, struct import_counts *out, struct er
         snprintf(report, sizeof(report), "%s", o->report);
     else
         default_report(report, sizeof(report), o->snapshot, o->target, plan);
+
+    /* An interrupted run's jobs finish before this one plans anything. */
+    if (!plan) {
+        char jpath[4200];
+        snprintf(jpath, sizeof(jpath), "%s.journal", report);
+        if (o->resume) {
+            if (import_journal_resume(&c, jpath, e) < 0)
+                goto out;
+        } else if (fsutil_exists(jpath)) {
+            log_warn("'%s' says an earlier run was interrupted; this run redoes what is still "
+                     "needed (--resume would first wait for that run's jobs)",
+                     jpath);
+            unlink(jpath);
+        }
+        if (import_journal_open(&c, jpath, e) < 0 ||
+            import_journal_write(
+                &c,
+                json_pack("{s:s,s:s?,s:s}", "event", "start", "snapshot_id",
+                          json_string_value(json_object_get(c.header, "snapshot_id")), "target",
+                          o->target),
+                e) < 0)
+            goto out;
+    }
 
     /* 3. What the target holds now. */
     if (o->backup) {
@@ -360,6 +384,13 @@ int import_run(const struct import_opts *o, struct import_counts *out, struct er
 
     /* 5. Apply. */
     if (!plan) {
+        if (import_journal_write(
+                &c,
+                json_pack("{s:s,s:s?,s:s}", "event", "apply", "snapshot_id",
+                          json_string_value(json_object_get(c.header, "snapshot_id")), "target",
+                          o->target),
+                e) < 0)
+            goto out;
         if (import_apply_deletes(&c, e) < 0 || import_run_jobs(&c, e) < 0 ||
             import_apply_patches(&c, e) < 0 || import_apply_grants(&c, e) < 0)
             goto out;
@@ -376,6 +407,7 @@ int import_run(const struct import_opts *o, struct import_counts *out, struct er
         goto out;
     log_info("report: '%s'", report);
     *out = c.n;
+    import_journal_finish(&c, true);
     if (!plan && c.n.failed > 0) {
         err_set(e, ERR_PARTIAL, "%zu user%s failed (see '%s')", c.n.failed,
                 c.n.failed == 1 ? "" : "s", report);
@@ -387,6 +419,7 @@ out:
     *out = c.n;
     if (c.target_dump[0] && !o->backup)
         unlink(c.target_dump);
+    import_journal_finish(&c, false);
     close_sorts(&c);
     json_decref(summary);
     json_decref(c.header);
