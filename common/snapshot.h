@@ -58,7 +58,10 @@ int snapshot_writer_open(struct snapshot_writer **out, const char *final_path, c
  * "a0snap" key, nesting <= SNAPSHOT_MAX_DEPTH and a serialized size <=
  * SNAPSHOT_MAX_LINE. The user is counted under identities[0].connection
  * ("" when absent). A refused user (ERR_SNAPSHOT) leaves the writer usable;
- * after a write failure (ERR_IO) only _abort() is left. */
+ * after a write failure (ERR_IO) only _abort() is left. Compression and
+ * writing run in a background thread, a buffer behind, so a write failure
+ * surfaces on a later append or at commit. w is not thread-safe: one
+ * caller thread at a time. */
 int snapshot_writer_append(struct snapshot_writer *w, const json_t *user, struct err *e);
 
 /* Appends a user that is already serialized: line (len bytes, no \n) must
