@@ -143,6 +143,16 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
     return n;
 }
 
+/* Length of "scheme://host[:port]" at the start of url. */
+static size_t origin_len(const char *url)
+{
+    const char *p = strstr(url, "://");
+
+    if (!p)
+        return strcspn(url, "/?#");
+    return (size_t)(p + 3 - url) + strcspn(p + 3, "/?#");
+}
+
 static const char *method_or_get(const struct http_request *req)
 {
     return req->method ? req->method : "GET";
@@ -226,7 +236,10 @@ int http_perform(struct http_client *c, const struct http_request *req, struct h
         /* A body cut short after a status arrived is still a transport
          * failure: the caller must not trust a partial answer. */
         resp->status = 0;
-        err_set(e, ERR_NET, "%s: %s", method, curl_easy_strerror(rc));
+        /* Name the host, not the path or query (a presigned URL's query is
+         * a credential). */
+        err_set(e, ERR_NET, "%s '%.*s': %s", method, (int)origin_len(req->url), req->url,
+                curl_easy_strerror(rc));
         (void)status;
         goto out;
     }

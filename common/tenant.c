@@ -123,6 +123,16 @@ static void trace_path(char *out, size_t outlen, const char *path)
     out[j] = '\0';
 }
 
+/* Attempts allowed for an answer: rate limits get the whole budget (they
+ * clear by themselves); server errors and, above all, a tenant that can't
+ * be reached at all get fewer, so a wrong URL fails in seconds. */
+static int attempt_limit(const struct tenant *t, long status)
+{
+    int limit = status == 429 ? t->opt.max_attempts : status == 0 ? 4 : 6;
+
+    return limit < t->opt.max_attempts ? limit : t->opt.max_attempts;
+}
+
 /* ---- lifecycle ---- */
 
 static int dup_str(char **dst, const char *src, struct err *e)
@@ -349,7 +359,7 @@ static int fetch_token(struct tenant *t, struct err *e)
         v = ratelimit_classify(resp.status);
         if (v == RL_OK)
             break;
-        if (v != RL_RETRY || attempt >= t->opt.max_attempts) {
+        if (v != RL_RETRY || attempt >= attempt_limit(t, resp.status)) {
             if (resp.status == 0)
                 *e = te;
             else
@@ -364,7 +374,7 @@ static int fetch_token(struct tenant *t, struct err *e)
                                          tenant_random(t));
         tenant_notify(t, 0, "token request: %s; retrying in %.1f s (%d retries left)",
                       resp.status ? api_status_text(resp.status) : te.msg, (double)delay / 1000.0,
-                      t->opt.max_attempts - attempt);
+                      attempt_limit(t, resp.status) - attempt);
         t->stats.retries++;
         tenant_sleep_ms(t, delay);
     }
@@ -553,7 +563,7 @@ static int call(struct tenant *t, const char *method, const char *path, const ch
             attempt--;
             continue;
         }
-        if (v != RL_RETRY || attempt >= t->opt.max_attempts) {
+        if (v != RL_RETRY || attempt >= attempt_limit(t, resp.status)) {
             if (resp.status == 0) {
                 *e = te;
                 err_prefix(e, "%s %.*s", method, (int)strcspn(path, "?"), path);
@@ -571,8 +581,8 @@ static int call(struct tenant *t, const char *method, const char *path, const ch
             cause = "server error";
         tenant_notify(t, 0, "%s %.*s: %ld %s; retrying in %.1f s (%d retr%s left)", method,
                       (int)strcspn(path, "?"), path, resp.status, cause, (double)delay / 1000.0,
-                      t->opt.max_attempts - attempt,
-                      t->opt.max_attempts - attempt == 1 ? "y" : "ies");
+                      attempt_limit(t, resp.status) - attempt,
+                      attempt_limit(t, resp.status) - attempt == 1 ? "y" : "ies");
         t->stats.retries++;
         tenant_sleep_ms(t, delay);
     }

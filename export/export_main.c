@@ -4,6 +4,7 @@
  */
 #include "export.h"
 
+#include "cli_env.h"
 #include "exitcode.h"
 #include "http.h"
 #include "log.h"
@@ -99,30 +100,31 @@ enum {
     OPT_SORT_MEM,
 };
 
+static const struct option longopts[] = {
+    {"output", required_argument, NULL, 'o'},
+    {"force", no_argument, NULL, OPT_FORCE},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"quiet", no_argument, NULL, 'q'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"domain", required_argument, NULL, OPT_DOMAIN},
+    {"api-url", required_argument, NULL, OPT_API_URL},
+    {"connection", required_argument, NULL, OPT_CONNECTION},
+    {"user", required_argument, NULL, OPT_USER},
+    {"email", required_argument, NULL, OPT_EMAIL},
+    {"query", required_argument, NULL, OPT_QUERY},
+    {"policy", required_argument, NULL, OPT_POLICY},
+    {"pseudonym-key-file", required_argument, NULL, OPT_KEY_FILE},
+    {"strict", no_argument, NULL, OPT_STRICT},
+    {"no-anonymize", no_argument, NULL, OPT_NO_ANON},
+    {"pseudonym-of", required_argument, NULL, OPT_PSEUDONYM_OF},
+    {"sort-memory", required_argument, NULL, OPT_SORT_MEM},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+
 static int parse_args(int argc, char **argv, struct export_opts *o, int *verbosity, struct err *e)
 {
-    static const struct option longopts[] = {
-        {"output", required_argument, NULL, 'o'},
-        {"force", no_argument, NULL, OPT_FORCE},
-        {"json", no_argument, NULL, OPT_JSON},
-        {"quiet", no_argument, NULL, 'q'},
-        {"verbose", no_argument, NULL, 'v'},
-        {"domain", required_argument, NULL, OPT_DOMAIN},
-        {"api-url", required_argument, NULL, OPT_API_URL},
-        {"connection", required_argument, NULL, OPT_CONNECTION},
-        {"user", required_argument, NULL, OPT_USER},
-        {"email", required_argument, NULL, OPT_EMAIL},
-        {"query", required_argument, NULL, OPT_QUERY},
-        {"policy", required_argument, NULL, OPT_POLICY},
-        {"pseudonym-key-file", required_argument, NULL, OPT_KEY_FILE},
-        {"strict", no_argument, NULL, OPT_STRICT},
-        {"no-anonymize", no_argument, NULL, OPT_NO_ANON},
-        {"pseudonym-of", required_argument, NULL, OPT_PSEUDONYM_OF},
-        {"sort-memory", required_argument, NULL, OPT_SORT_MEM},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0},
-    };
     int ch;
 
     opterr = 0;
@@ -234,12 +236,25 @@ int main(int argc, char **argv)
     struct export_opts o;
     struct export_summary sum;
     struct err e;
+    /* static: the options point into it until exit */
+    static char **eargv;
+    int eargc = 0;
     int verbosity = LOG_NORMAL, code;
 
     memset(&o, 0, sizeof(o));
     memset(&sum, 0, sizeof(sum));
     err_clear(&e);
     log_init("a0snap-export");
+    {
+        static const char *const env_skip[] = {"help", "version", "pseudonym-of", "domain", NULL};
+        static const char *const env_lists[] = {"connection", "user", "email", NULL};
+        if (cli_env_args(longopts, env_skip, env_lists, argc, argv, &eargc, &eargv, &e) < 0) {
+            log_err(&e);
+            return EXIT_USAGE;
+        }
+        argc = eargc;
+        argv = eargv;
+    }
     o.sort_mem = (size_t)32 << 20;
     if (parse_args(argc, argv, &o, &verbosity, &e) < 0) {
         log_err(&e);

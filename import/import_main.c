@@ -5,6 +5,7 @@
  */
 #include "import.h"
 
+#include "cli_env.h"
 #include "exitcode.h"
 #include "http.h"
 #include "keeprule.h"
@@ -142,44 +143,45 @@ enum {
     OPT_SORT_MEM,
 };
 
+static const struct option longopts[] = {
+    {"target", required_argument, NULL, OPT_TARGET},
+    {"api-url", required_argument, NULL, OPT_API_URL},
+    {"report", required_argument, NULL, OPT_REPORT},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"quiet", no_argument, NULL, 'q'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"allow-source-tenant", no_argument, NULL, OPT_ALLOW_SOURCE},
+    {"on-conflict", required_argument, NULL, OPT_ON_CONFLICT},
+    {"map-connection", required_argument, NULL, OPT_MAP_CONN},
+    {"map-role", required_argument, NULL, OPT_MAP_ROLE},
+    {"map-org", required_argument, NULL, OPT_MAP_ORG},
+    {"create-missing-roles", no_argument, NULL, OPT_CREATE_ROLES},
+    {"social-users", required_argument, NULL, OPT_SOCIAL},
+    {"test-password-env", required_argument, NULL, OPT_TEST_PW},
+    {"policy", required_argument, NULL, OPT_POLICY},
+    {"pseudonym-key-file", required_argument, NULL, OPT_KEY_FILE},
+    {"no-anonymize", no_argument, NULL, OPT_NO_ANON},
+    {"force-policy", no_argument, NULL, OPT_FORCE_POLICY},
+    {"resume", no_argument, NULL, OPT_RESUME},
+    {"plan", no_argument, NULL, OPT_PLAN},
+    {"prune", no_argument, NULL, OPT_PRUNE},
+    {"keep", required_argument, NULL, OPT_KEEP},
+    {"max-deletes", required_argument, NULL, OPT_MAX_DELETES},
+    {"only-users", required_argument, NULL, OPT_ONLY_USERS},
+    {"only-connection", required_argument, NULL, OPT_ONLY_CONN},
+    {"list", no_argument, NULL, OPT_LIST},
+    {"verify", no_argument, NULL, OPT_VERIFY},
+    {"diff", no_argument, NULL, OPT_DIFF},
+    {"backup", required_argument, NULL, OPT_BACKUP},
+    {"max-request-bytes", required_argument, NULL, OPT_MAX_BODY},
+    {"sort-memory", required_argument, NULL, OPT_SORT_MEM},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+
 static int parse_args(int argc, char **argv, struct import_opts *o, int *verbosity, struct err *e)
 {
-    static const struct option longopts[] = {
-        {"target", required_argument, NULL, OPT_TARGET},
-        {"api-url", required_argument, NULL, OPT_API_URL},
-        {"report", required_argument, NULL, OPT_REPORT},
-        {"json", no_argument, NULL, OPT_JSON},
-        {"quiet", no_argument, NULL, 'q'},
-        {"verbose", no_argument, NULL, 'v'},
-        {"allow-source-tenant", no_argument, NULL, OPT_ALLOW_SOURCE},
-        {"on-conflict", required_argument, NULL, OPT_ON_CONFLICT},
-        {"map-connection", required_argument, NULL, OPT_MAP_CONN},
-        {"map-role", required_argument, NULL, OPT_MAP_ROLE},
-        {"map-org", required_argument, NULL, OPT_MAP_ORG},
-        {"create-missing-roles", no_argument, NULL, OPT_CREATE_ROLES},
-        {"social-users", required_argument, NULL, OPT_SOCIAL},
-        {"test-password-env", required_argument, NULL, OPT_TEST_PW},
-        {"policy", required_argument, NULL, OPT_POLICY},
-        {"pseudonym-key-file", required_argument, NULL, OPT_KEY_FILE},
-        {"no-anonymize", no_argument, NULL, OPT_NO_ANON},
-        {"force-policy", no_argument, NULL, OPT_FORCE_POLICY},
-        {"resume", no_argument, NULL, OPT_RESUME},
-        {"plan", no_argument, NULL, OPT_PLAN},
-        {"prune", no_argument, NULL, OPT_PRUNE},
-        {"keep", required_argument, NULL, OPT_KEEP},
-        {"max-deletes", required_argument, NULL, OPT_MAX_DELETES},
-        {"only-users", required_argument, NULL, OPT_ONLY_USERS},
-        {"only-connection", required_argument, NULL, OPT_ONLY_CONN},
-        {"list", no_argument, NULL, OPT_LIST},
-        {"verify", no_argument, NULL, OPT_VERIFY},
-        {"diff", no_argument, NULL, OPT_DIFF},
-        {"backup", required_argument, NULL, OPT_BACKUP},
-        {"max-request-bytes", required_argument, NULL, OPT_MAX_BODY},
-        {"sort-memory", required_argument, NULL, OPT_SORT_MEM},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0},
-    };
     int ch, modes = 0;
 
     opterr = 0;
@@ -403,6 +405,9 @@ int main(int argc, char **argv)
     struct import_opts o;
     struct import_counts n;
     struct err e;
+    /* static: the options point into it until exit */
+    static char **eargv;
+    int eargc = 0;
     int verbosity = LOG_NORMAL, code, rc;
 
     memset(&o, 0, sizeof(o));
@@ -410,6 +415,18 @@ int main(int argc, char **argv)
     o.max_deletes = -1;
     err_clear(&e);
     log_init("a0snap-import");
+    {
+        static const char *const env_skip[] = {"help", "version", "list", "verify",
+                                               "diff", "resume",  NULL};
+        static const char *const env_lists[] = {"map-connection", "map-role",        "map-org",
+                                                "keep",           "only-connection", NULL};
+        if (cli_env_args(longopts, env_skip, env_lists, argc, argv, &eargc, &eargv, &e) < 0) {
+            log_err(&e);
+            return EXIT_USAGE;
+        }
+        argc = eargc;
+        argv = eargv;
+    }
     if (parse_args(argc, argv, &o, &verbosity, &e) < 0) {
         log_err(&e);
         return EXIT_USAGE;
