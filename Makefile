@@ -5,7 +5,7 @@ BUILD_ASAN ?= build-asan
 JOBS       ?= 2
 
 .PHONY: all deps build build-asan check test demo format format-check conformance \
-        bench fuzz memcheck install clean
+        bench fuzz memcheck install deb clean
 
 all: build
 
@@ -51,6 +51,10 @@ memcheck: build
 
 install: build
 	cmake --install $(BUILD) $(if $(PREFIX),--prefix $(PREFIX),)
+
+# Builds the Debian package and checks it (A0SNAP_DEB_INSTALL=1: dpkg -i it for real).
+deb: deps
+	scripts/test-deb
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN)

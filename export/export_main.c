@@ -57,6 +57,8 @@ static void usage(FILE *f)
         "Environment: AUTH0_DOMAIN, AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET (or\n"
         "AUTH0_CLIENT_SECRET_FILE, mode 0600), A0SNAP_API_URL, A0SNAP_PSEUDONYM_KEY,\n"
         "A0SNAP_STALL_TIMEOUT (seconds without data before a transfer is abandoned).\n"
+        "Every option can also be set as A0SNAP_<OPTION> (e.g. A0SNAP_OUTPUT=FILE,\n"
+        "A0SNAP_JSON=1, A0SNAP_CONNECTION=a,b); the command line wins.\n"
         "\n"
         "Exit codes: 0 ok, 2 usage, 4 refused (existing file, --strict), 5 API or network,\n"
         "6 credentials or scopes, 7 local file or disk, 1 internal error.\n"

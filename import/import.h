@@ -147,6 +147,8 @@ int import_note_outcome(struct import_ctx *c, const char *uid, const char *email
                         const char *outcome, const char *reason, json_t *fields, struct err *e);
 int import_note_failure(struct import_ctx *c, const char *uid, const char *reason, struct err *e);
 int import_write_report(struct import_ctx *c, const char *path, json_t *summary, struct err *e);
+/* --plan: what the report says, grouped, for people (stdout). */
+int import_print_plan(struct import_ctx *c, const char *report, FILE *out, struct err *e);
 
 /* import_journal.c */
 int import_journal_open(struct import_ctx *c, const char *path, struct err *e);

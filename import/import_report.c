@@ -12,6 +12,8 @@
 #include "extsort.h"
 #include "fsutil.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -168,5 +170,119 @@ int import_write_report(struct import_ctx *c, const char *path, json_t *summary,
 out:
     fsutil_tmpfile_abort(&tf);
     buf_release(&out);
+    return rc;
+}
+
+/* Groups a reason for counting: the text up to the first quote, so
+ * "conflict: target user 'x' already has..." counts with its kind. */
+static void reason_kind(char *out, size_t outlen, const char *reason)
+{
+    size_t n = strcspn(reason, "'(");
+
+    while (n > 0 && (reason[n - 1] == ' ' || reason[n - 1] == ':'))
+        n--;
+    snprintf(out, outlen, "%.*s", (int)n, reason);
+}
+
+int import_print_plan(struct import_ctx *c, const char *report, FILE *out, struct err *e)
+{
+    static const char *const order[] = {"created", "updated", "unchanged", "skipped",
+                                        "failed",  "deleted", "kept",      NULL};
+    static const char *const verbs[] = {"create", "update", "unchanged",     "skip",
+                                        "fail",   "delete", "keep (--keep)", NULL};
+    FILE *f = fopen(report, "r");
+    json_t *counts = json_object(), *fields = json_object(), *reasons = json_object();
+    json_t *deletes = json_array();
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int rc = -1;
+
+    if (!f) {
+        err_errno(e, ERR_IO, errno, "cannot read '%s'", report);
+        goto out;
+    }
+    while ((n = getline(&line, &cap, f)) > 0) {
+        json_t *l = json_loadb(line, (size_t)n, 0, NULL), *fl, *v;
+        const char *outcome = json_string_value(json_object_get(l, "outcome"));
+        const char *reason = json_string_value(json_object_get(l, "reason"));
+        size_t i;
+
+        if (!outcome) {
+            json_decref(l);
+            continue; /* the summary line */
+        }
+        v = json_object_get(counts, outcome);
+        json_object_set_new(counts, outcome, json_integer(v ? json_integer_value(v) + 1 : 1));
+        fl = json_object_get(l, "fields");
+        json_array_foreach(fl, i, v)
+        {
+            json_t *k = json_object_get(fields, json_string_value(v));
+            json_object_set_new(fields, json_string_value(v),
+                                json_integer(k ? json_integer_value(k) + 1 : 1));
+        }
+        if (reason && (!strcmp(outcome, "skipped") || !strcmp(outcome, "failed"))) {
+            char kind[200], key[260];
+            reason_kind(kind, sizeof(kind), reason);
+            snprintf(key, sizeof(key), "%s: %s", outcome, kind);
+            v = json_object_get(reasons, key);
+            json_object_set_new(reasons, key, json_integer(v ? json_integer_value(v) + 1 : 1));
+        }
+        if (!strcmp(outcome, "deleted") && json_array_size(deletes) < 50)
+            json_array_append_new(deletes,
+                                  json_pack("{s:O,s:O?}", "user_id", json_object_get(l, "user_id"),
+                                            "email", json_object_get(l, "email")));
+        json_decref(l);
+    }
+    fprintf(out, "Plan for '%s' (nothing was written):\n", c->opts->target);
+    for (size_t i = 0; order[i]; i++) {
+        json_t *v = json_object_get(counts, order[i]);
+        fprintf(out, "  %-16s %8lld\n", verbs[i], v ? (long long)json_integer_value(v) : 0LL);
+    }
+    if (json_object_size(fields)) {
+        const char *k;
+        json_t *v;
+        fprintf(out, "Fields to change (users):\n");
+        json_object_foreach(fields, k, v)
+        {
+            fprintf(out, "  %-16s %8lld\n", k, (long long)json_integer_value(v));
+        }
+    }
+    if (json_object_size(reasons)) {
+        const char *k;
+        json_t *v;
+        fprintf(out, "Skipped or failing, by reason (users):\n");
+        json_object_foreach(reasons, k, v)
+        {
+            fprintf(out, "  %8lld  %s\n", (long long)json_integer_value(v), k);
+        }
+    }
+    fprintf(out,
+            "Roles: %zu to assign, %zu to remove; organizations: %zu memberships to add, %zu to "
+            "remove; member roles: %zu to assign, %zu to remove\n",
+            c->n.roles_added, c->n.roles_removed, c->n.members_added, c->n.members_removed,
+            c->n.member_roles_added, c->n.member_roles_removed);
+    if (json_array_size(deletes)) {
+        json_t *v;
+        size_t i;
+        fprintf(out, "Deletions%s:\n", json_array_size(deletes) == 50 ? " (first 50)" : "");
+        json_array_foreach(deletes, i, v)
+        {
+            fprintf(out, "  %s  %s\n", json_string_value(json_object_get(v, "user_id")),
+                    json_string_value(json_object_get(v, "email"))
+                        ? json_string_value(json_object_get(v, "email"))
+                        : "");
+        }
+    }
+    fprintf(out, "Every user's line: '%s'\n", report);
+    rc = 0;
+out:
+    if (f)
+        fclose(f);
+    free(line);
+    json_decref(counts);
+    json_decref(fields);
+    json_decref(reasons);
+    json_decref(deletes);
     return rc;
 }

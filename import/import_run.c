@@ -406,6 +406,8 @@ int import_run(const struct import_opts *o, struct import_counts *out, struct er
     if (import_write_report(&c, report, summary, e) < 0)
         goto out;
     log_info("report: '%s'", report);
+    if (plan && !o->json && import_print_plan(&c, report, stdout, e) < 0)
+        goto out;
     *out = c.n;
     import_journal_finish(&c, true);
     if (!plan && c.n.failed > 0) {
