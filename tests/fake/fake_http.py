@@ -40,6 +40,15 @@ HTML_ERROR = (
 FAULT_KINDS = ("status", "reset", "not_json", "slow", "truncate", "stall", "drop")
 
 
+def check_bcrypt(password, hashed):
+    """True if password matches a bcrypt hash (the system's crypt(3))."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import crypt  # deprecated in 3.11, still the stdlib's only bcrypt
+    return crypt.crypt(password, hashed) == hashed
+
+
 class TokenBucket:
     """Token bucket: burst = size, rate = tokens per second."""
 
@@ -707,6 +716,13 @@ class Handler(BaseHTTPRequestHandler):
                 out = {"expired_upto": fake.expired_upto}
             elif key == ("POST", "/__config"):
                 out = fake.configure(data or {})
+            elif key == ("POST", "/__login"):
+                # A password login (what Auth0's Resource Owner grant checks),
+                # for tests of --test-password-env: {"user_id","password"}.
+                d = data or {}
+                with fake.tenant.lock:
+                    h = fake.tenant.passwords.get(d.get("user_id"))
+                out = {"ok": bool(h) and check_bcrypt(str(d.get("password", "")), h)}
             elif key == ("POST", "/__clock"):
                 d = data or {}
                 if d.get("freeze") is True:

@@ -536,6 +536,8 @@ class JobManager:
                     if k in u:
                         new[k] = u[k]
                 t.add_user(new)
+                if "password_hash" in u:
+                    t.passwords[new["user_id"]] = u["password_hash"]
                 inserted += 1
         j.errors = errors
         j.summary = {"failed": len(errors), "updated": updated, "inserted": inserted, "total": len(users)}

@@ -130,6 +130,7 @@ class Tenant:
         self.conn_by_name = {}
         self.conn_by_id = {}
         self.users = {}
+        self.passwords = {}  # uid -> bcrypt hash given by a bulk import (never in /__state)
         self.sorted_ids = []
         self.idx_email = {}
         self.idx_username = {}

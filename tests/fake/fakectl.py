@@ -175,6 +175,10 @@ class FakeTenant:
     def config(self, **kv):
         return self._control("POST", "/__config", kv)
 
+    def login(self, user_id, password):
+        """True if the user was imported with a password_hash matching password."""
+        return self._control("POST", "/__login", {"user_id": user_id, "password": password})["ok"]
+
     def clock(self, freeze=None, advance=None):
         body = {}
         if freeze is not None:
