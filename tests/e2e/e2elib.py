@@ -10,6 +10,7 @@ import copy
 import gzip
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -63,7 +64,11 @@ def run(prog, args, tenant=None, env_extra=None, timeout=600, cwd=None, preexec_
                 env.pop(k, None)
             else:
                 env[k] = v
-    return subprocess.run([prog] + list(args), env=env, cwd=cwd, timeout=timeout,
+    # `make memcheck` runs every program under valgrind through this.
+    wrapper = shlex.split(os.environ.get("A0SNAP_TEST_WRAPPER", ""))
+    if wrapper:
+        timeout *= 10
+    return subprocess.run(wrapper + [prog] + list(args), env=env, cwd=cwd, timeout=timeout,
                           capture_output=True, text=True, preexec_fn=preexec_fn)
 
 
