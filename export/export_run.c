@@ -84,15 +84,32 @@ int export_privacy_setup(const struct export_opts *o, struct privacy_policy **po
     return 0;
 }
 
+/* The progress line: phase, count, rate and, where the total is known
+ * (the export job's percentage), an ETA. */
 static void on_progress(void *ctx, const char *phase, size_t done)
 {
+    static const char *last_phase;
+    static double started;
+    double now = now_s(), secs;
+
     (void)ctx;
-    if (strcmp(phase, "download") == 0)
-        progress_update("downloading the export: %.1f MB", (double)done / 1e6);
-    else if (strcmp(phase, "export job") == 0)
-        progress_update("export job: %zu%% done", done);
-    else
-        progress_update("%s: %zu", phase, done);
+    if (phase != last_phase) {
+        last_phase = phase;
+        started = now;
+    }
+    secs = now - started;
+    if (strcmp(phase, "download") == 0) {
+        progress_update("downloading the export: %.1f MB (%.1f MB/s)", (double)done / 1e6,
+                        secs > 0.5 ? (double)done / 1e6 / secs : 0.0);
+    } else if (strcmp(phase, "export job") == 0) {
+        if (done > 0 && done < 100 && secs > 1)
+            progress_update("export job: %zu%% done, about %.0f s left", done,
+                            secs * (double)(100 - done) / (double)done);
+        else
+            progress_update("export job: %zu%% done", done);
+    } else {
+        progress_update("%s: %zu (%.0f/s)", phase, done, secs > 0.5 ? (double)done / secs : 0.0);
+    }
 }
 
 /* Before anything is written: metadata keys the policy does not mention
