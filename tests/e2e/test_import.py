@@ -207,6 +207,12 @@ def safety_rules_refuse_before_any_request():
         check("--target" in r.stderr, r.stderr)
         check_eq(s.log(), [], "no request for a refused target")
         check_eq(same.log(), [], "no request to the source")
+        # credentials of one tenant cannot obtain a token for another
+        r = run(IMPORT, [snap, "--target", "other.example.test", "--no-anonymize"], tenant=s,
+                env_extra={"AUTH0_DOMAIN": None})
+        check_eq(r.returncode, 6, r.stderr)
+        check("other.example.test" in r.stderr, r.stderr)
+        check_eq([e["path"] for e in s.log()], ["/oauth/token"], "only the refused token request")
 
 
 @test
