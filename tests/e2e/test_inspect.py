@@ -87,12 +87,13 @@ def make_header(snapshot_id, domain="prod.example.auth0.com", privacy="applied",
 def snapshot_text(header, users, trailer_edit=None):
     """The decompressed bytes of a snapshot: (bytes, sha256 hex, trailer)."""
     users = sorted(users, key=lambda u: u["user_id"].encode())
-    body = (dumps(header) + "\n").encode()
+    parts = [(dumps(header) + "\n").encode()]
     counts = {}
     for u in users:
-        body += (dumps(u) + "\n").encode()
+        parts.append((dumps(u) + "\n").encode())
         c = connection_of(u)
         counts[c] = counts.get(c, 0) + 1
+    body = b"".join(parts)
     sha = hashlib.sha256(body).hexdigest()
     trailer = {"a0snap": "trailer", "snapshot_id": header["snapshot_id"], "users": len(users),
                "connections": counts, "sha256": sha}
