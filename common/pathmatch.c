@@ -305,6 +305,8 @@ int pathmatch_append_seg(struct buf *b, const char *key, struct err *e)
         return -1;
     if (!key)
         return buf_append(b, "*", 1, e);
+    if (!strpbrk(key, ".*\\"))
+        return buf_appends(b, key, e);
     for (run = key; *key; key++) {
         if (*key != '.' && *key != '*' && *key != '\\')
             continue;

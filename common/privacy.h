@@ -88,6 +88,8 @@ struct privacy_stats {
     size_t masked;
     size_t set;
     size_t dropped;          /* keys or array elements removed */
+    size_t ids_with_at;      /* kept users whose user_id (or an identity's) holds an '@':
+                                some enterprise connections put the email in the id */
     size_t unreviewed;       /* metadata leaves no rule covers (occurrences) */
     size_t drift_paths;      /* distinct unreviewed paths listed (<= PRIVACY_DRIFT_MAX) */
     size_t drift_not_listed; /* unreviewed occurrences whose path did not fit the list */
@@ -127,10 +129,14 @@ void privacy_ctx_free(struct privacy_ctx *c);
  * kept, 0 if the policy's selection excludes it (it is then untouched),
  * -1 on error (ERR_SNAPSHOT for a user that is not an object or nests
  * metadata deeper than PRIVACY_MAX_DEPTH; the user is then partly
- * transformed and must be discarded). */
+ * transformed and must be discarded). Strings are rewritten in place, so a
+ * json_t shared with another tree changes there too. */
 int privacy_apply(struct privacy_ctx *c, json_t *user, struct err *e);
 
-/* See struct privacy_user_src; valid after privacy_apply returned 1. */
+/* Source digests cost a SHA-256 each, so they are computed only after
+ * privacy_ctx_want_src(c, true). privacy_ctx_last_src() gives those of the
+ * last user privacy_apply() returned 1 for (all "" without want_src). */
+void privacy_ctx_want_src(struct privacy_ctx *c, bool on);
 const struct privacy_user_src *privacy_ctx_last_src(const struct privacy_ctx *c);
 
 const struct privacy_stats *privacy_ctx_stats(const struct privacy_ctx *c);

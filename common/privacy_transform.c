@@ -42,6 +42,7 @@ struct smap_entry {
     char *key; /* NULL: empty slot */
     uint64_t hash;
     int rule, personal; /* cache: decision */
+    int shape;          /* cache: the auto shape for this key, -1 for array elements */
     size_t users, last; /* drift: users seen, sequence number of the last one */
 };
 
@@ -50,9 +51,12 @@ struct smap {
     size_t cap, n;
 };
 
-static uint64_t fnv1a(const char *s, size_t n)
+#define FNV_OFFSET 1469598103934665603ULL
+
+/* FNV-1a, continued from h (FNV_OFFSET to start): a path's hash is its
+ * parent's hash continued over the new segment. */
+static uint64_t fnv1a(uint64_t h, const char *s, size_t n)
 {
-    uint64_t h = 1469598103934665603ULL;
     size_t i;
 
     for (i = 0; i < n; i++) {
@@ -231,10 +235,12 @@ struct privacy_ctx {
     struct buf path;            /* the metadata path being walked, in text form */
     struct buf email, pd_email; /* originals of user.email, profileData.email */
     const char *segs[PRIVACY_MAX_DEPTH];
+    uint64_t hash[PRIVACY_MAX_DEPTH + 1]; /* hash[d]: of the path text at depth d */
     size_t depth;
     struct smap cache, drift;
     struct privacy_stats st;
     size_t seq; /* users applied so far: tells drift counts which user is new */
+    bool want_src;
     struct privacy_drift *list;
     struct privacy_user_src src;
 };
@@ -242,7 +248,7 @@ struct privacy_ctx {
 /* What a node inherits from its ancestors. */
 struct inherit {
     const struct privacy_action *act; /* NULL: nothing covers it yet */
-    const char *key;                  /* the key whose name an auto shape follows */
+    int shape; /* for auto shapes: from the nearest key name, -1 if none yet */
 };
 
 void privacy_ctx_free(struct privacy_ctx *c)
@@ -309,6 +315,11 @@ fail:
 const struct privacy_stats *privacy_ctx_stats(const struct privacy_ctx *c)
 {
     return &c->st;
+}
+
+void privacy_ctx_want_src(struct privacy_ctx *c, bool on)
+{
+    c->want_src = on;
 }
 
 const struct privacy_user_src *privacy_ctx_last_src(const struct privacy_ctx *c)
@@ -409,11 +420,12 @@ static int mask_text(struct buf *out, const char *s, size_t len, unsigned first,
 /*
  * The new value of one leaf (a string, number, true, false or null) under
  * action a. *repl gets a new reference, or stays NULL to keep the value;
- * *drop is set to remove it. key is the name an auto shape follows;
- * ctx_email feeds the nickname shape.
+ * *drop is set to remove it. An auto shape is shape_hint, or if that is -1
+ * guessed from key; ctx_email feeds the nickname shape.
  */
-static int leaf(struct privacy_ctx *c, const struct privacy_action *a, const char *key, json_t *v,
-                const char *ctx_email, json_t **repl, bool *drop, struct err *e)
+static int leaf(struct privacy_ctx *c, const struct privacy_action *a, const char *key,
+                int shape_hint, json_t *v, const char *ctx_email, json_t **repl, bool *drop,
+                struct err *e)
 {
     const char *text;
     size_t len;
@@ -459,7 +471,9 @@ static int leaf(struct privacy_ctx *c, const struct privacy_action *a, const cha
     buf_reset(&c->out);
     switch (a->kind) {
     case PRIVACY_PSEUDONYM:
-        shape = a->auto_shape ? privacy_guess_shape(key) : a->shape;
+        shape = a->shape;
+        if (a->auto_shape)
+            shape = shape_hint >= 0 ? (enum pseudonym_shape)shape_hint : privacy_guess_shape(key);
         if (shape == PSEUDONYM_NICKNAME && ctx_email && *ctx_email) {
             /* Auth0's nickname is the email's local part: keep it so. */
             text = ctx_email;
@@ -484,6 +498,9 @@ static int leaf(struct privacy_ctx *c, const struct privacy_action *a, const cha
     default:
         return 0;
     }
+    /* A string is changed in place: no new node, no hash table update. */
+    if (json_is_string(v))
+        return json_string_setn(v, buf_str(&c->out), c->out.len) == 0 ? 0 : err_oom(e);
     *repl = json_stringn(buf_str(&c->out), c->out.len);
     return *repl ? 0 : err_oom(e);
 }
@@ -510,7 +527,7 @@ static int apply_tree(struct privacy_ctx *c, const struct privacy_action *a, con
     *drop = false;
     if (a->kind == PRIVACY_KEEP || a->kind == PRIVACY_DROP || a->kind == PRIVACY_SET ||
         !(json_is_object(v) || json_is_array(v)))
-        return leaf(c, a, key, v, ctx_email, repl, drop, e);
+        return leaf(c, a, key, -1, v, ctx_email, repl, drop, e);
     if (depth >= PRIVACY_MAX_DEPTH)
         return too_deep(e, key ? key : "?");
     if (json_is_object(v)) {
@@ -587,13 +604,15 @@ static int apply_fields(struct privacy_ctx *c, json_t *obj, const struct privacy
 
 /* ---- metadata ---------------------------------------------------------- */
 
-static void decide(struct privacy_ctx *c, const char *key, int *rule, int *personal)
+static void decide(struct privacy_ctx *c, const char *key, int *rule, int *personal, int *shape)
 {
     const struct privacy_policy *p = c->pol;
+    const struct privacy_action *a = NULL;
     size_t i;
 
     *rule = -1;
     *personal = -1;
+    *shape = -1;
     for (i = 0; i < p->n_metadata; i++) {
         if (pathmatch_match(p->metadata[i].path, c->segs, c->depth)) {
             *rule = (int)i;
@@ -602,30 +621,39 @@ static void decide(struct privacy_ctx *c, const char *key, int *rule, int *perso
     }
     /* The heuristics look at key names below the roots, not at array
      * elements and not at "user_metadata" itself. */
-    if (key && c->depth > 1)
+    if (key && c->depth > 1 && *rule < 0)
         *personal = privacy_personal_match(p, key);
+    if (*rule >= 0)
+        a = &p->metadata[*rule].act;
+    else if (*personal >= 0)
+        a = &p->personal[*personal].act;
+    if (key && a && a->auto_shape)
+        *shape = (int)privacy_guess_shape(key);
 }
 
-static void decide_cached(struct privacy_ctx *c, const char *key, int *rule, int *personal)
+static void decide_cached(struct privacy_ctx *c, const char *key, int *rule, int *personal,
+                          int *shape)
 {
-    uint64_t h = fnv1a(buf_str(&c->path), c->path.len);
+    uint64_t h = c->hash[c->depth];
     struct smap_entry *s = smap_find(&c->cache, buf_str(&c->path), c->path.len, h);
 
     if (s) {
         *rule = s->rule;
         *personal = s->personal;
+        *shape = s->shape;
         return;
     }
-    decide(c, key, rule, personal);
+    decide(c, key, rule, personal, shape);
     if (c->cache.n < CACHE_MAX && (s = smap_add(&c->cache, buf_str(&c->path), c->path.len, h))) {
         s->rule = *rule;
         s->personal = *personal;
+        s->shape = *shape;
     }
 }
 
 static void note_drift(struct privacy_ctx *c)
 {
-    uint64_t h = fnv1a(buf_str(&c->path), c->path.len);
+    uint64_t h = c->hash[c->depth];
     struct smap_entry *s = smap_find(&c->drift, buf_str(&c->path), c->path.len, h);
 
     c->st.unreviewed++;
@@ -692,7 +720,7 @@ static int walk_node(struct privacy_ctx *c, const char *key, json_t *v, const st
     const struct privacy_policy *p = c->pol;
     struct inherit here = *in;
     size_t saved = c->path.len;
-    int rule, personal, rc = -1;
+    int rule, personal, shape, rc = -1;
     bool container = json_is_object(v) || json_is_array(v);
 
     *repl = NULL;
@@ -702,14 +730,15 @@ static int walk_node(struct privacy_ctx *c, const char *key, json_t *v, const st
     if (pathmatch_append_seg(&c->path, key, e) < 0)
         return -1;
     c->segs[c->depth++] = key;
-    decide_cached(c, key, &rule, &personal);
-    if (rule >= 0) {
-        here.act = &p->metadata[rule].act;
+    c->hash[c->depth] = fnv1a(c->hash[c->depth - 1], c->path.data + saved, c->path.len - saved);
+    decide_cached(c, key, &rule, &personal, &shape);
+    if (rule >= 0 || personal >= 0) {
+        here.act = rule >= 0 ? &p->metadata[rule].act : &p->personal[personal].act;
         if (key)
-            here.key = key;
-    } else if (personal >= 0) {
-        here.act = &p->personal[personal].act;
-        here.key = key;
+            here.shape = shape;
+        else if (here.act->auto_shape && c->depth >= 2 && c->segs[c->depth - 2])
+            /* An element with a rule of its own follows its array's name. */
+            here.shape = (int)privacy_guess_shape(c->segs[c->depth - 2]);
     }
     if (container && container_size(v) > 0 && !(here.act && here.act->kind == PRIVACY_SET)) {
         if (walk_children(c, v, &here, e) < 0)
@@ -732,7 +761,7 @@ static int walk_node(struct privacy_ctx *c, const char *key, json_t *v, const st
         rc = 0;
         goto out;
     }
-    rc = leaf(c, here.act, here.key, v, buf_str(&c->email), repl, drop, e);
+    rc = leaf(c, here.act, NULL, here.shape, v, buf_str(&c->email), repl, drop, e);
 out:
     c->depth--;
     c->path.len = saved;
@@ -743,7 +772,7 @@ out:
 
 static int apply_metadata(struct privacy_ctx *c, json_t *user, const char *root, struct err *e)
 {
-    struct inherit none = {NULL, NULL};
+    struct inherit none = {NULL, -1};
     json_t *v = json_object_get(user, root), *r;
     bool drop;
 
@@ -751,6 +780,7 @@ static int apply_metadata(struct privacy_ctx *c, json_t *user, const char *root,
         return 0;
     buf_reset(&c->path);
     c->depth = 0;
+    c->hash[0] = FNV_OFFSET;
     if (walk_node(c, root, v, &none, &r, &drop, e) < 0)
         return -1;
     /* An emptied metadata object stays an (empty) object: Auth0 expects one. */
@@ -816,6 +846,7 @@ int privacy_apply(struct privacy_ctx *c, json_t *user, struct err *e)
     const struct privacy_policy *p = c->pol;
     json_t *ids, *id, *pd;
     const char *ctx;
+    bool at_in_id;
     size_t i;
 
     c->st.users_seen++;
@@ -830,13 +861,18 @@ int privacy_apply(struct privacy_ctx *c, json_t *user, struct err *e)
     /* Rules may replace the email before the nickname is derived from it. */
     if (copy_string(&c->email, json_object_get(user, "email"), e) < 0)
         return -1;
-    if (apply_fields(c, user, p->fields, p->n_fields, buf_str(&c->email), &c->src, e) < 0)
+    if (apply_fields(c, user, p->fields, p->n_fields, buf_str(&c->email),
+                     c->want_src ? &c->src : NULL, e) < 0)
         return -1;
     ids = json_object_get(user, "identities");
+    at_in_id = json_is_string(json_object_get(user, "user_id")) &&
+               strchr(json_string_value(json_object_get(user, "user_id")), '@');
     json_array_foreach(ids, i, id)
     {
         if (!json_is_object(id))
             continue;
+        at_in_id |= json_is_string(json_object_get(id, "user_id")) &&
+                    strchr(json_string_value(json_object_get(id, "user_id")), '@');
         if (apply_fields(c, id, p->identity_fields, p->n_identity_fields, NULL, NULL, e) < 0)
             return err_prefix(e, "identities[%zu]", i);
         pd = json_object_get(id, "profileData");
@@ -852,5 +888,6 @@ int privacy_apply(struct privacy_ctx *c, json_t *user, struct err *e)
         apply_metadata(c, user, "app_metadata", e) < 0)
         return -1;
     c->st.users_kept++;
+    c->st.ids_with_at += at_in_id;
     return 1;
 }

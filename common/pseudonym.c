@@ -47,10 +47,12 @@
 #define NAME_MAX_WORDS     3
 
 struct pseudonym_key {
-    EVP_MD_CTX *inner; /* SHA-256 state after (key ^ ipad); never changed after setup */
-    EVP_MD_CTX *outer; /* SHA-256 state after (key ^ opad) */
-    EVP_MD_CTX *work;  /* scratch */
-    struct buf norm;   /* scratch for normalised input */
+    EVP_MD_CTX *inner;        /* SHA-256 state after (key ^ ipad); never changed after setup */
+    EVP_MD_CTX *outer;        /* SHA-256 state after (key ^ opad) */
+    EVP_MD_CTX *work;         /* scratch */
+    struct buf norm;          /* scratch for normalised input */
+    struct buf memo;          /* the last email hashed, and its HMAC: a user's nickname */
+    unsigned char memo_h[32]; /* is derived from the email just pseudonymised */
     char fingerprint[PSEUDONYM_FINGERPRINT_LEN + 1];
 };
 
@@ -105,6 +107,9 @@ void pseudonym_key_free(struct pseudonym_key *k)
     if (k->norm.data)
         OPENSSL_cleanse(k->norm.data, k->norm.cap);
     buf_release(&k->norm);
+    if (k->memo.data)
+        OPENSSL_cleanse(k->memo.data, k->memo.cap);
+    buf_release(&k->memo);
     OPENSSL_cleanse(k, sizeof(*k));
     free(k);
 }
@@ -116,6 +121,7 @@ static struct pseudonym_key *key_alloc(void)
     if (!k)
         return NULL;
     buf_init(&k->norm, PSEUDONYM_INPUT_MAX + 64);
+    buf_init(&k->memo, 1024);
     k->inner = EVP_MD_CTX_new();
     k->outer = EVP_MD_CTX_new();
     k->work = EVP_MD_CTX_new();
@@ -471,57 +477,76 @@ static void trim(const char **s, size_t *len)
         (*len)--;
 }
 
-/* Lower-cases ASCII only: bytes of UTF-8 sequences are left as they are. */
+/* Lower-cases ASCII only: bytes of UTF-8 sequences are left as they are.
+ * Appends in one go and converts in place: this runs for every value. */
 static int append_lower(struct buf *b, const char *s, size_t len, struct err *e)
 {
-    size_t i;
+    size_t start = b->len, i;
 
-    for (i = 0; i < len; i++) {
-        char ch = (char)tolower((unsigned char)s[i]);
-        if (buf_append(b, &ch, 1, e) < 0)
-            return -1;
-    }
+    if (buf_append(b, s, len, e) < 0)
+        return -1;
+    for (i = start; i < b->len; i++)
+        b->data[i] = (char)tolower((unsigned char)b->data[i]);
     return 0;
+}
+
+/* Drops the bytes of b from start on for which keep() is false. */
+static void filter_tail(struct buf *b, size_t start,
+                        bool (*keep)(const char *p, size_t i, size_t start))
+{
+    size_t i, w = start;
+
+    if (!b->data)
+        return;
+    for (i = start; i < b->len; i++)
+        if (keep(b->data, i, start))
+            b->data[w++] = b->data[i];
+    b->len = w;
+    b->data[w] = '\0';
+}
+
+/* Whitespace runs become one space ("Ann  Lee" is "Ann Lee"); the input
+ * is already trimmed, so there is no space at either end. */
+static bool keep_single_space(const char *p, size_t i, size_t start)
+{
+    return !isspace((unsigned char)p[i]) || (i > start && !isspace((unsigned char)p[i - 1]));
+}
+
+static bool keep_phone_char(const char *p, size_t i, size_t start)
+{
+    return isdigit((unsigned char)p[i]) || (i == start && p[i] == '+');
 }
 
 int pseudonym_normalize(enum pseudonym_shape s, const char *in, size_t len, struct buf *out,
                         struct err *e)
 {
-    bool space = false, digits = false;
-    size_t i;
+    size_t start = out->len, i;
 
     trim(&in, &len);
     switch (s) {
     case PSEUDONYM_NICKNAME:
     case PSEUDONYM_NAME:
-        if (pseudonym_looks_like_email(in, len))
-            return append_lower(out, in, len, e);
-        /* Whitespace runs become one space, so "Ann  Lee" is "Ann Lee". */
-        for (i = 0; i < len; i++) {
-            char ch = (char)tolower((unsigned char)in[i]);
-            if (isspace((unsigned char)ch)) {
-                space = true;
-                continue;
-            }
-            if ((space && buf_append(out, " ", 1, e) < 0) || buf_append(out, &ch, 1, e) < 0)
-                return -1;
-            space = false;
-        }
+        if (append_lower(out, in, len, e) < 0)
+            return -1;
+        for (i = start; i < out->len; i++)
+            if (isspace((unsigned char)out->data[i]))
+                out->data[i] = ' ';
+        if (!pseudonym_looks_like_email(in, len))
+            filter_tail(out, start, keep_single_space);
         return 0;
     case PSEUDONYM_EMAIL:
     case PSEUDONYM_USERNAME:
         return append_lower(out, in, len, e);
     case PSEUDONYM_PHONE:
-        /* "+1 (415) 555-0100" and "+14155550100" are one number. */
-        for (i = 0; i < len; i++)
-            digits |= isdigit((unsigned char)in[i]) != 0;
-        if (!digits)
-            return append_lower(out, in, len, e);
-        if (in[0] == '+' && buf_append(out, "+", 1, e) < 0)
+        /* "+1 (415) 555-0100" and "+14155550100" are one number; a value
+         * without digits is kept as text (lower-cased). */
+        if (append_lower(out, in, len, e) < 0)
             return -1;
         for (i = 0; i < len; i++)
-            if (isdigit((unsigned char)in[i]) && buf_append(out, &in[i], 1, e) < 0)
-                return -1;
+            if (isdigit((unsigned char)in[i]))
+                break;
+        if (i < len)
+            filter_tail(out, start, keep_phone_char);
         return 0;
     case PSEUDONYM_URL:
     case PSEUDONYM_OPAQUE:
@@ -578,15 +603,28 @@ static int email_from_norm(struct pseudonym_key *k, const char *norm, size_t len
     unsigned char h[HMAC_LEN];
     const char *at;
 
-    if (tagged(k, TAG_EMAIL, norm, len, h, e) < 0 || buf_append(out, "u-", 2, e) < 0 ||
-        append_base32(out, h, EMAIL_LOCAL_DIGITS, e) < 0)
+    if (k->memo.len && k->memo.len == len && memcmp(k->memo.data, norm, len) == 0) {
+        memcpy(h, k->memo_h, sizeof(h));
+    } else {
+        if (tagged(k, TAG_EMAIL, norm, len, h, e) < 0)
+            return -1;
+        buf_reset(&k->memo);
+        /* Too long to remember is fine: the memo only saves time. */
+        if (buf_append(&k->memo, norm, len, NULL) == 0)
+            memcpy(k->memo_h, h, sizeof(h));
+        else
+            buf_reset(&k->memo);
+    }
+    if (buf_append(out, "u-", 2, e) < 0 || append_base32(out, h, EMAIL_LOCAL_DIGITS, e) < 0)
         return -1;
     if (local_only)
         return 0;
     at = memrchr(norm, '@', len);
     if (o->keep_email_domain && at && valid_domain_n(at + 1, len - (size_t)(at + 1 - norm)))
         return buf_append(out, at, len - (size_t)(at - norm), e);
-    return buf_appendf(out, e, "@%s", o->email_domain);
+    if (buf_append(out, "@", 1, e) < 0)
+        return -1;
+    return buf_appends(out, o->email_domain, e);
 }
 
 static size_t count_words(const char *norm, size_t len)
@@ -604,6 +642,7 @@ static int make_from_norm(struct pseudonym_key *k, enum pseudonym_shape s, const
 {
     unsigned char h[HMAC_LEN];
     size_t words, digits;
+    char num[E164_DIGITS];
     uint64_t v;
     int i;
 
@@ -642,14 +681,14 @@ static int make_from_norm(struct pseudonym_key *k, enum pseudonym_shape s, const
         v = 0;
         for (i = 0; i < 8; i++)
             v = v << 8 | h[i];
-        {
-            uint64_t mod = 1;
-            size_t j;
-            for (j = 0; j < digits; j++)
-                mod *= 10;
-            v %= mod;
+        /* The last `digits` decimal digits of v, zero-padded. */
+        for (i = (int)digits - 1; i >= 0; i--) {
+            num[i] = (char)('0' + v % 10);
+            v /= 10;
         }
-        return buf_appendf(out, e, "%s%0*llu", o->phone_prefix, (int)digits, (unsigned long long)v);
+        if (buf_appends(out, o->phone_prefix, e) < 0)
+            return -1;
+        return buf_append(out, num, digits, e);
     case PSEUDONYM_URL:
         if (tagged(k, TAG_URL, norm, len, h, e) < 0 || buf_appends(out, o->url_prefix, e) < 0 ||
             append_hex(out, h, OPAQUE_BYTES, e) < 0)

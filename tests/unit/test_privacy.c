@@ -237,6 +237,7 @@ static void test_default_shapes_and_cross_references(void)
     buf_init(&b, 1024);
     CHECK_INT(privacy_policy_default(&p, &e), 0);
     CHECK_INT(privacy_ctx_new(&c, p, k, &e), 0);
+    privacy_ctx_want_src(c, true);
     CHECK_INT(privacy_apply(c, u, &e), 1);
     CHECK_INT(pseudonym_email(k, "jane.doe@corp-mail.org", "example.com", false, &b, &e), 0);
     email = json_string_value(json_object_get(u, "email"));
@@ -316,6 +317,31 @@ static void test_name_equal_to_email_stays_equal(void)
     json_decref(u);
     free(out);
     privacy_policy_free(p);
+}
+
+/* A kept user_id that embeds an email is counted, so the program can warn. */
+static void test_ids_with_at(void)
+{
+    struct pseudonym_key *k = test_key(0);
+    struct privacy_policy *p = NULL;
+    struct privacy_ctx *c = NULL;
+    struct err e;
+    json_t *u;
+
+    CHECK_INT(privacy_policy_default(&p, &e), 0);
+    CHECK_INT(privacy_ctx_new(&c, p, k, &e), 0);
+    u = load("{\"user_id\":\"samlp|corp|ann@corp.org\",\"identities\":[{\"user_id\":"
+             "\"ann@corp.org\",\"connection\":\"corp\"}]}");
+    CHECK_INT(privacy_apply(c, u, &e), 1);
+    CHECK_INT(privacy_ctx_stats(c)->ids_with_at, 1);
+    json_decref(u);
+    u = load("{\"user_id\":\"auth0|1\",\"identities\":[{\"user_id\":\"1\"}]}");
+    CHECK_INT(privacy_apply(c, u, &e), 1);
+    CHECK_INT(privacy_ctx_stats(c)->ids_with_at, 1);
+    json_decref(u);
+    privacy_ctx_free(c);
+    privacy_policy_free(p);
+    pseudonym_key_free(k);
 }
 
 struct action_case {
@@ -711,6 +737,8 @@ static void test_determinism_and_key_sensitivity(void)
     CHECK_INT(privacy_policy_default(&p, &e), 0);
     CHECK_INT(privacy_ctx_new(&a, p, k0, &e), 0);
     CHECK_INT(privacy_ctx_new(&b, p, k0, &e), 0);
+    privacy_ctx_want_src(a, true);
+    privacy_ctx_want_src(b, true);
     CHECK_INT(privacy_ctx_new(&c, p, k1, &e), 0);
     pseudonym_key_free(k0); /* the contexts hold their own copies */
     CHECK_INT(privacy_apply(a, u1, &e), 1);
@@ -751,6 +779,12 @@ static void test_source_digests(void)
 
     CHECK_INT(privacy_policy_default(&p, &e), 0);
     CHECK_INT(privacy_ctx_new(&c, p, k, &e), 0);
+    u = load("{\"email\":\"A@B.org\"}");
+    CHECK_INT(privacy_apply(c, u, &e), 1);
+    CHECK_STR(privacy_ctx_last_src(c)->email, ""); /* not asked for */
+    privacy_ctx_want_src(c, true);
+    CHECK_INT(privacy_apply(c, u, &e), 1); /* u is pseudonymised now: that's fine */
+    json_decref(u);
     u = load("{\"email\":\"A@B.org\"}");
     CHECK_INT(privacy_apply(c, u, &e), 1);
     snprintf(first, sizeof(first), "%s", privacy_ctx_last_src(c)->email);
@@ -1003,6 +1037,7 @@ int main(void)
     RUN(test_default_removes_all_pii);
     RUN(test_default_shapes_and_cross_references);
     RUN(test_name_equal_to_email_stays_equal);
+    RUN(test_ids_with_at);
     RUN(test_action_table);
     RUN(test_precedence);
     RUN(test_selection);
