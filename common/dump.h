@@ -65,8 +65,9 @@ struct dump_result {
     size_t role_grants;
     size_t memberships;
     size_t dropped_grants;
-    json_t *per_connection; /* {"name": users}, owned */
-    json_t *catalogue;      /* {"connections","roles","organizations"}, owned */
+    size_t phone_collisions; /* pseudonymous phones shared by two users (warned) */
+    json_t *per_connection;  /* {"name": users}, owned */
+    json_t *catalogue;       /* {"connections","roles","organizations"}, owned */
     char snapshot_id[33];
 };
 

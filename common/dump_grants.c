@@ -14,7 +14,9 @@
  */
 #include "dump_internal.h"
 
+#include "buf.h"
 #include "extsort.h"
+#include "privacy.h"
 #include "tenant.h"
 #include "url.h"
 
@@ -29,11 +31,24 @@ struct grant_walk {
 static int add_grant(struct dump_ctx *c, const char *user_id, json_t *grant, struct err *e)
 {
     char *text = json_dumps(grant, JSON_COMPACT | JSON_SORT_KEYS);
+    struct buf mapped;
     int rc;
 
     if (!text)
         return err_oom(e);
+    buf_init(&mapped, 64 * 1024);
+    /* The privacy policy may rewrite ids that embed an email; grants must
+     * follow their users. */
+    if (c->req->privacy && strchr(user_id, '@')) {
+        if (privacy_map_user_id(c->req->privacy, user_id, &mapped, e) < 0) {
+            free(text);
+            buf_release(&mapped);
+            return -1;
+        }
+        user_id = buf_str(&mapped);
+    }
     rc = extsort_add(c->grants, user_id, strlen(user_id), text, strlen(text), e);
+    buf_release(&mapped);
     free(text);
     c->grants_seen++;
     if (c->grants_seen % 1000 == 0)

@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "buf.h"
 #include "err.h"
 #include "pathmatch.h"
 #include "pseudonym.h"
@@ -137,6 +138,13 @@ int privacy_apply(struct privacy_ctx *c, json_t *user, struct err *e);
  * privacy_ctx_want_src(c, true). privacy_ctx_last_src() gives those of the
  * last user privacy_apply() returned 1 for (all "" without want_src). */
 void privacy_ctx_want_src(struct privacy_ctx *c, bool on);
+
+/* What a user id becomes: ids are kept, except that an email after the
+ * last '|' (enterprise ids such as samlp|corp|ann@corp.org), or an id that
+ * is an email, is replaced by that email's pseudonym. privacy_apply() does this to user_id and
+ * identities[].user_id; callers holding other references to users (role
+ * and organization members) map them the same way. out gets the result. */
+int privacy_map_user_id(struct privacy_ctx *c, const char *uid, struct buf *out, struct err *e);
 const struct privacy_user_src *privacy_ctx_last_src(const struct privacy_ctx *c);
 
 const struct privacy_stats *privacy_ctx_stats(const struct privacy_ctx *c);

@@ -841,6 +841,38 @@ static bool selected(const struct privacy_policy *p, json_t *user)
 
 /* ---- a user ------------------------------------------------------------ */
 
+int privacy_map_user_id(struct privacy_ctx *c, const char *uid, struct buf *out, struct err *e)
+{
+    const char *bar = strrchr(uid, '|');
+    const char *seg = bar ? bar + 1 : uid;
+    size_t seglen = strlen(seg);
+
+    buf_reset(out);
+    if (!c->key || !pseudonym_looks_like_email(seg, seglen))
+        return buf_appends(out, uid, e);
+    /* The same pseudonym the email field gets, so the id stays unique and
+     * repeatable and still names its provider and connection. */
+    buf_reset(&c->out);
+    if (pseudonym_make(c->key, PSEUDONYM_EMAIL, seg, seglen, &c->pol->opts, &c->out, e) < 0)
+        return -1;
+    if (buf_append(out, uid, (size_t)(seg - uid), e) < 0)
+        return -1;
+    return buf_appends(out, buf_str(&c->out), e);
+}
+
+/* An email embedded in a user id (samlp|corp|ann@corp.org) is personal
+ * data like any email: replaced in place by its pseudonym. */
+static int map_id_member(struct privacy_ctx *c, json_t *obj, struct buf *tmp, struct err *e)
+{
+    json_t *v = json_object_get(obj, "user_id");
+
+    if (!json_is_string(v) || !strchr(json_string_value(v), '@'))
+        return 0;
+    if (privacy_map_user_id(c, json_string_value(v), tmp, e) < 0)
+        return -1;
+    return json_object_set_new(obj, "user_id", json_string(buf_str(tmp))) < 0 ? err_oom(e) : 0;
+}
+
 int privacy_apply(struct privacy_ctx *c, json_t *user, struct err *e)
 {
     const struct privacy_policy *p = c->pol;
@@ -887,6 +919,20 @@ int privacy_apply(struct privacy_ctx *c, json_t *user, struct err *e)
     if (apply_metadata(c, user, "user_metadata", e) < 0 ||
         apply_metadata(c, user, "app_metadata", e) < 0)
         return -1;
+    if (at_in_id && c->key) {
+        struct buf tmp;
+        int rc;
+        buf_init(&tmp, 64 * 1024);
+        rc = map_id_member(c, user, &tmp, e);
+        json_array_foreach(ids, i, id)
+        {
+            if (rc == 0 && json_is_object(id))
+                rc = map_id_member(c, id, &tmp, e);
+        }
+        buf_release(&tmp);
+        if (rc < 0)
+            return -1;
+    }
     c->st.users_kept++;
     c->st.ids_with_at += at_in_id;
     return 1;

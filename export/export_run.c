@@ -201,6 +201,8 @@ int export_run(const struct export_opts *o, struct export_summary *sum, struct e
         if (export_privacy_setup(o, &policy, &key, e) < 0 ||
             privacy_ctx_new(&rctx.privacy, policy, key, e) < 0)
             goto out;
+        /* salted digests of the originals, for the collision check */
+        privacy_ctx_want_src(rctx.privacy, true);
     }
     if (o->output) {
         if ((size_t)snprintf(path, sizeof(path), "%s", o->output) >= sizeof(path)) {

@@ -64,9 +64,21 @@ def default_policy_leaves_no_personal_data():
     check(all("@" in u["email"] for u in users if "email" in u), "emails keep their shape")
     # user_id, connections, roles and blocked state are kept
     by_id = {u["user_id"]: u for u in t.state()["users"]}
-    check_eq(sorted(u["user_id"] for u in users), sorted(by_id), "user ids kept")
+    # user ids are kept, but an email embedded in one (samlp|conn|ann@corp) is pseudonymised
+    kept = sorted(u for u in by_id if "@" not in u.rpartition("|")[2])
+    check_eq(sorted(u["user_id"] for u in users if "@" not in u["user_id"].rpartition("|")[2]),
+             kept, "user ids kept")
+    embedded = [u["user_id"] for u in users if "@" in u["user_id"].rpartition("|")[2]]
+    check(embedded and all(u.rpartition("|")[2].endswith("@example.com") for u in embedded),
+          "embedded emails pseudonymised")
+    check_eq(len(users), len(by_id), "every user")
+    check_eq(sum(1 for u in users if u.get("roles") or u.get("organizations")),
+             sum(1 for s in by_id.values() if s.get("roles") or s.get("organizations")),
+             "grants follow the mapped ids")
     for u in users:
-        s = by_id[u["user_id"]]
+        s = by_id.get(u["user_id"])
+        if s is None:
+            continue  # an id with an embedded email, checked above
         check_eq(u.get("blocked"), s.get("blocked"), "blocked kept")
         check_eq(u.get("email_verified"), s.get("email_verified"), "email_verified kept")
         check_eq(u["identities"][0]["connection"], s["identities"][0]["connection"], "conn")
@@ -83,12 +95,13 @@ def pseudonyms_are_keyed_and_repeatable():
     check_eq(r.returncode, 0, r.stderr)
     a, b, c = (read_snapshot(n + ".ndjson.gz")[1] for n in "abc")
     check_eq(a, b, "same key, same pseudonyms")
-    emails_a = {u["user_id"]: u.get("email") for u in a}
-    emails_c = {u["user_id"]: u.get("email") for u in c}
+    # (ids that embed an email differ between keys: compare the others)
+    emails_a = {u["user_id"]: u.get("email") for u in a if "@" not in u["user_id"]}
+    emails_c = {u["user_id"]: u.get("email") for u in c if "@" not in u["user_id"]}
     same = [k for k in emails_a if emails_a[k] and emails_a[k] == emails_c[k]]
     check_eq(same, [], "another key gives other pseudonyms")
     # --pseudonym-of finds the twin of a production user
-    s = next(u for u in t.state()["users"] if u.get("email"))
+    s = next(u for u in t.state()["users"] if u.get("email") and "@" not in u["user_id"])
     r = run(EXPORT, ["--pseudonym-of", s["email"]], tenant=t)
     check_eq(r.returncode, 0, r.stderr)
     twin = json.loads(r.stdout)
@@ -132,6 +145,18 @@ def strict_drift_guard():
     check(r.returncode in (0, 4), r.stderr)
     if r.returncode == 0:
         check("unreviewed" not in r.stderr, r.stderr)
+
+
+@test
+def colliding_pseudonyms_stop_the_run():
+    t = tenant()
+    # a policy that sends every email to one address: two users of a connection collide
+    with open("collide.json", "w") as f:
+        json.dump({"version": 1, "fields": {"email": {"action": "set", "value": "same@example.com"}}}, f)
+    r = run(EXPORT, ["-o", "c.ndjson.gz", "--policy", "collide.json"], tenant=t)
+    check(r.returncode != 0, "a collision must stop the run: %s" % r.stderr[-300:])
+    check("collision" in r.stderr, r.stderr[-500:])
+    check(not os.path.exists("c.ndjson.gz"), "nothing written")
 
 
 if __name__ == "__main__":

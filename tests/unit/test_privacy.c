@@ -344,6 +344,52 @@ static void test_ids_with_at(void)
     pseudonym_key_free(k);
 }
 
+/* An email inside a user id is personal data: replaced by the email's own
+ * pseudonym, in user_id and identities, and the same way for callers that
+ * map ids of role members (privacy_map_user_id). */
+static void test_user_ids_with_email(void)
+{
+    struct pseudonym_key *k = test_key(0);
+    struct privacy_policy *p = NULL;
+    struct privacy_ctx *c = NULL;
+    struct buf b;
+    struct err e;
+    json_t *u;
+    char want[200];
+    const char *email;
+
+    buf_init(&b, 4096);
+    CHECK_INT(privacy_policy_default(&p, &e), 0);
+    CHECK_INT(privacy_ctx_new(&c, p, k, &e), 0);
+    u = load("{\"user_id\":\"samlp|corp|Ann@corp.org\",\"email\":\"ann@corp.org\","
+             "\"identities\":[{\"user_id\":\"corp|ann@corp.org\",\"connection\":\"corp\"},"
+             "{\"user_id\":\"ann@corp.org\"},{\"user_id\":12345}]}");
+    CHECK_INT(privacy_apply(c, u, &e), 1);
+    email = json_string_value(json_object_get(u, "email"));
+    CHECK(email && strstr(email, "corp.org") == NULL);
+    snprintf(want, sizeof(want), "samlp|corp|%s", email ? email : "");
+    CHECK_STR(json_string_value(json_object_get(u, "user_id")), want);
+    snprintf(want, sizeof(want), "corp|%s", email ? email : "");
+    CHECK_STR(json_string_value(
+                  json_object_get(json_array_get(json_object_get(u, "identities"), 0), "user_id")),
+              want);
+    CHECK_STR(json_string_value(
+                  json_object_get(json_array_get(json_object_get(u, "identities"), 1), "user_id")),
+              email);
+    CHECK_INT(json_integer_value(
+                  json_object_get(json_array_get(json_object_get(u, "identities"), 2), "user_id")),
+              12345);
+    CHECK_INT(privacy_map_user_id(c, "samlp|corp|Ann@corp.org", &b, &e), 0);
+    CHECK_STR(buf_str(&b), json_string_value(json_object_get(u, "user_id")));
+    CHECK_INT(privacy_map_user_id(c, "auth0|abc123", &b, &e), 0);
+    CHECK_STR(buf_str(&b), "auth0|abc123");
+    json_decref(u);
+    buf_release(&b);
+    privacy_ctx_free(c);
+    privacy_policy_free(p);
+    pseudonym_key_free(k);
+}
+
 struct action_case {
     const char *action; /* a field rule for "x" in user_metadata */
     const char *in;     /* the JSON value of x */
@@ -1052,6 +1098,7 @@ int main(void)
     RUN(test_parse_errors);
     RUN(test_extends);
     RUN(test_warnings);
+    RUN(test_user_ids_with_email);
     RUN(test_canonical_and_describe);
     RUN(test_load_file);
     return harness_done();
