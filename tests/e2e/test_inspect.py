@@ -343,6 +343,24 @@ def damaged_variants():
               sha256=hashlib.sha256(body).hexdigest())
     v.append(("duplicate-user", gzip.compress(body + (dumps(tr) + "\n").encode()),
               "duplicate user_id 'auth0|0000'"))
+    # An enormous line (over the 4 MiB line limit) and a deeply nested one,
+    # both sealed correctly: refused for what they are, not for the seal.
+    def sealed(extra_users, conn_counts):
+        rows = [dumps(h).encode()] + [dumps(u).encode() for u in
+                                      sorted(extra_users, key=lambda u: u["user_id"].encode())]
+        text = b"".join(l + b"\n" for l in rows)
+        t = {"a0snap": "trailer", "snapshot_id": sid(10), "users": len(extra_users),
+             "connections": conn_counts, "sha256": hashlib.sha256(text).hexdigest()}
+        return gzip.compress(text + (dumps(t) + "\n").encode())
+    huge = dict(users[0], user_metadata={"blob": "x" * (5 << 20)})
+    v.append(("enormous-line", sealed([huge] + users[1:], {UPA: 9, "google-oauth2": 2, "": 1}),
+              "longer than"))
+    nested = {}
+    for _ in range(200):
+        nested = {"n": nested}
+    deep = dict(users[0], user_metadata=nested)
+    v.append(("deep-nesting", sealed([deep] + users[1:], {UPA: 9, "google-oauth2": 2, "": 1}),
+              "nest"))
     # Users out of order.
     swapped = lines[:]
     swapped[2], swapped[3] = lines[3], lines[2]

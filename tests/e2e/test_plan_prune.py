@@ -124,5 +124,29 @@ def prune_never_touches_uncovered_connections():
         check(all(u["user_id"] in ids for u in extra), "legacy-db users untouched")
 
 
+@test
+def selective_import_only_users_and_connection():
+    with FakeTenant(PROD, seed=44, users=300) as p, FakeTenant(STAGE) as s:
+        ps = p.state()
+        s.load(catalogue_only(ps))
+        snap = export(p)
+        db = sorted(database_users(ps).values(), key=lambda u: u["user_id"])
+        chosen = [db[0]["user_id"], db[5]["email"].upper(), db[9]["user_id"]]
+        with open("only.txt", "w") as f:
+            f.write("# users for the bug\n" + "\n".join(chosen) + "\n\n")
+        r = imp(s, snap, "--only-users", "only.txt")
+        check_eq(r.returncode, 0, r.stderr)
+        got = sorted(u["user_id"] for u in s.state()["users"])
+        check_eq(got, sorted([db[0]["user_id"], db[5]["user_id"], db[9]["user_id"]]),
+                 "only the listed users")
+        r = imp(s, snap, "--only-connection", "legacy-db")
+        check_eq(r.returncode, 0, r.stderr)
+        conns = {u["identities"][0]["connection"] for u in s.state()["users"]
+                 if u["user_id"] not in got}
+        check_eq(conns, {"legacy-db"}, "only that connection")
+        r = imp(s, snap, "--only-users", "only.txt", "--prune")
+        check_eq(r.returncode, 2, r.stderr)
+
+
 if __name__ == "__main__":
     main()
