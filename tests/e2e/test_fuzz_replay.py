@@ -83,6 +83,8 @@ def run_env():
     env = {k: v for k, v in os.environ.items() if k != "A0SNAP_FUZZ_TRACE"}
     env["ASAN_OPTIONS"] = "detect_leaks=1:abort_on_error=0:exitcode=86"
     env["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"
+    # Harness scratch folders go under TMP: a crashing input leaves its own.
+    env["A0SNAP_FUZZ_TMPDIR"] = TMP
     return env
 
 
@@ -156,23 +158,36 @@ def harness_test(name):
     def fn():
         corpus = os.path.join(FUZZ, "corpus", name)
         crashes = os.path.join(FUZZ, "crashes", name)
-        seeds, found = inputs_in(corpus), inputs_in(crashes)
+        seeds, found = inputs_in(corpus), sorted(inputs_in(crashes))
         check(len(seeds) >= 3, "tests/fuzz/corpus/%s/ holds %d inputs; a seed corpus is "
               "committed with every harness" % (name, len(seeds)))
         exe = link("fuzz_%s-replay" % name, os.path.join(FUZZ, "fuzz_%s.c" % name))
-        folders = [corpus] + ([crashes] if os.path.isdir(crashes) else [])
-        p = replay(exe, folders)
-        report = REPORT.search(p.stderr)
-        if p.returncode != 0 or report:
-            last = [line for line in p.stderr.splitlines() if line.startswith("replay: ")]
-            raise Failure("fuzz_%s: exit %d on %d corpus and %d crash inputs%s\n%s"
-                          % (name, p.returncode, len(seeds), len(found),
-                             " (" + report.group(0) + ")" if report else "",
-                             p.stderr[-4000:]))
-        m = re.search(r"replayed (\d+) inputs", p.stdout)
-        check(m and int(m.group(1)) == len(seeds) + len(found),
-              "fuzz_%s: replayed %s of %d inputs" % (name, m.group(1) if m else "none",
-                                                     len(seeds) + len(found)))
+        # The corpus in one run; each crash file alone, so every bug that is
+        # back (or not fixed yet) is named, not only the first.
+        runs = [(["-v", corpus], len(seeds))] + [([os.path.join(crashes, f)], 1) for f in found]
+        problems = []
+        for args, count in runs:
+            p = replay(exe, args)
+            report = REPORT.search(p.stderr)
+            m = re.search(r"replayed (\d+) inputs", p.stdout)
+            if p.returncode != 0 or report:
+                # -v names each input before it runs: the last one named is the culprit.
+                named = [line[len("replay: "):] for line in p.stderr.splitlines()
+                         if line.startswith("replay: ")]
+                lines = p.stderr.splitlines()
+                first = next((line for line in lines if REPORT.search(line)),
+                             "exit %d" % p.returncode)
+                # The first stack frame (sanitizers) or the harness's own note.
+                frame = next((line for line in lines if line.strip().startswith("#0 ")
+                              or line.startswith("fuzz_")), "")
+                problems.append("%s: %s%s" % (named[-1] if named else args[-1], first.strip(),
+                                              "\n      " + frame.strip() if frame else ""))
+            elif not m or int(m.group(1)) != count:
+                problems.append("%s: replayed %s of %d inputs"
+                                % (args[-1], m.group(1) if m else "none", count))
+        if problems:
+            raise Failure("fuzz_%s: %d of %d runs failed:\n  %s"
+                          % (name, len(problems), len(runs), "\n  ".join(problems)))
     fn.__name__ = "test_replay_fuzz_" + name
     return fn
 
