@@ -215,8 +215,11 @@ int dump_grants_for_user(struct dump_ctx *c, const char *user_id, struct err *e)
         goto out;
     json_array_foreach(roles, i, item)
     {
-        json_t *g = json_pack("{s:s,s:O,s:O?}", "kind", "role", "id", json_object_get(item, "id"),
-                              "name", json_object_get(item, "name"));
+        json_t *g;
+        if (!json_is_string(json_object_get(item, "id")))
+            continue; /* not a role we could name or assign */
+        g = json_pack("{s:s,s:O,s:O?}", "kind", "role", "id", json_object_get(item, "id"), "name",
+                      json_object_get(item, "name"));
         if (!g || add_grant(c, user_id, g, e) < 0) {
             json_decref(g);
             if (!g)

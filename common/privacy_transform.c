@@ -143,10 +143,12 @@ static bool key_matches(const char *key, bool (*match)(const char *s, const void
     size_t n = strlen(key), i, w = 0, t = 0, tok_start = 0;
     bool hit = false;
 
-    if (2 * (n + 1) <= sizeof(stack)) {
+    /* whole key (n + 1) and its tokens: every character may start a token
+     * (camelCase) and each token ends with a NUL, so up to 2n + 1 more. */
+    if (3 * n + 2 <= sizeof(stack)) {
         whole = stack;
     } else {
-        mem = malloc(2 * (n + 1));
+        mem = malloc(3 * n + 2);
         if (!mem)
             return true; /* out of memory: treat as personal, the safe side */
         whole = mem;

@@ -11,6 +11,7 @@
 #include "ratelimit.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -54,8 +55,11 @@ static long long parse_ll(const char *v, size_t n)
         return -1;
     memcpy(tmp, v, n);
     tmp[n] = '\0';
+    errno = 0;
     x = strtoll(tmp, &end, 10);
-    if (*end != '\0' || x < 0)
+    /* Values are multiplied by 1000 (seconds to ms): refuse what would
+     * overflow rather than wrap (a hostile or broken header). */
+    if (*end != '\0' || x < 0 || errno == ERANGE || x > INT64_MAX / 1000)
         return -1;
     return x;
 }

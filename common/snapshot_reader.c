@@ -234,8 +234,12 @@ static int r_parse(const char *line, size_t len, json_t **out, char *why, size_t
     if (!j) {
         if (json_error_code(&jerr) == json_error_invalid_utf8)
             snprintf(why, whysz, "invalid UTF-8 (column %d)", jerr.column);
-        else
-            snprintf(why, whysz, "invalid JSON (%s, column %d)", jerr.text, jerr.column);
+        else {
+            /* jansson quotes the offending text: keep terminal controls out */
+            char text[128];
+            snapshot_printable(text, sizeof(text), jerr.text, strlen(jerr.text));
+            snprintf(why, whysz, "invalid JSON (%s, column %d)", text, jerr.column);
+        }
         return -1;
     }
     if (!json_is_object(j)) {
@@ -276,9 +280,11 @@ static int r_header(struct snapshot_reader *r, struct err *e)
         strcmp(json_string_value(json_object_get(h, "a0snap")), "header") != 0)
         return r_fail(r, e, 1, "not an a0snap snapshot (the first line is not a snapshot header)");
     format = json_string_value(json_object_get(h, "format"));
-    if (!format || strcmp(format, SNAPSHOT_FORMAT) != 0)
-        return r_fail(r, e, 1, "unknown format '%s' (expected '%s')", format ? format : "",
-                      SNAPSHOT_FORMAT);
+    if (!format || strcmp(format, SNAPSHOT_FORMAT) != 0) {
+        char shown[128];
+        snapshot_printable(shown, sizeof(shown), format ? format : "", format ? strlen(format) : 0);
+        return r_fail(r, e, 1, "unknown format '%s' (expected '%s')", shown, SNAPSHOT_FORMAT);
+    }
     v = json_object_get(h, "format_version");
     if (!json_is_integer(v))
         return r_fail(r, e, 1, "the header has no numeric 'format_version'");
