@@ -82,7 +82,11 @@ int api_error_set(struct err *e, const char *method, const char *path, long stat
             message = str_member(root, "error");
     }
     if (message) {
-        snprintf(detail, sizeof(detail), "%s%s%s%s", message, code ? " (" : "", code ? code : "",
+        /* The answer's text reaches a terminal: no control characters. */
+        char msg[400], cd[80];
+        printable(msg, sizeof(msg), message, strlen(message));
+        printable(cd, sizeof(cd), code ? code : "", code ? strlen(code) : 0);
+        snprintf(detail, sizeof(detail), "%s%s%s%s", msg, code ? " (" : "", code ? cd : "",
                  code ? ")" : "");
     } else if (body && len > 0) {
         printable(snippet, sizeof(snippet), body, len < 80 ? len : 80);

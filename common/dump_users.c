@@ -110,9 +110,10 @@ int dump_ingest_line(struct dump_ctx *c, const char *line, size_t len, struct er
 
     user = json_loadb(line, len, 0, &jerr);
     if (!json_is_object(user)) {
+        bool parsed = user != NULL;
         json_decref(user);
-        return err_set(e, ERR_API, "line %zu of the export file is not a JSON object: %s",
-                       c->users_seen + 1, jerr.text);
+        return err_set(e, ERR_API, "line %zu of the export file is not a JSON object%s%s",
+                       c->users_seen + 1, parsed ? "" : ": ", parsed ? "" : jerr.text);
     }
     rc = dump_ingest_user(c, user, e);
     json_decref(user);

@@ -135,6 +135,12 @@ static void test_api_error(void)
                   strlen("<html>bad\ngateway</html>"));
     CHECK(strstr(e.msg, "HTTP 502 Bad Gateway: answer is not JSON: '<html>bad gateway</html>'") !=
           NULL);
+    {
+        const char *hostile = "{\"message\":\"bad\\u001b[2Jthing\",\"errorCode\":\"x\\u0007\"}";
+        api_error_set(&e, "GET", "/x", 400, hostile, strlen(hostile));
+        CHECK(strchr(e.msg, 0x1b) == NULL && strchr(e.msg, 0x07) == NULL);
+        CHECK(strstr(e.msg, "bad [2Jthing (x )") != NULL);
+    }
     api_error_set(&e, "DELETE", "/users/x", 404, NULL, 0);
     CHECK(strstr(e.msg, "empty answer") != NULL);
     CHECK_INT(e.code, ERR_API);
