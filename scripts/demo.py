@@ -12,7 +12,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "fake"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
 from fakectl import FakeTenant  # noqa: E402
-from e2elib import compare_tenants  # noqa: E402
+from e2elib import compare_tenants, divergent_staging  # noqa: E402
 
 BIN = os.path.join(ROOT, "build")
 EXPORT = os.path.join(BIN, "export", "a0snap-export")
@@ -45,18 +45,12 @@ def main():
 
     step("Starting two local tenants: prod.example.test (%d users) and staging.example.test" % users)
     prod = FakeTenant("prod.example.test", seed=2026, users=users)
-    staging = FakeTenant("staging.example.test", seed=7, users=users // 10)
+    staging = FakeTenant("staging.example.test")
     ps = prod.state()
-    # staging has prod's configuration (synced by other tools) but its own, drifted users
-    drift = staging.state()
-    drift.update(connections=ps["connections"],
-                 roles=[{"name": r["name"], "description": r.get("description", "")} for r in ps["roles"]],
-                 organizations=[{"name": o["name"], "display_name": o.get("display_name"), "members": []}
-                                for o in ps["organizations"]])
-    for u in drift["users"]:
-        u["roles"] = [r for r in u.get("roles", []) if r in {x["name"] for x in ps["roles"]}]
-        u["organizations"] = []
-    staging.load(drift)
+    # staging has prod's configuration (synced by other tools) and users that
+    # drifted: an old raw copy of some prod users, changed since, plus its own
+    doc, _, _ = divergent_staging(ps)
+    staging.load(doc)
     print("prod:    %s (API at %s)" % (prod.domain, prod.api_url))
     print("staging: %s (API at %s)" % (staging.domain, staging.api_url))
 
