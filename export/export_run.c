@@ -128,7 +128,8 @@ static int check_drift(void *ctx, struct err *e)
     if (n == 0)
         return 0;
     list[0] = '\0';
-    for (size_t i = 0; i < n && used + 4 < sizeof(list); i++) {
+    /* A warning names a few; --strict's refusal names as many as fit. */
+    for (size_t i = 0; i < n && used + 4 < sizeof(list) && (r->o->strict || i < 6); i++) {
         int k = snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "", paths[i].path);
         if (k < 0)
             break;
@@ -139,8 +140,9 @@ static int check_drift(void *ctx, struct err *e)
                        "--strict: %zu metadata key%s the policy does not mention: %s; review them "
                        "in the policy file (nothing was written)",
                        n, n == 1 ? "" : "s", list);
-    log_warn("%zu metadata key%s not reviewed by the policy (kept as they are): %s", n,
-             n == 1 ? "" : "s", list);
+    log_warn("%zu metadata key%s not reviewed by the policy (kept as they are): %s%s", n,
+             n == 1 ? "" : "s", list,
+             n > 6 ? ", ... (--strict lists them and stops; review them in a policy file)" : "");
     return 0;
 }
 
