@@ -37,6 +37,7 @@ struct chunk {
     int generation; /* 0 = first try, 1 = a half of a failed job */
     char job_id[64];
     char external_id[128];
+    int64_t submitted_ms;
 };
 
 struct job_engine {
@@ -45,6 +46,7 @@ struct job_engine {
     size_t n_active;
     unsigned long seq;
     char prefix[64];
+    int64_t avg_job_ms; /* running average of how long a job takes; 0 = unknown */
 };
 
 static void chunk_free(struct chunk *ch)
@@ -150,6 +152,7 @@ static int submit(struct job_engine *je, struct chunk *ch, struct err *e)
         goto out;
     }
     snprintf(ch->job_id, sizeof(ch->job_id), "%s", json_string_value(json_object_get(res, "id")));
+    ch->submitted_ms = tenant_now_ms(je->c->tenant);
     je->c->n.jobs++;
     for (size_t i = 0; i < ch->n; i++)
         if (extsort_add(je->c->jobof, ch->uids[i], strlen(ch->uids[i]), ch->job_id,
@@ -295,7 +298,9 @@ out:
 /* Polls the active jobs until one (or, with all, every one) has ended. */
 static int wait_slot(struct job_engine *je, bool all, struct err *e)
 {
-    int64_t delay = POLL_FIRST_MS;
+    /* Every poll is a request against the rate limit: once a job's usual
+     * duration is known, the first poll waits most of it. */
+    int64_t delay = je->avg_job_ms > 0 ? je->avg_job_ms / 2 : POLL_FIRST_MS;
 
     while (je->n_active > 0) {
         bool ended = false;
@@ -311,6 +316,8 @@ static int wait_slot(struct job_engine *je, bool all, struct err *e)
             status = json_string_value(json_object_get(job, "status"));
             if (status && (strcmp(status, "completed") == 0 || strcmp(status, "failed") == 0 ||
                            strcmp(status, "expired") == 0)) {
+                int64_t took = tenant_now_ms(je->c->tenant) - ch->submitted_ms;
+                je->avg_job_ms = je->avg_job_ms ? (je->avg_job_ms * 3 + took) / 4 : took;
                 je->active[i] = je->active[--je->n_active];
                 ended = true;
                 if (finish(je, ch, job, e) < 0) {
@@ -327,8 +334,12 @@ static int wait_slot(struct job_engine *je, bool all, struct err *e)
             return 0;
         if (je->n_active == 0)
             return 0;
+        if (delay < POLL_FIRST_MS)
+            delay = POLL_FIRST_MS;
+        if (delay > POLL_MAX_MS)
+            delay = POLL_MAX_MS;
         tenant_sleep_ms(je->c->tenant, delay);
-        delay = delay * 3 / 2 > POLL_MAX_MS ? POLL_MAX_MS : delay * 3 / 2;
+        delay = delay * 3 / 2;
     }
     return 0;
 }
