@@ -118,6 +118,14 @@ def limits_tables(lim):
             print("| | | SDK / a0snap | import side **%.1f×**, export+import %.1f× | | | | |" % (
                 r["speedup"]["import"], r["speedup"]["total"]))
     print()
+    print("| limits | users | import phase: requests sent / the limit allows (seconds) |")
+    print("|---|---:|---|")
+    for r in lim["runs"]:
+        t = r["import"].get("timeline") or {}
+        print("| %s | %s | %s |" % (r["plan"], "{:,}".format(r["users"]), "; ".join(
+            "%s %d / %d (%.1f s)" % (k, t[k]["requests"], t[k]["rate_allows"], t[k]["seconds"])
+            for k in ("setup", "jobs", "grants") if k in t)))
+    print()
     print("| limits | users | import bound: catalogue + target export job + import jobs + role batches + member batches "
           "+ member roles = requests |")
     print("|---|---:|---|")

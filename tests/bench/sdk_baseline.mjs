@@ -120,7 +120,7 @@ for (const o of srcOrgs) {
   }
 }
 const t1 = now();
-console.log(`source: ${users.length} users exported, ${rolesOf.size} users with roles, ${orgsOf.size} with memberships; ${(t1 - t0).toFixed(1)} s`);
+console.log(`source: ${srcConns.length} connections, ${users.length} users exported, ${rolesOf.size} users with roles, ${orgsOf.size} with memberships; ${(t1 - t0).toFixed(1)} s`);
 
 // ------------------------------------------------------------- target
 const dstConns = await all(dst.connections.list({ take: 100 }));
@@ -129,7 +129,6 @@ const dstOrgs = await all(dst.organizations.list({ take: 100 }));
 const connId = new Map(dstConns.filter((c) => c.strategy === 'auth0').map((c) => [c.name, c.id]));
 const roleId = new Map(dstRoles.map((r) => [r.name, r.id]));
 const orgId = new Map(dstOrgs.map((o) => [o.name, o.id]));
-void srcConns;
 
 // Import records per database connection, cut into files under MAX_FILE.
 const files = [];
