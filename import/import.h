@@ -26,6 +26,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "err.h"
@@ -33,6 +34,7 @@
 struct tenant;
 struct extsort;
 struct privacy_ctx;
+struct import_grants;
 
 #define IMPORT_MAX_LIST 256
 
@@ -100,21 +102,17 @@ struct import_ctx {
     char tmpdir[4096];
     char target_dump[4096]; /* temp snapshot of the target */
     /* sorts */
-    struct extsort *want;     /* target uid -> "<tconn>\0<json>" */
-    struct extsort *sidx;     /* "<tconn>\x1f<kind>:<value>" -> target uid (snapshot side) */
-    struct extsort *tidx;     /* same keys -> uid (target side) */
-    struct extsort *conf;     /* snapshot target uid -> "<other uid>\x1f<kind>" */
-    struct extsort *outcomes; /* uid -> report line JSON */
-    struct extsort *failed;   /* uid -> reason */
-    struct extsort *patches;  /* uid -> PATCH body JSON (sequence kept by a prefix) */
-    struct extsort *radd;     /* role id -> uid */
-    struct extsort *oadd;     /* org id -> uid */
-    struct extsort *orem;     /* org id -> uid */
-    struct extsort *mroles;   /* "<org id>\x1f<uid>" -> {"add":[ids],"remove":[ids]} */
-    struct extsort *rrem;     /* uid -> role ids JSON array to remove */
-    struct extsort *deletes;  /* uid -> reason (replace conflicts, prune) */
-    struct extsort *jobof;    /* uid -> id of the import job that carried the user */
-    json_t *failures;         /* uid -> reason, owned */
+    struct extsort *want;         /* target uid -> "<tconn>\0<json>" */
+    struct extsort *sidx;         /* "<tconn>\x1f<kind>:<value>" -> target uid (snapshot side) */
+    struct extsort *tidx;         /* same keys -> uid (target side) */
+    struct extsort *conf;         /* snapshot target uid -> "<other uid>\x1f<kind>" */
+    struct extsort *outcomes;     /* uid -> report line JSON */
+    struct extsort *failed;       /* uid -> reason */
+    struct extsort *patches;      /* uid -> PATCH body JSON (sequence kept by a prefix) */
+    struct import_grants *grants; /* role and membership changes (import_grants.c) */
+    struct extsort *deletes;      /* uid -> reason (replace conflicts, prune) */
+    struct extsort *jobof;        /* uid -> id of the import job that carried the user */
+    json_t *failures;             /* uid -> reason, owned */
     struct import_counts n;
     size_t target_users_in_scope;
     size_t prune_candidates; /* target users of covered connections the snapshot lacks */
@@ -125,7 +123,9 @@ struct import_ctx {
     char journal_path[4200];
     size_t resumed_jobs;
     json_t *unmapped; /* {"roles":[...],"organizations":[...],"connections":[...]} */
-    int records_fd;   /* job records "<conn>\t<uid>\t<email>\t<record>\n", anonymous temp */
+    /* job records "<conn>\t<uid>\t<email>\t<grants>\t<record>\n" (grants: the
+     * user's grant items, see import_grants_add), anonymous temp */
+    int records_fd;
 };
 
 /* import_map.c */
@@ -140,7 +140,41 @@ int import_run_jobs(struct import_ctx *c, struct err *e);
 /* import_apply.c */
 int import_apply_deletes(struct import_ctx *c, struct err *e);
 int import_apply_patches(struct import_ctx *c, struct err *e);
-int import_apply_grants(struct import_ctx *c, struct err *e);
+/* One call on behalf of user uid: a refusal marks the user failed (the run
+ * goes on, 0); auth, scope, network, 429 and 5xx failures stop it (-1). */
+int import_user_call(struct import_ctx *c, const char *uid, const char *method, const char *path,
+                     json_t *body, const char *what, struct err *e);
+bool import_failed_already(const struct import_ctx *c, const char *uid);
+
+/* import_grants.c: role and organization changes, applied in windows that
+ * overlap the bulk import jobs.
+ *
+ * A user's grant items are only sent once the user exists: the plan hands
+ * the items of users no job carries straight to import_grants_add(); the
+ * items of the users a job carries travel with the job's records and are
+ * added when the job ends (import_jobs.c). Items collect in the "filling"
+ * window; when the executor runs out of work, the filling window closes
+ * and its sorted items are sent: roles added in batches per role, roles
+ * removed per user, members added in batches per organization, member
+ * roles per member, members removed in batches. While jobs run,
+ * import_grants_idle() spends the time between polls on that work, so the
+ * rate limit the jobs leave unused is not lost; windows grow by themselves
+ * (each holds what finished while the previous one was being sent), which
+ * keeps the partial batches few. */
+int import_grants_new(struct import_ctx *c, size_t mem, struct err *e);
+void import_grants_free(struct import_ctx *c);
+/* Grant items of one user: a JSON array of ["R",role id] (add a role),
+ * ["r",[role ids]] (remove roles), ["O",org id] (add a member), ["o",org id]
+ * (remove a member), ["M",org id,{"add":[role ids],"remove":[role ids]}]
+ * (member roles). */
+int import_grants_add(struct import_ctx *c, const char *uid, json_t *items, struct err *e);
+/* The same, from the items' JSON text (a job record's field). */
+int import_grants_add_text(struct import_ctx *c, const char *uid, const char *text, struct err *e);
+/* Sends ready grant work for about ms milliseconds, sleeping when there is
+ * none. */
+int import_grants_idle(struct import_ctx *c, int64_t ms, struct err *e);
+/* Sends everything left. */
+int import_grants_drain(struct import_ctx *c, struct err *e);
 
 /* import_report.c */
 int import_note_outcome(struct import_ctx *c, const char *uid, const char *email,

@@ -32,12 +32,15 @@ struct chunk {
     char *conn_id;
     char *body, *ctype, *ext; /* the request, when already built by the chunker */
     size_t body_len;
-    char **uids, **emails, **records;
+    char **uids, **emails, **grants, **records; /* grants: each user's items (import.h) */
     size_t n, cap;
     int generation; /* 0 = first try, 1 = a half of a failed job */
     char job_id[64];
     char external_id[128];
     int64_t submitted_ms;
+    int64_t seen_running_ms; /* the last poll that saw it running */
+    int64_t due_ms;          /* the next poll */
+    int polls;
 };
 
 struct job_engine {
@@ -46,8 +49,10 @@ struct job_engine {
     size_t n_active;
     unsigned long seq;
     char prefix[64];
-    int64_t avg_job_ms; /* running average of how long a job takes; 0 = unknown */
+    int64_t est_job_ms; /* how long a job takes (running average); 0 = unknown */
 };
+
+static int64_t next_poll(const struct job_engine *je, const struct chunk *ch, int64_t now);
 
 static void chunk_free(struct chunk *ch)
 {
@@ -56,10 +61,12 @@ static void chunk_free(struct chunk *ch)
     for (size_t i = 0; i < ch->n; i++) {
         free(ch->uids[i]);
         free(ch->emails[i]);
+        free(ch->grants[i]);
         free(ch->records[i]);
     }
     free(ch->uids);
     free(ch->emails);
+    free(ch->grants);
     free(ch->records);
     free(ch->conn_id);
     free(ch->body);
@@ -79,8 +86,8 @@ static struct chunk *chunk_new(const char *conn_id)
     return ch;
 }
 
-static int chunk_push(struct chunk *ch, const char *uid, const char *email, const char *rec,
-                      struct err *e)
+static int chunk_push(struct chunk *ch, const char *uid, const char *email, const char *grants,
+                      const char *rec, struct err *e)
 {
     if (ch->n == ch->cap) {
         size_t cap = ch->cap ? ch->cap * 2 : 256;
@@ -92,6 +99,10 @@ static int chunk_push(struct chunk *ch, const char *uid, const char *email, cons
         if (!u)
             return err_oom(e);
         ch->emails = u;
+        u = realloc(ch->grants, cap * sizeof(*u));
+        if (!u)
+            return err_oom(e);
+        ch->grants = u;
         u = realloc(ch->records, cap * sizeof(*u));
         if (!u)
             return err_oom(e);
@@ -100,10 +111,12 @@ static int chunk_push(struct chunk *ch, const char *uid, const char *email, cons
     }
     ch->uids[ch->n] = strdup(uid);
     ch->emails[ch->n] = strdup(email);
+    ch->grants[ch->n] = strdup(grants);
     ch->records[ch->n] = strdup(rec);
-    if (!ch->uids[ch->n] || !ch->emails[ch->n] || !ch->records[ch->n]) {
+    if (!ch->uids[ch->n] || !ch->emails[ch->n] || !ch->grants[ch->n] || !ch->records[ch->n]) {
         free(ch->uids[ch->n]);
         free(ch->emails[ch->n]);
+        free(ch->grants[ch->n]);
         free(ch->records[ch->n]);
         return err_oom(e);
     }
@@ -152,7 +165,9 @@ static int submit(struct job_engine *je, struct chunk *ch, struct err *e)
         goto out;
     }
     snprintf(ch->job_id, sizeof(ch->job_id), "%s", json_string_value(json_object_get(res, "id")));
-    ch->submitted_ms = tenant_now_ms(je->c->tenant);
+    ch->submitted_ms = ch->seen_running_ms = tenant_now_ms(je->c->tenant);
+    ch->polls = 0;
+    ch->due_ms = next_poll(je, ch, ch->submitted_ms);
     je->c->n.jobs++;
     for (size_t i = 0; i < ch->n; i++)
         if (extsort_add(je->c->jobof, ch->uids[i], strlen(ch->uids[i]), ch->job_id,
@@ -238,6 +253,17 @@ out:
 static int resubmit_halves(struct job_engine *je, struct chunk *ch, struct err *e);
 static int wait_slot(struct job_engine *je, bool all, struct err *e);
 
+/* The users of a job that ended now exist (but the ones it failed): their
+ * role and membership changes can go. */
+static int release_grants(struct job_engine *je, const struct chunk *ch, struct err *e)
+{
+    for (size_t i = 0; i < ch->n; i++)
+        if (strcmp(ch->grants[i], "[]") != 0 && !import_failed_already(je->c, ch->uids[i]) &&
+            import_grants_add_text(je->c, ch->uids[i], ch->grants[i], e) < 0)
+            return -1;
+    return 0;
+}
+
 /* A job reached an end: account for its users. Takes ch. */
 static int finish(struct job_engine *je, struct chunk *ch, json_t *job, struct err *e)
 {
@@ -253,7 +279,7 @@ static int finish(struct job_engine *je, struct chunk *ch, json_t *job, struct e
         goto out;
 
     if (strcmp(status, "completed") == 0 && failed == 0) {
-        rc = 0;
+        rc = release_grants(je, ch, e);
         goto out;
     }
     whole = read_errors(je, ch, e);
@@ -264,7 +290,7 @@ static int finish(struct job_engine *je, struct chunk *ch, json_t *job, struct e
             tenant_notify(je->c->tenant, 0,
                           "import job '%s' reports %lld failed users but no details", ch->job_id,
                           (long long)failed);
-        rc = 0;
+        rc = release_grants(je, ch, e);
         goto out;
     }
     /* The job failed as a whole. */
@@ -295,51 +321,77 @@ out:
     return rc;
 }
 
-/* Polls the active jobs until one (or, with all, every one) has ended. */
+/* When to poll a job next. Every poll is a request against the rate
+ * limit the grants are using too: the first one goes when the job is
+ * expected to end (once a job's duration is known), later ones at a
+ * growing interval. */
+static int64_t next_poll(const struct job_engine *je, const struct chunk *ch, int64_t now)
+{
+    int64_t step;
+
+    if (ch->polls == 0)
+        return ch->submitted_ms + (je->est_job_ms ? je->est_job_ms * 21 / 20 : POLL_FIRST_MS);
+    step = je->est_job_ms / 4 > POLL_FIRST_MS ? je->est_job_ms / 4 : POLL_FIRST_MS;
+    for (int i = 1; i < ch->polls && step < POLL_MAX_MS; i++)
+        step = step * 3 / 2;
+    return now + (step < POLL_MAX_MS ? step : POLL_MAX_MS);
+}
+
+/* A job seen ended: it ended between the last poll that saw it running and
+ * now; the middle of that is the sample. */
+static void learn(struct job_engine *je, const struct chunk *ch, int64_t now)
+{
+    int64_t took = (ch->seen_running_ms + now) / 2 - ch->submitted_ms;
+
+    if (took < 1)
+        took = 1;
+    je->est_job_ms = je->est_job_ms ? (je->est_job_ms * 3 + took) / 4 : took;
+}
+
+/* Polls the active jobs, each when it is due, until one (or, with all,
+ * every one) has ended; the time between polls goes to grant work. */
 static int wait_slot(struct job_engine *je, bool all, struct err *e)
 {
-    /* Every poll is a request against the rate limit: once a job's usual
-     * duration is known, the first poll waits most of it. */
-    int64_t delay = je->avg_job_ms > 0 ? je->avg_job_ms / 2 : POLL_FIRST_MS;
-
     while (je->n_active > 0) {
-        bool ended = false;
-        for (size_t i = 0; i < je->n_active;) {
-            struct chunk *ch = je->active[i];
-            char path[128];
-            json_t *job = NULL;
-            const char *status;
+        size_t i = 0;
+        struct chunk *ch;
+        char path[128];
+        json_t *job = NULL;
+        const char *status;
+        int64_t now;
 
-            snprintf(path, sizeof(path), "/jobs/%s", ch->job_id);
-            if (tenant_call(je->c->tenant, "GET", path, NULL, &job, e) < 0)
-                return err_prefix(e, "polling import job '%s'", ch->job_id);
-            status = json_string_value(json_object_get(job, "status"));
-            if (status && (strcmp(status, "completed") == 0 || strcmp(status, "failed") == 0 ||
-                           strcmp(status, "expired") == 0)) {
-                int64_t took = tenant_now_ms(je->c->tenant) - ch->submitted_ms;
-                je->avg_job_ms = je->avg_job_ms ? (je->avg_job_ms * 3 + took) / 4 : took;
-                je->active[i] = je->active[--je->n_active];
-                ended = true;
-                if (finish(je, ch, job, e) < 0) {
-                    json_decref(job);
-                    return -1;
-                }
+        for (size_t k = 1; k < je->n_active; k++)
+            if (je->active[k]->due_ms < je->active[i]->due_ms)
+                i = k;
+        ch = je->active[i];
+        now = tenant_now_ms(je->c->tenant);
+        if (ch->due_ms > now) {
+            if (import_grants_idle(je->c, ch->due_ms - now, e) < 0)
+                return -1;
+            continue;
+        }
+        snprintf(path, sizeof(path), "/jobs/%s", ch->job_id);
+        if (tenant_call(je->c->tenant, "GET", path, NULL, &job, e) < 0)
+            return err_prefix(e, "polling import job '%s'", ch->job_id);
+        now = tenant_now_ms(je->c->tenant);
+        status = json_string_value(json_object_get(job, "status"));
+        if (status && (strcmp(status, "completed") == 0 || strcmp(status, "failed") == 0 ||
+                       strcmp(status, "expired") == 0)) {
+            learn(je, ch, now);
+            je->active[i] = je->active[--je->n_active];
+            if (finish(je, ch, job, e) < 0) {
                 json_decref(job);
-                continue;
+                return -1;
             }
             json_decref(job);
-            i++;
+            if (!all)
+                return 0;
+            continue;
         }
-        if (ended && !all)
-            return 0;
-        if (je->n_active == 0)
-            return 0;
-        if (delay < POLL_FIRST_MS)
-            delay = POLL_FIRST_MS;
-        if (delay > POLL_MAX_MS)
-            delay = POLL_MAX_MS;
-        tenant_sleep_ms(je->c->tenant, delay);
-        delay = delay * 3 / 2;
+        json_decref(job);
+        ch->seen_running_ms = now;
+        ch->polls++;
+        ch->due_ms = next_poll(je, ch, now);
     }
     return 0;
 }
@@ -371,8 +423,8 @@ static int resubmit_halves(struct job_engine *je, struct chunk *ch, struct err *
         goto out;
     }
     for (size_t i = 0; i < ch->n; i++)
-        if (chunk_push(half[i < ch->n / 2 ? 0 : 1], ch->uids[i], ch->emails[i], ch->records[i], e) <
-            0)
+        if (chunk_push(half[i < ch->n / 2 ? 0 : 1], ch->uids[i], ch->emails[i], ch->grants[i],
+                       ch->records[i], e) < 0)
             goto out;
     half[0]->generation = half[1]->generation = 1;
     for (int k = 0; k < 2; k++) {
@@ -434,7 +486,7 @@ int import_run_jobs(struct import_ctx *c, struct err *e)
     }
     fd = -1;
     while ((n = getline(&line, &cap, f)) > 0) {
-        char *conn = line, *uid, *email, *rec;
+        char *conn = line, *uid, *email, *grants, *rec;
         size_t k;
         int r;
 
@@ -442,13 +494,15 @@ int import_run_jobs(struct import_ctx *c, struct err *e)
             line[--n] = '\0';
         uid = strchr(conn, '\t');
         email = uid ? strchr(uid + 1, '\t') : NULL;
-        rec = email ? strchr(email + 1, '\t') : NULL;
+        grants = email ? strchr(email + 1, '\t') : NULL;
+        rec = grants ? strchr(grants + 1, '\t') : NULL;
         if (!rec) {
             err_set(e, ERR_INTERNAL, "bad import record line");
             goto out;
         }
         *uid++ = '\0';
         *email++ = '\0';
+        *grants++ = '\0';
         *rec++ = '\0';
         for (k = 0; k < n_conns && strcmp(names[k], conn) != 0; k++)
             ;
@@ -498,7 +552,7 @@ int import_run_jobs(struct import_ctx *c, struct err *e)
                 goto out;
             continue;
         }
-        if (chunk_push(open[k], uid, email, rec, e) < 0)
+        if (chunk_push(open[k], uid, email, grants, rec, e) < 0)
             goto out;
     }
     for (size_t k = 0; k < n_conns; k++) {

@@ -415,14 +415,14 @@ static int find_conflicts(struct import_ctx *c, struct err *e)
 
 /* Returns 1 and fills skip_reason when the user can't be bulk-imported. */
 static int write_record(struct import_ctx *c, const char *tconn, const char *uid, const char *email,
-                        const json_t *want, bool is_new, char *skip_reason, size_t skip_len,
-                        struct err *e)
+                        const json_t *want, bool is_new, const json_t *grants, char *skip_reason,
+                        size_t skip_len, struct err *e)
 {
     struct userconv_opts uo;
     struct userconv_info info;
     struct buf line;
     json_t *rec = NULL;
-    char *text = NULL;
+    char *text = NULL, *gtext = NULL;
     int rc = -1;
 
     userconv_opts_init(&uo);
@@ -437,17 +437,20 @@ static int write_record(struct import_ctx *c, const char *tconn, const char *uid
         goto out;
     }
     text = json_dumps(rec, JSON_COMPACT);
-    if (!text) {
+    gtext = json_dumps(grants, JSON_COMPACT);
+    if (!text || !gtext) {
         err_oom(e);
         goto out;
     }
-    if (buf_appendf(&line, e, "%s\t%s\t%s\t%s\n", tconn, uid, email ? email : "", text) < 0 ||
+    if (buf_appendf(&line, e, "%s\t%s\t%s\t%s\t%s\n", tconn, uid, email ? email : "", gtext, text) <
+            0 ||
         fsutil_write_all(c->records_fd, line.data, line.len, "import records (temp file)", e) < 0)
         goto out;
     rc = 0;
 out:
     json_decref(rec);
     free(text);
+    free(gtext);
     buf_release(&line);
     return rc;
 }
@@ -498,11 +501,6 @@ static const char *grant_id(struct import_ctx *c, json_t *map, const char *list,
     return id ? id : target_id_by_name(json_object_get(c->target_cat, list), name);
 }
 
-static int add_str(struct extsort *s, const char *key, const char *rec, struct err *e)
-{
-    return extsort_add(s, key, strlen(key), rec, strlen(rec), e);
-}
-
 static json_t *ids_of(struct import_ctx *c, json_t *names)
 {
     json_t *ids = json_array(), *n;
@@ -517,9 +515,9 @@ static json_t *ids_of(struct import_ctx *c, json_t *names)
     return ids;
 }
 
-/* Member-role changes: {"<org id>\x1f<uid>": {"add":[ids],"remove":[ids]}}. */
-static int member_role_ops(struct import_ctx *c, const char *uid, json_t *list, bool add,
-                           json_t *ops)
+/* Member-role changes, one entry per organization: {org id: {"add":[ids],
+ * "remove":[ids]}}. */
+static void member_role_ops(struct import_ctx *c, json_t *list, bool add, json_t *ops)
 {
     json_t *item;
     size_t i;
@@ -529,15 +527,13 @@ static int member_role_ops(struct import_ctx *c, const char *uid, json_t *list, 
         const char *org = grant_id(c, c->org_map, "organizations",
                                    json_string_value(json_object_get(item, "name")));
         json_t *ids, *entry;
-        char key[1300];
         if (!org)
             continue;
         ids = ids_of(c, json_object_get(item, "roles"));
-        snprintf(key, sizeof(key), "%s\x1f%s", org, uid);
-        entry = json_object_get(ops, key);
+        entry = json_object_get(ops, org);
         if (!entry) {
             entry = json_pack("{s:[],s:[]}", "add", "remove");
-            json_object_set_new(ops, key, entry);
+            json_object_set_new(ops, org, entry);
         }
         if (add)
             c->n.member_roles_added += json_array_size(ids);
@@ -546,13 +542,21 @@ static int member_role_ops(struct import_ctx *c, const char *uid, json_t *list, 
         json_array_extend(json_object_get(entry, add ? "add" : "remove"), ids);
         json_decref(ids);
     }
+}
+
+static int add_item(json_t *items, const char *kind, json_t *arg, json_t *extra, struct err *e)
+{
+    json_t *it = extra ? json_pack("[s,o,o]", kind, arg, extra) : json_pack("[s,o]", kind, arg);
+
+    if (!it || json_array_append_new(items, it) < 0)
+        return err_oom(e);
     return 0;
 }
 
-static int grant_changes(struct import_ctx *c, const char *uid, const struct userdiff *d,
-                         struct err *e)
+/* The user's role and membership changes as grant items (import.h). */
+static int grant_items(struct import_ctx *c, const struct userdiff *d, json_t *items, struct err *e)
 {
-    json_t *rem = NULL, *ops = json_object(), *n, *v;
+    json_t *rem, *ops = json_object(), *n, *v;
     const char *k;
     size_t i;
     int rc = -1;
@@ -562,52 +566,39 @@ static int grant_changes(struct import_ctx *c, const char *uid, const struct use
     json_array_foreach(d->roles_add, i, n)
     {
         const char *id = grant_id(c, c->role_map, "roles", json_string_value(n));
-        if (id && add_str(c->radd, id, uid, e) < 0)
+        if (id && add_item(items, "R", json_string(id), NULL, e) < 0)
             goto out;
         c->n.roles_added++;
     }
     rem = ids_of(c, d->roles_remove);
     c->n.roles_removed += json_array_size(d->roles_remove);
-    if (json_array_size(rem)) {
-        char *t = json_dumps(rem, JSON_COMPACT);
-        if (!t || add_str(c->rrem, uid, t, e) < 0) {
-            free(t);
-            if (!t)
-                err_oom(e);
-            goto out;
-        }
-        free(t);
-    }
+    if (json_array_size(rem) == 0)
+        json_decref(rem);
+    else if (add_item(items, "r", rem, NULL, e) < 0)
+        goto out;
     json_array_foreach(d->orgs_add, i, n)
     {
         const char *id = grant_id(c, c->org_map, "organizations", json_string_value(n));
-        if (id && add_str(c->oadd, id, uid, e) < 0)
+        if (id && add_item(items, "O", json_string(id), NULL, e) < 0)
             goto out;
         c->n.members_added++;
     }
     json_array_foreach(d->orgs_remove, i, n)
     {
         const char *id = grant_id(c, c->org_map, "organizations", json_string_value(n));
-        if (id && add_str(c->orem, id, uid, e) < 0)
+        if (id && add_item(items, "o", json_string(id), NULL, e) < 0)
             goto out;
         c->n.members_removed++;
     }
-    member_role_ops(c, uid, d->org_roles_add, true, ops);
-    member_role_ops(c, uid, d->org_roles_remove, false, ops);
+    member_role_ops(c, d->org_roles_add, true, ops);
+    member_role_ops(c, d->org_roles_remove, false, ops);
     json_object_foreach(ops, k, v)
     {
-        char *t = json_dumps(v, JSON_COMPACT);
-        if (!t || add_str(c->mroles, k, t, e) < 0) {
-            free(t);
-            if (!t)
-                err_oom(e);
+        if (add_item(items, "M", json_string(k), json_incref(v), e) < 0)
             goto out;
-        }
-        free(t);
     }
     rc = 0;
 out:
-    json_decref(rem);
     json_decref(ops);
     return rc;
 }
@@ -714,7 +705,7 @@ static int plan_user(struct import_ctx *c, const char *tconn, const char *uid, j
     const char *email = json_string_value(json_object_get(want, "email"));
     struct userdiff d;
     struct userdiff_plan p;
-    json_t *fields = NULL;
+    json_t *fields = NULL, *grants = NULL;
     const char *outcome;
     char reason[700] = "";
     int rc = -1;
@@ -751,20 +742,37 @@ static int plan_user(struct import_ctx *c, const char *tconn, const char *uid, j
     }
     if (userdiff_compare(want, have, &d, e) < 0 || userdiff_plan(want, have, &d, &p, e) < 0)
         goto out;
+    grants = json_array();
+    if (!grants) {
+        err_oom(e);
+        goto out;
+    }
+    if (grant_items(c, &d, grants, e) < 0)
+        goto out;
     if (p.via_job) {
+        /* The user's grants wait for its job (they need the user). */
+        struct import_counts before = c->n;
         char skip[300];
-        int w = write_record(c, tconn, uid, email, want, have == NULL, skip, sizeof(skip), e);
+        int w =
+            write_record(c, tconn, uid, email, want, have == NULL, grants, skip, sizeof(skip), e);
         if (w < 0)
             goto out;
         if (w == 1) {
-            /* Meant to be imported but invalid: a failure, not a choice. */
+            /* Meant to be imported but invalid: a failure, not a choice;
+             * its grants won't happen. */
+            c->n.roles_added = before.roles_added;
+            c->n.roles_removed = before.roles_removed;
+            c->n.members_added = before.members_added;
+            c->n.members_removed = before.members_removed;
+            c->n.member_roles_added = before.member_roles_added;
+            c->n.member_roles_removed = before.member_roles_removed;
             rc = import_note_outcome(c, uid, email, "failed", skip, NULL, e);
             goto out;
         }
+    } else if (import_grants_add(c, uid, grants, e) < 0) {
+        goto out;
     }
     if (add_patch(c, uid, 1, p.patch, e) < 0 || add_patch(c, uid, 2, p.patch2, e) < 0)
-        goto out;
-    if (grant_changes(c, uid, &d, e) < 0)
         goto out;
     fields = userdiff_fields_json(&d);
     if (p.action == UD_CREATE)
@@ -776,6 +784,7 @@ static int plan_user(struct import_ctx *c, const char *tconn, const char *uid, j
     rc = import_note_outcome(c, uid, email, outcome, reason[0] ? reason : NULL, fields, e);
 out:
     json_decref(fields);
+    json_decref(grants);
     userdiff_plan_release(&p);
     userdiff_release(&d);
     return rc;

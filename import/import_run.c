@@ -127,23 +127,26 @@ static int setup_password(struct import_ctx *c, struct err *e)
 static int open_sorts(struct import_ctx *c, struct err *e)
 {
     size_t mem = c->opts->sort_mem ? c->opts->sort_mem : (size_t)32 << 20;
-    struct extsort **all[] = {&c->want,    &c->sidx,    &c->tidx, &c->conf, &c->outcomes,
-                              &c->patches, &c->radd,    &c->oadd, &c->orem, &c->mroles,
-                              &c->rrem,    &c->deletes, &c->jobof};
+    struct extsort **all[] = {&c->want,     &c->sidx,    &c->tidx,    &c->conf,
+                              &c->outcomes, &c->patches, &c->deletes, &c->jobof};
 
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
         if (extsort_new(all[i], c->tmpdir, i == 0 ? mem : mem / 8 + 1, e) < 0)
             return -1;
+    /* two grant windows of five sorts each */
+    if (import_grants_new(c, mem / 16 + 1, e) < 0)
+        return -1;
     return fsutil_anon_tmpfile(&c->records_fd, c->tmpdir, e);
 }
 
 static void close_sorts(struct import_ctx *c)
 {
-    struct extsort *all[] = {c->want, c->sidx, c->tidx,   c->conf, c->outcomes, c->patches, c->radd,
-                             c->oadd, c->orem, c->mroles, c->rrem, c->deletes,  c->jobof};
+    struct extsort *all[] = {c->want,     c->sidx,    c->tidx,    c->conf,
+                             c->outcomes, c->patches, c->deletes, c->jobof};
 
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
         extsort_free(all[i]);
+    import_grants_free(c);
     if (c->records_fd >= 0)
         close(c->records_fd);
 }
@@ -391,8 +394,10 @@ int import_run(const struct import_opts *o, struct import_counts *out, struct er
                           o->target),
                 e) < 0)
             goto out;
+        /* Role and membership changes start while the jobs run (between
+         * polls) and finish after the PATCHes. */
         if (import_apply_deletes(&c, e) < 0 || import_run_jobs(&c, e) < 0 ||
-            import_apply_patches(&c, e) < 0 || import_apply_grants(&c, e) < 0)
+            import_apply_patches(&c, e) < 0 || import_grants_drain(&c, e) < 0)
             goto out;
         progress_done();
     }

@@ -154,6 +154,36 @@ def many_jobs_two_in_flight_and_a_failed_job():
 
 
 @test
+def grants_overlap_the_jobs_and_never_precede_their_users():
+    # Slow jobs, many of them: role and membership calls for the users of
+    # finished jobs go out while later jobs run (the rate limit is shared),
+    # and never for a user whose job has not ended (the fake answers 400
+    # for users that do not exist).
+    p = prod()
+    ps = p.state()
+    with FakeTenant(STAGE, job_rate=150) as s:
+        s.load(catalogue_only(ps))
+        snap = export(p)
+        r = do_import(s, snap, "--max-request-bytes", "30000", "--report", "rep.ndjson", "-v")
+        check_eq(r.returncode, 0, r.stderr)
+        summary = json.loads(r.stdout)
+        check(summary["jobs"] >= 8, "several jobs: %d" % summary["jobs"])
+        log = [e for e in s.log() if e["listener"] == "api"]
+        grant = [i for i, e in enumerate(log) if e["method"] == "POST" and
+                 (e["path"].startswith("/api/v2/roles/") or "/members" in e["path"])]
+        submits = [i for i, e in enumerate(log) if e["path"] == "/api/v2/jobs/users-imports"]
+        check(grant and grant[0] < submits[-1],
+              "grant calls start before the last job is submitted (first grant %s, last "
+              "submission %s)" % (grant[:1], submits[-1:]))
+        bad = [(log[i]["path"], log[i]["status"]) for i in grant if log[i]["status"] >= 300]
+        check_eq(bad, [], "every grant call accepted")
+        lines, tail = report_lines("rep.ndjson")
+        check_eq(tail["failed"], 0, "nothing failed")
+        check_eq(compare_tenants(ps, s.state()), [], "equal")
+        check("grants: window" in r.stderr, "windows are traced with -v")
+
+
+@test
 def rides_out_429s_and_an_expiring_token():
     p = prod()
     ps = p.state()
