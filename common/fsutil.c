@@ -45,6 +45,8 @@ static int split_path(const char *path, char **dir, char **base, struct err *e)
     return 0;
 }
 
+bool fsutil_tmpfile_named_only = false;
+
 bool fsutil_exists(const char *path)
 {
     struct stat st;
@@ -81,13 +83,23 @@ int fsutil_tmpfile_open(struct fsutil_tmpfile *t, const char *final_path, bool f
         goto out;
     }
     snprintf(t->path, n, "%s/.%s.tmp-XXXXXX", dir, base);
+    t->force = force;
+    /* An unnamed file needs /proc to be given a name at commit. */
+    if (!fsutil_tmpfile_named_only && access("/proc/self/fd", X_OK) == 0) {
+        t->fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+        if (t->fd >= 0) {
+            free(t->path);
+            t->path = NULL;
+            rc = 0;
+            goto out;
+        }
+    }
     /* mkostemp creates the file 0600 (less any umask bits). */
     t->fd = mkostemp(t->path, O_CLOEXEC);
     if (t->fd < 0) {
         err_errno(e, ERR_IO, errno, "cannot create a temporary file in '%s'", dir);
         goto out;
     }
-    t->force = force;
     rc = 0;
 out:
     if (rc < 0) {
@@ -118,14 +130,90 @@ void fsutil_tmpfile_abort(struct fsutil_tmpfile *t)
     tmpfile_release(t);
 }
 
+/* Gives the unnamed file behind fd the name `to`; EEXIST if taken. */
+static int link_fd(int fd, const char *to)
+{
+    char proc[64];
+
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+    return linkat(AT_FDCWD, proc, AT_FDCWD, to, AT_SYMLINK_FOLLOW);
+}
+
+/* An unnamed temp file into place: a link fails if the name is taken,
+ * which is the no-overwrite rule for free; forced, it is linked under a
+ * fresh temp name and renamed over the old file. */
+static int commit_unnamed(struct fsutil_tmpfile *t, int fd, struct err *e)
+{
+    char *dir = NULL, *base = NULL, *tmp = NULL;
+    int rc = -1;
+
+    if (!t->force) {
+        if (link_fd(fd, t->final_path) == 0)
+            return 0;
+        if (errno == EEXIST)
+            return err_set(e, ERR_REFUSED, "'%s' already exists", t->final_path);
+        return err_errno(e, ERR_IO, errno, "cannot create '%s'", t->final_path);
+    }
+    if (split_path(t->final_path, &dir, &base, e) < 0)
+        return -1;
+    tmp = malloc(strlen(dir) + strlen(base) + 64);
+    if (!tmp) {
+        err_oom(e);
+        goto out;
+    }
+    for (unsigned i = 0;; i++) {
+        sprintf(tmp, "%s/.%s.tmp-%ld-%u", dir, base, (long)getpid(), i);
+        if (link_fd(fd, tmp) == 0)
+            break;
+        if (errno != EEXIST || i >= 100) {
+            err_errno(e, ERR_IO, errno, "cannot create a temporary file in '%s'", dir);
+            goto out;
+        }
+    }
+    if (rename(tmp, t->final_path) < 0) {
+        err_errno(e, ERR_IO, errno, "cannot rename '%s' to '%s'", tmp, t->final_path);
+        unlink(tmp);
+        goto out;
+    }
+    rc = 0;
+out:
+    free(dir);
+    free(base);
+    free(tmp);
+    return rc;
+}
+
 int fsutil_tmpfile_commit(struct fsutil_tmpfile *t, struct err *e)
 {
     int fd = t->fd;
     int rc = -1;
 
     t->fd = -1;
-    if (fd < 0 || !t->path) {
+    if (fd < 0 || !t->final_path) {
         err_set(e, ERR_INTERNAL, "commit of a temporary file that is not open");
+        goto out;
+    }
+    if (!t->path) {
+        /* unnamed: it needs its descriptor open to be linked */
+        if (fsync(fd) < 0) {
+            err_errno(e, ERR_IO, errno, "cannot write '%s'", t->final_path);
+            close(fd);
+            goto out;
+        }
+        rc = commit_unnamed(t, fd, e);
+        if (close(fd) < 0 && rc == 0) {
+            err_errno(e, ERR_IO, errno, "cannot write '%s'", t->final_path);
+            unlink(t->final_path);
+            rc = -1;
+        }
+        if (rc < 0)
+            goto out;
+        rc = -1;
+        if (fsutil_fsync_parent(t->final_path, e) < 0) {
+            unlink(t->final_path);
+            goto out;
+        }
+        rc = 0;
         goto out;
     }
     if (fsync(fd) < 0) {

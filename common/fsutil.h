@@ -4,12 +4,14 @@
  *
  * The pattern (STYLE.md "Every write is checked, the last one too"):
  *   1. fsutil_tmpfile_open(): a 0600 temp file in the folder of the final
- *      path (same file system, so the rename is atomic), named
- *      ".<name>.tmp-XXXXXX";
+ *      path (same file system, so the final step is atomic). Where the
+ *      kernel and file system allow it, the file has no name at all
+ *      (O_TMPFILE), so a process killed mid-write leaves nothing behind;
+ *      otherwise it is named ".<name>.tmp-XXXXXX";
  *   2. write through t.fd (fsutil_write_all() checks every write);
- *   3. fsutil_tmpfile_commit(): fsync, close, rename into place (refusing
- *      to replace an existing file unless forced), fsync the folder;
- *      or fsutil_tmpfile_abort(): close and remove the temp file.
+ *   3. fsutil_tmpfile_commit(): fsync, then link (unnamed file) or rename
+ *      it into place, refusing to replace an existing file unless forced,
+ *      fsync the folder; or fsutil_tmpfile_abort(): close and remove it.
  *
  * Also: anonymous temp files for spill data (gone when closed, even after
  * kill -9), and the permission check for files that hold secrets.
@@ -30,12 +32,16 @@
  * on a released or init'ed struct is a no-op. */
 struct fsutil_tmpfile {
     int fd;           /* the temp file, open for writing; -1 when released */
-    char *path;       /* the temp file's path (owned) */
+    char *path;       /* the temp file's path (owned); NULL when it has no name */
     char *final_path; /* owned copy of the destination */
     bool force;       /* may replace an existing final_path */
 };
 
 void fsutil_tmpfile_init(struct fsutil_tmpfile *t);
+
+/* Tests set this to exercise the named temp file path where O_TMPFILE
+ * works. */
+extern bool fsutil_tmpfile_named_only;
 
 /* Creates the temp file for final_path. Unless force, fails with
  * ERR_REFUSED if final_path already exists (it is checked again, atomically,
