@@ -3,9 +3,12 @@ compared field by field with /__state, subsets, and the faults the export
 must ride out or refuse (expired link, dropped and truncated downloads,
 failed jobs, a 429 storm, a query that matches too many, a full disk)."""
 
+import json
 import os
 import resource
 import signal
+import threading
+import time
 
 from e2elib import (EXPORT, FakeTenant, check, check_eq, grants_of, main, read_snapshot, run,
                     state_grants, test)
@@ -206,6 +209,52 @@ def full_disk_leaves_nothing():
     check_eq(r.returncode, 7, r.stderr)
     check("File too large" in r.stderr or "No space" in r.stderr, r.stderr)
     check_eq(os.listdir("."), [], "no partial snapshot or temp file")
+
+
+@test
+def grants_of_users_the_export_job_does_not_hold_are_dropped():
+    # The export job is a point-in-time copy taken when it is created; the
+    # role and organization member lists are read afterwards. A user created
+    # in between (here: while the first member-list call is held up) has
+    # grants but no line: they are dropped and counted, never dangling.
+    with FakeTenant("late.example.test", seed=61, users=120) as t:
+        st = t.state()
+        role, org = st["roles"][0], st["organizations"][0]
+        t.fault(method="GET", path="/api/v2/roles/.*/users.*", kind="slow", ms=2500, count=1)
+        late = {}
+
+        def add_late_user():
+            deadline = time.time() + 20
+            while time.time() < deadline and not any(
+                    e["path"] == "/api/v2/jobs/users-exports" for e in t.log()):
+                time.sleep(0.05)
+            st, _, u = t.api("POST", "/users", {"connection": "Username-Password-Authentication",
+                                                "email": "late.user@example.org",
+                                                "password": "Late-user-pw-123!"})
+            late["created"] = st
+            uid = u["user_id"]
+            late["grants"] = (
+                t.api("POST", "/roles/%s/users" % role["id"], {"users": [uid]})[0],
+                t.api("POST", "/organizations/%s/members" % org["id"], {"members": [uid]})[0])
+            late["id"] = uid
+
+        th = threading.Thread(target=add_late_user)
+        th.start()
+        r = export(t, "-o", "late.ndjson.gz", "--no-anonymize", "--json")
+        th.join()
+        check_eq(r.returncode, 0, r.stderr)
+        check("id" in late, "the late user was created during the export: %s" % late)
+        check_eq((late["created"],) + late["grants"], (201, 200, 204), "late user and grants")
+        summary = json.loads(r.stdout)
+        check_eq(summary["dropped_grants"], 2, "the late user's role and membership dropped")
+        check("2 role or organization grants of users not in the snapshot were left out"
+              in r.stderr, r.stderr)
+        header, users, trailer = read_snapshot("late.ndjson.gz")
+        check(late["id"] not in {u["user_id"] for u in users}, "the late user is not in it")
+        check_eq(len(users), 120, "the job's users")
+        # everyone else is exactly as the tenant holds them
+        compare_with_state(users, {"users": [u for u in t.state()["users"]
+                                             if u["user_id"] != late["id"]]})
 
 
 @test
