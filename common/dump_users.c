@@ -8,9 +8,19 @@
  * context's salted digest of the original) so that two different people who would end up with the
  * same pseudonym in one connection are caught before the snapshot is written: at import one of them
  * would otherwise be lost.
+ *
+ * Without privacy, a line goes to the sort without jansson when the fast
+ * canonicaliser (canonjson.h) handles it: it gives the bytes json_dumps
+ * would, from one pass over the text. Lines it leaves alone (unusual JSON,
+ * a user_id or connection with escapes, errors) take the jansson path,
+ * which then also words the error. With privacy the policy needs a json_t:
+ * it is built from the same fast parse (canonjson_to_json, jansson's value
+ * without jansson's lexer) and serialized by canonjson_dump, jansson's
+ * bytes again; json_loadb and json_dumps remain for what those leave.
  */
 #include "dump_internal.h"
 
+#include "canonjson.h"
 #include "extsort.h"
 #include "privacy.h"
 #include "tenant.h"
@@ -45,7 +55,8 @@ int dump_ingest_user(struct dump_ctx *c, json_t *user, struct err *e)
     const struct privacy_user_src *src;
     const char *user_id, *conn;
     size_t conn_len, line_len;
-    int kept, rc = -1;
+    struct buf text;
+    int kept, r, rc = -1;
 
     user_id = json_string_value(json_object_get(user, "user_id"));
     if (!user_id || !*user_id)
@@ -82,10 +93,20 @@ int dump_ingest_user(struct dump_ctx *c, json_t *user, struct err *e)
             return err_set(e, ERR_USAGE, "the privacy policy removed a user_id; it must keep it");
     }
 
-    line = json_dumps(user, JSON_COMPACT | JSON_SORT_KEYS);
-    if (!line)
-        return err_oom(e);
-    line_len = strlen(line);
+    /* The fast dump gives jansson's bytes; whatever it leaves (or a line
+     * past its ceiling, which the sort refuses anyway) goes to jansson. */
+    buf_init(&text, EXTSORT_MAX_RECORD);
+    r = canonjson_dump(user, &text, e);
+    if (r == 1) {
+        line = buf_detach(&text, &line_len);
+    } else {
+        line = json_dumps(user, JSON_COMPACT | JSON_SORT_KEYS);
+        if (!line) {
+            err_oom(e);
+            goto out;
+        }
+        line_len = strlen(line);
+    }
     conn_len = strlen(conn);
     rec = malloc(conn_len + 1 + line_len);
     if (!rec) {
@@ -97,9 +118,58 @@ int dump_ingest_user(struct dump_ctx *c, json_t *user, struct err *e)
     memcpy(rec + conn_len + 1, line, line_len);
     rc = extsort_add(c->users, user_id, strlen(user_id), rec, conn_len + 1 + line_len, e);
 out:
+    buf_release(&text);
     free(line);
     free(rec);
     return rc;
+}
+
+/* The record "<connection>\0<canonical line>" of a parsed user, into the
+ * users sort. 1 done, 0 left to jansson, -1 failed. */
+static int ingest_parsed(struct dump_ctx *c, const struct canonjson *cj, struct err *e)
+{
+    const char *uid, *conn = "";
+    size_t ulen, conn_len = 0, x, n;
+    char *rec;
+    int rc;
+
+    x = canonjson_get(cj, CANONJSON_ROOT, "user_id", 7);
+    if (x == CANONJSON_NONE || !canonjson_string(cj, x, &uid, &ulen) || ulen == 0)
+        return 0;
+    /* identities[0].connection, "" when it is not a string (as user_connection) */
+    x = canonjson_get(cj, CANONJSON_ROOT, "identities", 10);
+    if (x != CANONJSON_NONE)
+        x = canonjson_at(cj, x, 0);
+    if (x != CANONJSON_NONE)
+        x = canonjson_get(cj, x, "connection", 10);
+    if (x != CANONJSON_NONE && canonjson_type(cj, x) == CANONJSON_STRING &&
+        !canonjson_string(cj, x, &conn, &conn_len))
+        return 0;
+    c->users_seen++;
+    if (c->users_seen % 1000 == 0)
+        dump_progress(c, c->users_seen);
+    rec = malloc(conn_len + 1 + canonjson_bound(cj));
+    if (!rec)
+        return err_oom(e);
+    memcpy(rec, conn, conn_len);
+    rec[conn_len] = '\0';
+    n = canonjson_write(cj, CANONJSON_ROOT, rec + conn_len + 1);
+    rc = extsort_add(c->users, uid, ulen, rec, conn_len + 1 + n, e);
+    free(rec);
+    return rc < 0 ? -1 : 1;
+}
+
+static int ingest_fast(struct dump_ctx *c, const char *line, size_t len, struct err *e)
+{
+    struct canonjson cj;
+    int r;
+
+    canonjson_init(&cj);
+    r = canonjson_parse(&cj, line, len, e);
+    if (r == 1)
+        r = ingest_parsed(c, &cj, e);
+    canonjson_release(&cj);
+    return r;
 }
 
 int dump_ingest_line(struct dump_ctx *c, const char *line, size_t len, struct err *e)
@@ -108,6 +178,32 @@ int dump_ingest_line(struct dump_ctx *c, const char *line, size_t len, struct er
     json_t *user;
     int rc;
 
+    if (!c->req->privacy) {
+        rc = ingest_fast(c, line, len, e);
+        if (rc != 0) {
+            c->lines_fast += rc > 0;
+            return rc < 0 ? -1 : 0;
+        }
+    } else {
+        /* The policy works on a json_t: built from the fast parse when it
+         * can be, which skips jansson's lexer. */
+        struct canonjson cj;
+        canonjson_init(&cj);
+        rc = canonjson_parse(&cj, line, len, e);
+        user = rc == 1 ? canonjson_to_json(&cj, CANONJSON_ROOT) : NULL;
+        canonjson_release(&cj);
+        if (rc < 0)
+            return -1;
+        if (rc == 1) {
+            if (!user)
+                return err_oom(e);
+            c->lines_fast++;
+            rc = dump_ingest_user(c, user, e);
+            json_decref(user);
+            return rc;
+        }
+    }
+    c->lines_slow++;
     user = json_loadb(line, len, 0, &jerr);
     if (!json_is_object(user)) {
         bool parsed = user != NULL;

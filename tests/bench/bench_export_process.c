@@ -378,6 +378,9 @@ int main(int argc, char **argv)
            (double)raw_bytes / 1e6, o.privacy ? "on (default policy, source digests)" : "off");
     printf("users sort: %zu records, %zu runs spilled, %zu extra merge passes\n", urecs, uruns,
            upasses);
+    printf("fast paths: %zu lines parsed without jansson (%zu with it), %zu users joined by "
+           "splicing (%zu through jansson)\n",
+           c.lines_fast, c.lines_slow, c.joins_fast, c.joins_slow);
     printf("phase ingest (gunzip+parse+%sserialize+sort): wall %.2f s, cpu %.2f s\n",
            o.privacy ? "privacy+" : "", t1.wall - t0.wall, t1.cpu - t0.cpu);
     printf("phase grants: wall %.2f s, cpu %.2f s\n", t2.wall - t1.wall, t2.cpu - t1.cpu);
@@ -386,14 +389,16 @@ int main(int argc, char **argv)
            t4.wall - t3.wall, t4.cpu - t3.cpu);
     printf(
         "{\"bench\":\"export_process\",\"users\":%zu,\"role_grants\":%zu,\"memberships\":%zu,"
-        "\"privacy\":%s,\"dropped_grants\":%zu,\"input_gz_bytes\":%llu,\"input_raw_bytes\":%llu,"
+        "\"privacy\":%s,\"dropped_grants\":%zu,\"lines_fast\":%zu,\"lines_slow\":%zu,"
+        "\"joins_fast\":%zu,\"joins_slow\":%zu,\"input_gz_bytes\":%llu,\"input_raw_bytes\":%llu,"
         "\"sort_runs\":%zu,\"grant_runs\":%zu,\"wall\":{\"ingest\":%.3f,\"grants\":%.3f,"
         "\"unique\":%.3f,\"join\":%.3f,\"total\":%.3f},\"cpu\":{\"ingest\":%.3f,"
         "\"grants\":%.3f,\"unique\":%.3f,\"join\":%.3f,\"total\":%.3f},\"snapshot_id\":\"%s\"}\n",
         res.users, res.role_grants, res.memberships, o.privacy ? "true" : "false",
-        res.dropped_grants, gz_bytes, raw_bytes, uruns, gruns, t1.wall - t0.wall, t2.wall - t1.wall,
-        t3.wall - t2.wall, t4.wall - t3.wall, t4.wall - t0.wall, t1.cpu - t0.cpu, t2.cpu - t1.cpu,
-        t3.cpu - t2.cpu, t4.cpu - t3.cpu, t4.cpu - t0.cpu, res.snapshot_id);
+        res.dropped_grants, c.lines_fast, c.lines_slow, c.joins_fast, c.joins_slow, gz_bytes,
+        raw_bytes, uruns, gruns, t1.wall - t0.wall, t2.wall - t1.wall, t3.wall - t2.wall,
+        t4.wall - t3.wall, t4.wall - t0.wall, t1.cpu - t0.cpu, t2.cpu - t1.cpu, t3.cpu - t2.cpu,
+        t4.cpu - t3.cpu, t4.cpu - t0.cpu, res.snapshot_id);
     rc = 0;
 out:
     if (rc)
