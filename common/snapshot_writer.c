@@ -531,6 +531,21 @@ static int w_count(struct snapshot_writer *w, const char *conn, struct err *e)
     return 0;
 }
 
+/* Whether a user line has a top-level "a0snap" key (the header's and the
+ * trailer's mark): only lines that hold the string at all are parsed. */
+static bool has_reserved_key(const char *line, size_t len)
+{
+    json_t *j;
+    bool found;
+
+    if (!memmem(line, len, "\"a0snap\"", 8))
+        return false;
+    j = json_loadb(line, len, 0, NULL);
+    found = !j || json_object_get(j, "a0snap") != NULL; /* unparsable: refuse too */
+    json_decref(j);
+    return found;
+}
+
 int snapshot_writer_append_line(struct snapshot_writer *w, const char *user_id,
                                 const char *conn_name, const char *line, size_t len, struct err *e)
 {
@@ -562,6 +577,8 @@ int snapshot_writer_append_line(struct snapshot_writer *w, const char *user_id,
     if (snapshot_json_too_deep(line, len))
         return err_set(e, ERR_SNAPSHOT, "user '%s' is nested more than %d levels deep", q,
                        SNAPSHOT_MAX_DEPTH);
+    if (has_reserved_key(line, len))
+        return err_set(e, ERR_SNAPSHOT, "user '%s' has the reserved key 'a0snap'", q);
     if (w_count(w, conn_name ? conn_name : "", e) < 0 || w_put_line(w, line, len, e) < 0)
         return -1;
     buf_reset(&w->prev_id);
