@@ -4,7 +4,10 @@
 #ifndef A0SNAP_DUMP_INTERNAL_H
 #define A0SNAP_DUMP_INTERNAL_H
 
+#include "buf.h"
 #include "dump.h"
+
+#include <pthread.h>
 
 struct extsort;
 
@@ -25,6 +28,17 @@ struct dump_ctx {
      * parsed without jansson's lexer, users joined by splicing text. */
     size_t lines_fast, lines_slow;
     size_t joins_fast, joins_slow;
+    /* While dump_pool.c runs a second thread: the lock every add to the
+     * users and uniq sorts takes (NULL otherwise), the users the other
+     * thread has done (for progress) and the export file's line number of
+     * the line being ingested (0: users_seen + 1). */
+    pthread_mutex_t *sort_lock;
+    size_t users_seen_elsewhere;
+    size_t line_no;
+    /* With a sort_lock: a batch's records wait here ("<sort><klen><rlen>
+     * <key><rec>", lengths as uint32_t) and go in under one lock
+     * (dump_sort_flush), so two threads rarely wait for each other. */
+    struct buf *pending;
 };
 
 void dump_progress(struct dump_ctx *c, size_t done);
@@ -36,11 +50,34 @@ json_t *dump_find_connection(const struct dump_ctx *c, const char *name);
 /* dump_job.c: runs one export job (connection_id NULL = all) and feeds
  * every user of its file to dump_ingest_line(). */
 int dump_job_run(struct dump_ctx *c, const char *connection_id, struct err *e);
+/* Feeds every line of the gzipped export file open at fd (from its start)
+ * to dump_ingest_line(), through dump_pool.c when privacy is on. gz_bytes
+ * and raw_bytes (may be NULL) get the compressed and raw sizes. */
+int dump_ingest_file(struct dump_ctx *c, int fd, unsigned long long *gz_bytes,
+                     unsigned long long *raw_bytes, struct err *e);
+
+/* dump_pool.c: the per-user work of an export file (parse, privacy policy,
+ * canonical text) on two threads, the caller's and one worker, each with
+ * its own privacy context; the sorts take the records under
+ * c->sort_lock. The order records reach the sorts in does not matter (a
+ * sort orders by key, then bytes), so the snapshot is the same bytes as
+ * with one thread. Lines are copied in batches; while the worker is busy
+ * with one batch the caller does the next itself. */
+struct dump_pool;
+int dump_pool_new(struct dump_pool **out, struct dump_ctx *c, struct err *e);
+int dump_pool_line(struct dump_pool *p, const char *line, size_t len, struct err *e);
+/* Does what is left, stops the worker and adds its counters, privacy stats
+ * and drift to c's. */
+int dump_pool_finish(struct dump_pool *p, struct err *e);
+/* Stops the worker if running (after a failure) and frees. NULL: no-op. */
+void dump_pool_free(struct dump_pool *p);
 
 /* dump_users.c */
 int dump_ingest_line(struct dump_ctx *c, const char *line, size_t len, struct err *e);
 int dump_ingest_user(struct dump_ctx *c, json_t *user, struct err *e);
 int dump_check_unique(struct dump_ctx *c, struct err *e);
+/* Adds c->pending's records to their sorts, under c->sort_lock. */
+int dump_sort_flush(struct dump_ctx *c, struct err *e);
 
 /* dump_subset.c */
 int dump_subset(struct dump_ctx *c, struct err *e);

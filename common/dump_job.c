@@ -182,45 +182,67 @@ static int download(struct dump_ctx *c, const char *job_id, char **location, int
     }
 }
 
+struct line_sink {
+    struct dump_ctx *c;
+    struct dump_pool *pool; /* NULL: one thread */
+};
+
 static int on_line(void *ctx, const char *line, size_t len, struct err *e)
 {
-    return dump_ingest_line(ctx, line, len, e);
+    struct line_sink *s = ctx;
+
+    return s->pool ? dump_pool_line(s->pool, line, len, e) : dump_ingest_line(s->c, line, len, e);
 }
 
-static int process_file(struct dump_ctx *c, int fd, const char *job_id, struct err *e)
+int dump_ingest_file(struct dump_ctx *c, int fd, unsigned long long *gz_bytes,
+                     unsigned long long *raw_bytes, struct err *e)
 {
+    struct line_sink sink = {c, NULL};
     struct gunzip *g = NULL;
     char *chunk = NULL;
     ssize_t n;
     int rc = -1;
 
     if (lseek(fd, 0, SEEK_SET) < 0)
-        return err_errno(e, ERR_IO, errno, "cannot rewind the download temp file");
+        return err_errno(e, ERR_IO, errno, "cannot rewind the export file");
     chunk = malloc(READ_CHUNK);
     if (!chunk)
         return err_oom(e);
-    if (gunzip_new(&g, EXPORT_MAX_LINE, on_line, c, e) < 0)
+    /* The privacy policy's per-user work is worth a second core. */
+    if (c->req->privacy && dump_pool_new(&sink.pool, c, e) < 0)
+        goto out;
+    if (gunzip_new(&g, EXPORT_MAX_LINE, on_line, &sink, e) < 0)
         goto out;
     while ((n = read(fd, chunk, READ_CHUNK)) > 0) {
         if (gunzip_feed(g, chunk, (size_t)n, e) < 0)
-            goto fail;
+            goto out;
     }
     if (n < 0) {
-        err_errno(e, ERR_IO, errno, "cannot read the download temp file");
+        err_errno(e, ERR_IO, errno, "cannot read the export file");
         goto out;
     }
-    if (gunzip_finish(g, e) < 0)
-        goto fail;
+    if (gunzip_finish(g, e) < 0 || (sink.pool && dump_pool_finish(sink.pool, e) < 0))
+        goto out;
+    if (gz_bytes)
+        *gz_bytes = gunzip_bytes_in(g);
+    if (raw_bytes)
+        *raw_bytes = gunzip_bytes_out(g);
     rc = 0;
-    goto out;
-fail:
-    if (e->code != ERR_INTERNAL && e->code != ERR_IO && e->code != ERR_REFUSED &&
-        e->code != ERR_SCOPE && e->code != ERR_USAGE)
-        err_prefix(e, "export job '%s' file", job_id);
 out:
+    dump_pool_free(sink.pool);
     gunzip_free(g);
     free(chunk);
     return rc;
+}
+
+static int process_file(struct dump_ctx *c, int fd, const char *job_id, struct err *e)
+{
+    if (dump_ingest_file(c, fd, NULL, NULL, e) == 0)
+        return 0;
+    if (e->code != ERR_INTERNAL && e->code != ERR_IO && e->code != ERR_REFUSED &&
+        e->code != ERR_SCOPE && e->code != ERR_USAGE)
+        err_prefix(e, "export job '%s' file", job_id);
+    return -1;
 }
 
 int dump_job_run(struct dump_ctx *c, const char *connection_id, struct err *e)

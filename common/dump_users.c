@@ -25,6 +25,7 @@
 #include "privacy.h"
 #include "tenant.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +34,61 @@ static const char *user_connection(json_t *user)
     json_t *ids = json_object_get(user, "identities");
     const char *conn = json_string_value(json_object_get(json_array_get(ids, 0), "connection"));
     return conn ? conn : "";
+}
+
+/* An add to a sort the pool's other thread may be adding to as well:
+ * held back in c->pending when there is one. */
+static int dump_sort_add(struct dump_ctx *c, struct extsort *s, const char *key, size_t klen,
+                         const char *rec, size_t rlen, struct err *e)
+{
+    uint32_t len[2] = {(uint32_t)klen, (uint32_t)rlen};
+    char which = s == c->users ? 'u' : 'q';
+    int rc;
+
+    if (c->pending && klen + rlen < EXTSORT_MAX_RECORD) {
+        if (buf_append(c->pending, &which, 1, e) < 0 ||
+            buf_append(c->pending, len, sizeof(len), e) < 0 ||
+            buf_append(c->pending, key, klen, e) < 0 || buf_append(c->pending, rec, rlen, e) < 0)
+            return -1;
+        return 0;
+    }
+    if (c->sort_lock)
+        pthread_mutex_lock(c->sort_lock);
+    rc = extsort_add(s, key, klen, rec, rlen, e);
+    if (c->sort_lock)
+        pthread_mutex_unlock(c->sort_lock);
+    return rc;
+}
+
+int dump_sort_flush(struct dump_ctx *c, struct err *e)
+{
+    const char *p, *end;
+    int rc = 0;
+
+    if (!c->pending || c->pending->len == 0)
+        return 0;
+    p = c->pending->data;
+    end = p + c->pending->len;
+    if (c->sort_lock)
+        pthread_mutex_lock(c->sort_lock);
+    while (p < end && rc == 0) {
+        uint32_t len[2];
+        memcpy(len, p + 1, sizeof(len));
+        rc = extsort_add(*p == 'u' ? c->users : c->uniq, p + 1 + sizeof(len), len[0],
+                         p + 1 + sizeof(len) + len[0], len[1], e);
+        p += 1 + sizeof(len) + len[0] + len[1];
+    }
+    if (c->sort_lock)
+        pthread_mutex_unlock(c->sort_lock);
+    buf_reset(c->pending);
+    return rc;
+}
+
+static void count_user(struct dump_ctx *c)
+{
+    c->users_seen++;
+    if (c->users_seen % 1000 == 0)
+        dump_progress(c, c->users_seen + c->users_seen_elsewhere);
 }
 
 static int note_unique(struct dump_ctx *c, const char *conn, const char *kind, const char *value,
@@ -46,7 +102,7 @@ static int note_unique(struct dump_ctx *c, const char *conn, const char *kind, c
     n = snprintf(key, sizeof(key), "%s\n%s:%s", conn, kind, value);
     if (n < 0 || (size_t)n >= sizeof(key))
         return 0; /* absurdly long values are not pseudonyms */
-    return extsort_add(c->uniq, key, (size_t)n, src, strlen(src), e);
+    return dump_sort_add(c, c->uniq, key, (size_t)n, src, strlen(src), e);
 }
 
 int dump_ingest_user(struct dump_ctx *c, json_t *user, struct err *e)
@@ -61,9 +117,7 @@ int dump_ingest_user(struct dump_ctx *c, json_t *user, struct err *e)
     user_id = json_string_value(json_object_get(user, "user_id"));
     if (!user_id || !*user_id)
         return err_set(e, ERR_API, "a user in the export has no user_id");
-    c->users_seen++;
-    if (c->users_seen % 1000 == 0)
-        dump_progress(c, c->users_seen);
+    count_user(c);
     conn = user_connection(user);
 
     if (c->req->privacy) {
@@ -116,7 +170,7 @@ int dump_ingest_user(struct dump_ctx *c, json_t *user, struct err *e)
     memcpy(rec, conn, conn_len);
     rec[conn_len] = '\0';
     memcpy(rec + conn_len + 1, line, line_len);
-    rc = extsort_add(c->users, user_id, strlen(user_id), rec, conn_len + 1 + line_len, e);
+    rc = dump_sort_add(c, c->users, user_id, strlen(user_id), rec, conn_len + 1 + line_len, e);
 out:
     buf_release(&text);
     free(line);
@@ -145,16 +199,14 @@ static int ingest_parsed(struct dump_ctx *c, const struct canonjson *cj, struct 
     if (x != CANONJSON_NONE && canonjson_type(cj, x) == CANONJSON_STRING &&
         !canonjson_string(cj, x, &conn, &conn_len))
         return 0;
-    c->users_seen++;
-    if (c->users_seen % 1000 == 0)
-        dump_progress(c, c->users_seen);
+    count_user(c);
     rec = malloc(conn_len + 1 + canonjson_bound(cj));
     if (!rec)
         return err_oom(e);
     memcpy(rec, conn, conn_len);
     rec[conn_len] = '\0';
     n = canonjson_write(cj, CANONJSON_ROOT, rec + conn_len + 1);
-    rc = extsort_add(c->users, uid, ulen, rec, conn_len + 1 + n, e);
+    rc = dump_sort_add(c, c->users, uid, ulen, rec, conn_len + 1 + n, e);
     free(rec);
     return rc < 0 ? -1 : 1;
 }
@@ -209,7 +261,8 @@ int dump_ingest_line(struct dump_ctx *c, const char *line, size_t len, struct er
         bool parsed = user != NULL;
         json_decref(user);
         return err_set(e, ERR_API, "line %zu of the export file is not a JSON object%s%s",
-                       c->users_seen + 1, parsed ? "" : ": ", parsed ? "" : jerr.text);
+                       c->line_no ? c->line_no : c->users_seen + 1, parsed ? "" : ": ",
+                       parsed ? "" : jerr.text);
     }
     rc = dump_ingest_user(c, user, e);
     json_decref(user);

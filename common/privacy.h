@@ -126,6 +126,14 @@ int privacy_ctx_new(struct privacy_ctx **out, const struct privacy_policy *p,
 /* NULL is a no-op. */
 void privacy_ctx_free(struct privacy_ctx *c);
 
+/* A second context for c's policy and key, for another thread: the same
+ * pseudonyms, want_src as c, no stats or drift yet. */
+int privacy_ctx_clone(struct privacy_ctx **out, const struct privacy_ctx *c, struct err *e);
+
+/* Adds from's stats and drift (users per unreviewed path) to into's, as if
+ * into had applied from's users too. */
+int privacy_ctx_merge(struct privacy_ctx *into, const struct privacy_ctx *from, struct err *e);
+
 /* Transforms user (an Auth0 user object) in place. Returns 1 if the user is
  * kept, 0 if the policy's selection excludes it (it is then untouched),
  * -1 on error (ERR_SNAPSHOT for a user that is not an object or nests

@@ -314,6 +314,55 @@ fail:
     return -1;
 }
 
+int privacy_ctx_clone(struct privacy_ctx **out, const struct privacy_ctx *c, struct err *e)
+{
+    if (privacy_ctx_new(out, c->pol, c->key, e) < 0)
+        return -1;
+    (*out)->want_src = c->want_src;
+    return 0;
+}
+
+int privacy_ctx_merge(struct privacy_ctx *into, const struct privacy_ctx *from, struct err *e)
+{
+    struct privacy_stats *a = &into->st;
+    const struct privacy_stats *b = &from->st;
+
+    a->users_seen += b->users_seen;
+    a->users_kept += b->users_kept;
+    a->users_excluded += b->users_excluded;
+    a->pseudonymised += b->pseudonymised;
+    a->hashed += b->hashed;
+    a->masked += b->masked;
+    a->set += b->set;
+    a->dropped += b->dropped;
+    a->ids_with_at += b->ids_with_at;
+    a->unreviewed += b->unreviewed;
+    a->drift_not_listed += b->drift_not_listed;
+    for (size_t i = 0; i < from->drift.cap; i++) {
+        const struct smap_entry *f = &from->drift.slots[i];
+        struct smap_entry *s;
+        size_t len;
+
+        if (!f->key)
+            continue;
+        len = strlen(f->key);
+        s = smap_find(&into->drift, f->key, len, f->hash);
+        if (!s && into->drift.n < PRIVACY_DRIFT_MAX) {
+            s = smap_add(&into->drift, f->key, len, f->hash);
+            if (!s)
+                return err_oom(e);
+            s->users = 0;
+            s->last = SIZE_MAX; /* never a user's sequence number */
+        }
+        if (s)
+            s->users += f->users;
+        else
+            a->drift_not_listed += f->users;
+    }
+    a->drift_paths = into->drift.n;
+    return 0;
+}
+
 const struct privacy_stats *privacy_ctx_stats(const struct privacy_ctx *c)
 {
     return &c->st;

@@ -7,10 +7,11 @@
  *                        [--privacy] [--sort-mem MB] [--tmpdir DIR]
  *
  * The same steps as common/dump_run.c, dump_job.c, dump_grants.c and
- * dump_join.c, through the same functions: the export file is read in
- * 256 KB pieces into gunzip (common/gunzip.h) and every line goes to
- * dump_ingest_line() (parse, privacy policy if --privacy, compact sorted
- * serialization, the users sort); each grant of GRANTS.tsv ("<user_id>\t
+ * dump_join.c, through the same functions: the export file goes through
+ * dump_ingest_file() as the download does (gunzip, and every line to
+ * dump_ingest_line(): parse, privacy policy if --privacy, compact sorted
+ * serialization, the users sort; with --privacy on two threads,
+ * dump_pool.c); each grant of GRANTS.tsv ("<user_id>\t
  * <grant JSON>", from bench_gen.py) is parsed and serialized again as
  * dump_grants.c does with the API's answers, its user id mapped as the
  * privacy policy maps ids that embed an email, and goes to the grants sort;
@@ -27,7 +28,6 @@
 #include "dump_internal.h"
 #include "buf.h"
 #include "extsort.h"
-#include "gunzip.h"
 #include "privacy.h"
 #include "pseudonym.h"
 
@@ -42,8 +42,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define READ_CHUNK       (256u << 10) /* as dump_job.c */
-#define EXPORT_MAX_LINE  (4u << 20)
 #define GRANT_MAX_LINE   (1u << 20)
 #define CATALOGUE_MAX    (64u << 20)
 #define DEFAULT_SORT_MEM ((size_t)32 << 20) /* as dump_run.c */
@@ -134,47 +132,17 @@ static int parse_args(int argc, char **argv, struct opts *o)
     return o->input && o->output && optind == argc ? 0 : -1;
 }
 
-static int on_line(void *ctx, const char *line, size_t len, struct err *e)
-{
-    return dump_ingest_line(ctx, line, len, e);
-}
-
-/* dump_job.c process_file(), reading the export file in place of the
- * downloaded temp file. */
+/* dump_job.c's ingest of the downloaded file, on the export file. */
 static int ingest_export(struct dump_ctx *c, const char *path, unsigned long long *gz_bytes,
                          unsigned long long *raw_bytes, struct err *e)
 {
-    struct gunzip *g = NULL;
-    char *chunk = NULL;
-    ssize_t n;
-    int fd, rc = -1;
+    int fd, rc;
 
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return err_errno(e, ERR_IO, errno, "cannot open '%s'", path);
-    chunk = malloc(READ_CHUNK);
-    if (!chunk) {
-        err_oom(e);
-        goto out;
-    }
     c->phase = "users";
-    if (gunzip_new(&g, EXPORT_MAX_LINE, on_line, c, e) < 0)
-        goto out;
-    while ((n = read(fd, chunk, READ_CHUNK)) > 0)
-        if (gunzip_feed(g, chunk, (size_t)n, e) < 0)
-            goto out;
-    if (n < 0) {
-        err_errno(e, ERR_IO, errno, "cannot read '%s'", path);
-        goto out;
-    }
-    if (gunzip_finish(g, e) < 0)
-        goto out;
-    *gz_bytes = gunzip_bytes_in(g);
-    *raw_bytes = gunzip_bytes_out(g);
-    rc = 0;
-out:
-    gunzip_free(g);
-    free(chunk);
+    rc = dump_ingest_file(c, fd, gz_bytes, raw_bytes, e);
     close(fd);
     return rc;
 }
