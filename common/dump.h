@@ -13,7 +13,8 @@
  *     and fed to an external sort by user_id; or, for users/emails/query,
  *     the same from /users (dump_subset.c);
  *   grants (dump_grants.c): role members and organization members (with
- *     their member roles), also sorted by user_id;
+ *     their member roles), also sorted by user_id; read while the export
+ *     job runs (the job's wait would be idle time otherwise);
  *   join (dump_join.c): a streaming merge of the two sorted streams into
  *     the snapshot writer; grants of users that are not in the snapshot
  *     (deleted meanwhile, or outside the subset) are dropped and counted.

@@ -39,6 +39,9 @@ struct dump_ctx {
      * <key><rec>", lengths as uint32_t) and go in under one lock
      * (dump_sort_flush), so two threads rarely wait for each other. */
     struct buf *pending;
+    /* Read the role and organization members while the (first) export
+     * job runs, rather than after: set for whole-tenant dumps. */
+    bool grants_during_job, grants_read;
 };
 
 void dump_progress(struct dump_ctx *c, size_t done);

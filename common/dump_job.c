@@ -256,6 +256,15 @@ int dump_job_run(struct dump_ctx *c, const char *connection_id, struct err *e)
             goto out;
         tenant_notify(c->tenant, 1, "export job '%s' started%s%s", job_id,
                       connection_id ? " for " : "", connection_id ? connection_id : "");
+        /* The member lists take as long as they take; the job's wait is
+         * the time to spend on them. Grants of users the job's copy
+         * lacks are dropped by the join either way. */
+        if (c->grants_during_job && !c->grants_read) {
+            if (dump_grants_bulk(c, e) < 0)
+                goto out;
+            c->grants_read = true;
+            c->phase = "export job";
+        }
         if (wait_for_job(c, job_id, &location, e) == 0)
             break;
         if (e->code != ERR_API || attempt >= 2)

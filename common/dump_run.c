@@ -114,6 +114,7 @@ int dump_tenant(struct tenant *t, const struct dump_request *req, const char *pa
         if (dump_subset(&c, e) < 0)
             goto out;
     } else {
+        c.grants_during_job = true;
         if (req->n_connections == 0 && dump_job_run(&c, NULL, e) < 0)
             goto out;
         for (size_t i = 0; i < req->n_connections; i++) {
@@ -121,7 +122,7 @@ int dump_tenant(struct tenant *t, const struct dump_request *req, const char *pa
             if (dump_job_run(&c, json_string_value(json_object_get(conn, "id")), e) < 0)
                 goto out;
         }
-        if (dump_grants_bulk(&c, e) < 0)
+        if (!c.grants_read && dump_grants_bulk(&c, e) < 0)
             goto out;
     }
     res->users_seen = c.users_seen;

@@ -252,6 +252,11 @@ def grants_of_users_the_export_job_does_not_hold_are_dropped():
         header, users, trailer = read_snapshot("late.ndjson.gz")
         check(late["id"] not in {u["user_id"] for u in users}, "the late user is not in it")
         check_eq(len(users), 120, "the job's users")
+        # the member lists are read while the job runs, before its file is fetched
+        log = t.log()
+        first_read = min(i for i, e in enumerate(log) if e["path"].startswith("/api/v2/roles/"))
+        first_download = min(i for i, e in enumerate(log) if e["listener"] == "download")
+        check(first_read < first_download, "grants read during the export job")
         # everyone else is exactly as the tenant holds them
         compare_with_state(users, {"users": [u for u in t.state()["users"]
                                              if u["user_id"] != late["id"]]})
