@@ -23,6 +23,7 @@
 
 #define POLL_FIRST_MS     500
 #define POLL_MAX_MS       5000
+#define POLL_AFTER_ETA_MS 250                 /* after the job's own time_left_seconds */
 #define JOB_MAX_WAIT_MS   (9LL * 3600 * 1000) /* Auth0 gives up on a job after 8 h */
 #define DOWNLOAD_ATTEMPTS 5
 #define EXPORT_MAX_LINE   (4u << 20)
@@ -127,8 +128,18 @@ static int wait_for_job(struct dump_ctx *c, const char *job_id, char **location,
                     status, (long long)(waited / 60000));
             goto out;
         }
-        tenant_sleep_ms(c->tenant, delay);
-        waited += delay;
+        {
+            /* A job that says when it will be done is polled then, if
+             * that is sooner than the backoff would (time_left_seconds is
+             * documented for processing jobs; absent, the backoff rules). */
+            json_t *left = json_object_get(job, "time_left_seconds");
+            int64_t next = delay;
+            if (json_is_integer(left) && json_integer_value(left) >= 0 &&
+                json_integer_value(left) * 1000 + POLL_AFTER_ETA_MS < next)
+                next = json_integer_value(left) * 1000 + POLL_AFTER_ETA_MS;
+            tenant_sleep_ms(c->tenant, next);
+            waited += next;
+        }
         delay = delay * 3 / 2 > POLL_MAX_MS ? POLL_MAX_MS : delay * 3 / 2;
     }
 out:
