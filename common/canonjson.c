@@ -895,49 +895,30 @@ static json_t *integer_json(const unsigned char *s, size_t len)
     return u ? json_integer(-(json_int_t)(u - 1) - 1) : json_integer(0);
 }
 
-static int doc_order(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-    return x < y ? -1 : x > y;
-}
-
 json_t *canonjson_to_json(const struct canonjson *cj, size_t node)
 {
     const struct canonjson_node *nd = &cj->nodes[node];
     const unsigned char *t = (const unsigned char *)cj->text;
     json_t *j = NULL, *child;
-    uint32_t small[32], *order = small, x;
-    size_t k, n;
+    uint32_t x;
+    size_t n;
     double v;
 
     switch (nd->type) {
     case CANONJSON_OBJECT:
         j = json_object();
-        if (!j || !nd->count)
-            return j;
-        /* Siblings' nodes were made in the text's order: jansson's order. */
-        if (nd->count > sizeof(small) / sizeof(small[0])) {
-            order = malloc(nd->count * sizeof(*order));
-            if (!order) {
-                json_decref(j);
-                return NULL;
-            }
-        }
-        for (n = 0, x = nd->first; x; x = cj->nodes[x].next)
-            order[n++] = x;
-        qsort(order, n, sizeof(*order), doc_order);
-        for (k = 0; k < n; k++) {
-            child = canonjson_to_json(cj, order[k]);
-            if (!child || json_object_setn_new_nocheck(j, cj->text + cj->nodes[order[k]].key,
-                                                       cj->nodes[order[k]].klen, child) < 0) {
+        /* Members go in in sorted key order (the chain's, after parsing):
+         * jansson keeps insertion order, so canonjson_dump() then finds
+         * them sorted already. Nothing that reads the object depends on
+         * its order. */
+        for (x = nd->first; j && x; x = cj->nodes[x].next) {
+            child = canonjson_to_json(cj, x);
+            if (!child || json_object_setn_new_nocheck(j, cj->text + cj->nodes[x].key,
+                                                       cj->nodes[x].klen, child) < 0) {
                 json_decref(j);
                 j = NULL;
-                break;
             }
         }
-        if (order != small)
-            free(order);
         return j;
     case CANONJSON_ARRAY:
         j = json_array();
@@ -1090,7 +1071,11 @@ static void d_value(struct dumper *d, const json_t *j, int depth)
             d->stack[d->top].v = json_object_iter_value(it);
             d->top++;
         }
-        if (n <= SORT_SMALL) {
+        for (k = base + 1; k < d->top && kv_cmp(&d->stack[k - 1], &d->stack[k]) < 0; k++)
+            ;
+        if (k >= d->top) {
+            /* already in order (objects made by canonjson_to_json) */
+        } else if (n <= SORT_SMALL) {
             for (k = base + 1; k < d->top; k++) {
                 struct kv tmp = d->stack[k];
                 size_t m;

@@ -121,9 +121,10 @@ bool canonjson_string(const struct canonjson *cj, size_t node, const char **s, s
 
 /* ---- jansson values ------------------------------------------------------ */
 
-/* The json_t jansson's json_loadb would have built for node (members in
- * the text's order, as jansson inserts them), without its lexer: a new
- * reference, or NULL when out of memory. */
+/* The json_t jansson's json_loadb would have built for node, without its
+ * lexer, but with each object's members inserted in key order (jansson's
+ * would be in the text's), so that canonjson_dump() finds them sorted: a
+ * new reference, or NULL when out of memory. */
 json_t *canonjson_to_json(const struct canonjson *cj, size_t node);
 
 /* Appends json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) of an object or

@@ -64,8 +64,8 @@ int dump_ingest_file(struct dump_ctx *c, int fd, unsigned long long *gz_bytes,
  * its own privacy context; the sorts take the records under
  * c->sort_lock. The order records reach the sorts in does not matter (a
  * sort orders by key, then bytes), so the snapshot is the same bytes as
- * with one thread. Lines are copied in batches; while the worker is busy
- * with one batch the caller does the next itself. */
+ * with one thread. Lines are copied in batches; one batch can wait for
+ * the worker, and when one already waits the caller does the next itself. */
 struct dump_pool;
 int dump_pool_new(struct dump_pool **out, struct dump_ctx *c, struct err *e);
 int dump_pool_line(struct dump_pool *p, const char *line, size_t len, struct err *e);

@@ -40,13 +40,16 @@ struct dump_pool {
     pthread_mutex_t mu; /* guards what follows */
     pthread_cond_t cv;
     pthread_t thread;
-    bool started, busy, quit, failed;
+    bool started, quit, failed;
     struct err werr;     /* the worker's failure */
     size_t worker_users; /* users of the worker's finished batches */
-    struct batch *fill;  /* the caller's, being filled */
-    struct batch *work;  /* the worker's */
-    struct buf pend[2];  /* records waiting for the sorts: the caller's, the worker's */
-    size_t lines;        /* lines seen so far */
+    /* Three batches: the caller fills one, one may wait for the worker
+     * (so that it never waits for the caller), the worker does one. */
+    struct batch *fill, *queued, *work;
+    struct batch *spare[3];
+    size_t n_spare;
+    struct buf pend[2]; /* records waiting for the sorts: the caller's, the worker's */
+    size_t lines;       /* lines seen so far */
 };
 
 static struct batch *batch_new(void)
@@ -97,10 +100,12 @@ static void *worker(void *arg)
         size_t before;
         int rc;
 
-        while (!p->busy && !p->quit)
+        while (!p->queued && !p->quit)
             pthread_cond_wait(&p->cv, &p->mu);
-        if (!p->busy)
-            break;
+        if (!p->queued)
+            break; /* told to stop, and nothing left */
+        p->work = p->queued;
+        p->queued = NULL;
         pthread_mutex_unlock(&p->mu);
         err_clear(&e);
         before = p->wc.users_seen;
@@ -111,8 +116,8 @@ static void *worker(void *arg)
             p->werr = e;
         }
         p->worker_users += p->wc.users_seen - before;
-        p->busy = false;
-        pthread_cond_broadcast(&p->cv);
+        p->spare[p->n_spare++] = p->work;
+        p->work = NULL;
     }
     pthread_mutex_unlock(&p->mu);
     return NULL;
@@ -132,8 +137,9 @@ int dump_pool_new(struct dump_pool **out, struct dump_ctx *c, struct err *e)
     pthread_cond_init(&p->cv, NULL);
     p->c = c;
     p->fill = batch_new();
-    p->work = batch_new();
-    if (!p->fill || !p->work) {
+    for (p->n_spare = 0; p->n_spare < 2; p->n_spare++)
+        p->spare[p->n_spare] = batch_new();
+    if (!p->fill || !p->spare[0] || !p->spare[1]) {
         dump_pool_free(p);
         return err_oom(e);
     }
@@ -174,7 +180,8 @@ static int worker_failed(struct dump_pool *p, struct err *e)
     return failed ? -1 : 0;
 }
 
-/* The full batch goes to the worker if it is free, else the caller does it. */
+/* The full batch waits for the worker if nothing else does, else the
+ * caller does it itself. */
 static int flush(struct dump_pool *p, struct err *e)
 {
     struct batch *b = p->fill;
@@ -183,12 +190,11 @@ static int flush(struct dump_pool *p, struct err *e)
     if (b->n == 0)
         return 0;
     pthread_mutex_lock(&p->mu);
-    if (!p->busy && !p->failed) {
-        p->fill = p->work;
-        p->work = b;
-        p->busy = true;
+    if (!p->queued && !p->failed && p->n_spare > 0) {
+        p->queued = b;
+        p->fill = p->spare[--p->n_spare];
         handed = true;
-        pthread_cond_broadcast(&p->cv);
+        pthread_cond_signal(&p->cv);
     }
     pthread_mutex_unlock(&p->mu);
     if (!handed && run_batch(p->c, b, &p->pend[0], e) < 0)
@@ -273,7 +279,10 @@ void dump_pool_free(struct dump_pool *p)
     }
     privacy_ctx_free(p->wpriv);
     batch_free(p->fill);
+    batch_free(p->queued);
     batch_free(p->work);
+    for (size_t i = 0; i < p->n_spare; i++)
+        batch_free(p->spare[i]);
     buf_release(&p->pend[0]);
     buf_release(&p->pend[1]);
     pthread_mutex_destroy(&p->sort_lock);
