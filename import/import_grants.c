@@ -28,6 +28,7 @@ enum gkind { G_RADD, G_RREM, G_OADD, G_MROLES, G_OREM, G_NKINDS };
 struct gwin {
     struct extsort *s[G_NKINDS];
     size_t items;
+    size_t fresh; /* items added by import_grants_add (not put back) */
 };
 
 struct import_grants {
@@ -41,6 +42,8 @@ struct import_grants {
     char id[256]; /* the batch's role or organization id */
     json_t *uids; /* the batch */
     size_t windows, calls;
+    bool final;      /* no more users to come: partial batches go now */
+    json_t *waiting; /* "<org id>\x1f<uid>" of members put back: their roles wait too */
 };
 
 static void win_free(struct gwin *w)
@@ -72,7 +75,9 @@ int import_grants_new(struct import_ctx *c, size_t mem, struct err *e)
 {
     struct import_grants *g = calloc(1, sizeof(*g));
 
-    if (!g || !(g->uids = json_array())) {
+    if (!g || !(g->uids = json_array()) || !(g->waiting = json_object())) {
+        if (g)
+            json_decref(g->uids);
         free(g);
         return err_oom(e);
     }
@@ -90,6 +95,7 @@ void import_grants_free(struct import_ctx *c)
     win_free(g->filling);
     win_free(g->running);
     json_decref(g->uids);
+    json_decref(g->waiting);
     free(g);
     c->grants = NULL;
 }
@@ -122,6 +128,8 @@ int import_grants_add(struct import_ctx *c, const char *uid, json_t *items, stru
 {
     size_t ulen = strlen(uid), i;
     json_t *it;
+
+    c->grants->filling->fresh += json_array_size(items);
 
     json_array_foreach(items, i, it)
     {
@@ -231,6 +239,40 @@ static int send_batch(struct import_ctx *c, const char *id, json_t *uids, struct
     return err_prefix(e, "%s", what);
 }
 
+/* The batch built: sent (1) when full or when no more users can come; a
+ * partial one is put back into the filling window while jobs still run,
+ * so that it fills up with the next users (a window per finished job would
+ * otherwise send a partial batch per role and organization each time).
+ * Members put back keep their member roles waiting with them (2). */
+static int flush_batch(struct import_ctx *c, struct err *e)
+{
+    struct import_grants *g = c->grants;
+    enum gkind k = g->kind;
+    json_t *u;
+    size_t i;
+    int rc = 0;
+
+    if (json_array_size(g->uids) >= BATCH || g->final) {
+        rc = send_batch(c, g->id, g->uids, e);
+        json_array_clear(g->uids);
+        return rc < 0 ? -1 : 1;
+    }
+    json_array_foreach(g->uids, i, u)
+    {
+        const char *uid = json_string_value(u);
+        if (put(c, k, g->id, strlen(g->id), uid, strlen(uid), e) < 0)
+            return -1;
+        if (k == G_OADD) {
+            char key[1300];
+            snprintf(key, sizeof(key), "%s\x1f%s", g->id, uid);
+            if (json_object_set_new(g->waiting, key, json_true()) < 0)
+                return err_oom(e);
+        }
+    }
+    json_array_clear(g->uids);
+    return 2;
+}
+
 /* Reads the running kind's next record into the cursor. 1 = have one. */
 static int cursor_fill(struct import_grants *g, struct err *e)
 {
@@ -249,7 +291,8 @@ static int cursor_fill(struct import_grants *g, struct err *e)
 }
 
 /* Batches per role or organization: collects the users of one id, up to
- * BATCH, and sends them. 1 = a request was sent, 0 = the kind is done. */
+ * BATCH, and sends them. 1 = a request was sent, 2 = a batch was put back,
+ * 0 = the kind is done. */
 static int step_batches(struct import_ctx *c, struct err *e)
 {
     struct import_grants *g = c->grants;
@@ -261,19 +304,11 @@ static int step_batches(struct import_ctx *c, struct err *e)
 
         if (r < 0)
             return -1;
-        if (r == 0) {
-            if (json_array_size(g->uids) == 0)
-                return 0;
-            r = send_batch(c, g->id, g->uids, e);
-            json_array_clear(g->uids);
-            return r < 0 ? -1 : 1;
-        }
+        if (r == 0)
+            return json_array_size(g->uids) == 0 ? 0 : flush_batch(c, e);
         same = g->klen == strlen(g->id) && memcmp(g->key, g->id, g->klen) == 0;
-        if (json_array_size(g->uids) > 0 && (!same || json_array_size(g->uids) >= BATCH)) {
-            r = send_batch(c, g->id, g->uids, e);
-            json_array_clear(g->uids);
-            return r < 0 ? -1 : 1; /* the record stays for the next batch */
-        }
+        if (json_array_size(g->uids) > 0 && (!same || json_array_size(g->uids) >= BATCH))
+            return flush_batch(c, e); /* the record stays for the next batch */
         if (g->klen >= sizeof(g->id) || g->rlen >= sizeof(uid))
             return err_set(e, ERR_INTERNAL, "grant record too long");
         snprintf(g->id, sizeof(g->id), "%.*s", (int)g->klen, g->key);
@@ -344,7 +379,8 @@ static int send_member_roles(struct import_ctx *c, struct err *e)
     return rc;
 }
 
-/* One record of a per-user kind. 1 = handled, 0 = the kind is done. */
+/* One record of a per-user kind. 1 = sent, 2 = put back, 0 = the kind is
+ * done. */
 static int step_single(struct import_ctx *c, struct err *e)
 {
     struct import_grants *g = c->grants;
@@ -352,6 +388,17 @@ static int step_single(struct import_ctx *c, struct err *e)
 
     if (r <= 0)
         return r;
+    if (g->kind == G_MROLES && json_object_size(g->waiting) > 0) {
+        /* the membership was put back: so are its roles */
+        char key[1300];
+        snprintf(key, sizeof(key), "%.*s", (int)g->klen, g->key);
+        if (json_object_get(g->waiting, key)) {
+            json_object_del(g->waiting, key);
+            r = put(c, G_MROLES, g->key, g->klen, g->rec, g->rlen, e);
+            g->have = false;
+            return r < 0 ? -1 : 2;
+        }
+    }
     r = g->kind == G_RREM ? send_role_removal(c, e) : send_member_roles(c, e);
     g->have = false;
     return r < 0 ? -1 : 1;
@@ -362,8 +409,8 @@ static int next_window(struct import_ctx *c, struct err *e)
 {
     struct import_grants *g = c->grants;
 
-    if (g->filling->items == 0)
-        return 0;
+    if (g->filling->items == 0 || (g->filling->fresh == 0 && !g->final))
+        return 0; /* only what was put back: it waits for more users */
     g->running = g->filling;
     g->filling = NULL;
     if (win_new(c, &g->filling, e) < 0)
@@ -401,6 +448,8 @@ static int step(struct import_ctx *c, struct err *e)
         r = g->kind == G_RREM || g->kind == G_MROLES ? step_single(c, e) : step_batches(c, e);
         if (r < 0)
             return -1;
+        if (r == 2)
+            continue; /* put back, nothing sent */
         if (r == 1) {
             g->calls++;
             progress_update("import jobs: %zu submitted; role and membership changes: %zu",
@@ -436,6 +485,8 @@ int import_grants_idle(struct import_ctx *c, int64_t ms, struct err *e)
 int import_grants_drain(struct import_ctx *c, struct err *e)
 {
     int r;
+
+    c->grants->final = true;
 
     while ((r = step(c, e)) == 1)
         ;

@@ -158,16 +158,23 @@ def grants_overlap_the_jobs_and_never_precede_their_users():
     # Slow jobs, many of them: role and membership calls for the users of
     # finished jobs go out while later jobs run (the rate limit is shared),
     # and never for a user whose job has not ended (the fake answers 400
-    # for users that do not exist).
-    p = prod()
-    ps = p.state()
-    with FakeTenant(STAGE, job_rate=150) as s:
+    # for users that do not exist). Batches go out full while jobs run, so
+    # every database user gets one role here to fill them early.
+    with FakeTenant("overlap-prod.example.test", seed=71, users=1500) as p, \
+            FakeTenant(STAGE, job_rate=150) as s:
+        ps = p.state()
+        role = ps["roles"][0]
+        db = sorted(database_users(ps))
+        for i in range(0, len(db), 100):
+            st, _, _ = p.api("POST", "/roles/%s/users" % role["id"], {"users": db[i:i + 100]})
+            check_eq(st, 200, "role assigned in the source")
+        ps = p.state()
         s.load(catalogue_only(ps))
-        snap = export(p)
+        snap = export(p, "overlap.ndjson.gz")
         r = do_import(s, snap, "--max-request-bytes", "30000", "--report", "rep.ndjson", "-v")
         check_eq(r.returncode, 0, r.stderr)
         summary = json.loads(r.stdout)
-        check(summary["jobs"] >= 8, "several jobs: %d" % summary["jobs"])
+        check(summary["jobs"] >= 10, "several jobs: %d" % summary["jobs"])
         log = [e for e in s.log() if e["listener"] == "api"]
         grant = [i for i, e in enumerate(log) if e["method"] == "POST" and
                  (e["path"].startswith("/api/v2/roles/") or "/members" in e["path"])]
@@ -177,6 +184,14 @@ def grants_overlap_the_jobs_and_never_precede_their_users():
               "submission %s)" % (grant[:1], submits[-1:]))
         bad = [(log[i]["path"], log[i]["status"]) for i in grant if log[i]["status"] >= 300]
         check_eq(bad, [], "every grant call accepted")
+        # role batches are full but for one per role: partial ones wait for more users
+        role_posts = [log[i] for i in grant if log[i]["path"].startswith("/api/v2/roles/")]
+        per_role = {}
+        for u in database_users(ps).values():
+            for rname in u.get("roles") or []:
+                per_role[rname] = per_role.get(rname, 0) + 1
+        check_eq(len(role_posts), sum((n + 99) // 100 for n in per_role.values()),
+                 "the fewest role batches")
         lines, tail = report_lines("rep.ndjson")
         check_eq(tail["failed"], 0, "nothing failed")
         check_eq(compare_tenants(ps, s.state()), [], "equal")
