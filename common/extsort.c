@@ -65,6 +65,7 @@ struct extsort {
     size_t *heap, nheap;
     bool advance_top; /* the top was handed out; move it on next time */
     size_t records, total_runs, passes;
+    struct err failure; /* what put it in ES_FAILED, repeated to later callers */
 };
 
 static uint32_t get32(const unsigned char *p)
@@ -219,6 +220,25 @@ static int es_spill(struct extsort *s, struct err *e)
     return 0;
 }
 
+/* The sort can't go on: later calls get the same error. */
+static int es_fail(struct extsort *s, struct err *e)
+{
+    s->phase = ES_FAILED;
+    s->failure = *e;
+    return -1;
+}
+
+/* A call on a failed sort: the failure again (a disk that filled up, not
+ * "used after a failure", is what the user needs to read), or what. */
+static int es_failed(const struct extsort *s, const char *what, struct err *e)
+{
+    if (s->failure.code != ERR_NONE) {
+        *e = s->failure;
+        return -1;
+    }
+    return err_set(e, ERR_INTERNAL, "%s after a failure", what);
+}
+
 int extsort_add(struct extsort *s, const void *key, size_t keylen, const void *rec, size_t reclen,
                 struct err *e)
 {
@@ -227,7 +247,7 @@ int extsort_add(struct extsort *s, const void *key, size_t keylen, const void *r
     void *p;
 
     if (s->phase == ES_FAILED)
-        return err_set(e, ERR_INTERNAL, "extsort_add after a failure");
+        return es_failed(s, "extsort_add", e);
     if (s->phase != ES_ADDING)
         return err_set(e, ERR_INTERNAL, "extsort_add after extsort_finish");
     if (keylen > EXTSORT_MAX_RECORD || reclen > EXTSORT_MAX_RECORD - keylen)
@@ -235,10 +255,8 @@ int extsort_add(struct extsort *s, const void *key, size_t keylen, const void *r
                        keylen + reclen, EXTSORT_MAX_RECORD);
     need = ES_HDR + keylen + reclen;
     if (s->nents && s->arena_len + need + (s->nents + 1) * sizeof(union es_ent) > s->budget &&
-        es_spill(s, e) < 0) {
-        s->phase = ES_FAILED;
-        return -1;
-    }
+        es_spill(s, e) < 0)
+        return es_fail(s, e);
     if (s->arena_len + need > s->arena_cap) {
         cap = s->arena_cap ? s->arena_cap : 64 * 1024;
         while (cap < s->arena_len + need)
@@ -511,8 +529,10 @@ out:
 
 int extsort_finish(struct extsort *s, struct err *e)
 {
+    if (s->phase == ES_FAILED)
+        return es_failed(s, "extsort_finish", e);
     if (s->phase != ES_ADDING)
-        return err_set(e, ERR_INTERNAL, "extsort_finish after a failure or twice");
+        return err_set(e, ERR_INTERNAL, "extsort_finish called twice");
     s->phase = ES_FAILED;
     if (!s->nruns) {
         es_sort_memory(s);
@@ -521,7 +541,7 @@ int extsort_finish(struct extsort *s, struct err *e)
         return 0;
     }
     if (es_spill(s, e) < 0)
-        return -1;
+        return es_fail(s, e);
     /* The arena is not needed any more: give the memory back for merging. */
     free(s->arena);
     free(s->ents);
@@ -530,14 +550,16 @@ int extsort_finish(struct extsort *s, struct err *e)
     s->arena_cap = s->arena_len = s->ents_cap = s->nents = 0;
     while (s->nruns > EXTSORT_FANIN)
         if (es_merge_pass(s, e) < 0)
-            return -1;
+            return es_fail(s, e);
     free(s->wbuf);
     s->wbuf = NULL;
     s->heap = malloc(s->nruns * sizeof(*s->heap));
-    if (!s->heap)
-        return err_oom(e);
+    if (!s->heap) {
+        err_oom(e);
+        return es_fail(s, e);
+    }
     if (readers_open(s, 0, s->nruns, &s->rd, e) < 0)
-        return -1;
+        return es_fail(s, e);
     s->nheap = heap_build(s->rd, s->nruns, s->heap);
     s->advance_top = false;
     s->phase = ES_MERGING;
@@ -565,10 +587,8 @@ int extsort_next(struct extsort *s, const char **key, size_t *keylen, const char
         rec_out(s->ents[s->mem_i++].p, key, keylen, rec, reclen);
         return 1;
     case ES_MERGING:
-        if (s->advance_top && s->nheap && heap_advance(s, s->rd, s->heap, &s->nheap, e) < 0) {
-            s->phase = ES_FAILED;
-            return -1;
-        }
+        if (s->advance_top && s->nheap && heap_advance(s, s->rd, s->heap, &s->nheap, e) < 0)
+            return es_fail(s, e);
         s->advance_top = false;
         if (!s->nheap)
             return 0;
@@ -580,7 +600,7 @@ int extsort_next(struct extsort *s, const char **key, size_t *keylen, const char
     case ES_FAILED:
         break;
     }
-    return err_set(e, ERR_INTERNAL, "extsort_next after a failure");
+    return es_failed(s, "extsort_next", e);
 }
 
 void extsort_stats(const struct extsort *s, size_t *records, size_t *runs, size_t *passes)
