@@ -33,7 +33,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import benchapi as ba  # noqa: E402
-from benchlib import BenchError, dataset, last_json, log, machine, measure  # noqa: E402
+from benchlib import BenchError, dataset, emit_summary, last_json, log, machine, measure  # noqa: E402
 
 
 def per_k(n, users):
@@ -172,12 +172,7 @@ def main(argv):
     for n in [int(x) for x in a.sizes.split(",") if x]:
         results[str(n)] = bench_size(a, n)
     summary = {"bench": "api", "machine": machine(), "seed": a.seed, "sizes": results}
-    text = json.dumps(summary, sort_keys=True)
-    if a.out:
-        with open(a.out + ".tmp", "w") as f:
-            f.write(text + "\n")
-        os.replace(a.out + ".tmp", a.out)
-    print(text, flush=True)
+    emit_summary(summary, a.out)
     return 0
 
 

@@ -26,6 +26,7 @@
  * Peak memory is measured by the caller (tests/bench/bench_local.py).
  */
 #include "dump_internal.h"
+#include "bench_clock.h"
 #include "buf.h"
 #include "extsort.h"
 #include "privacy.h"
@@ -51,24 +52,6 @@ struct opts {
     size_t sort_mem;
     bool privacy;
 };
-
-struct clock_mark {
-    double wall, cpu;
-};
-
-static struct clock_mark mark(void)
-{
-    struct timespec ts;
-    struct rusage ru;
-    struct clock_mark m;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    getrusage(RUSAGE_SELF, &ru);
-    m.wall = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-    m.cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-            (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-    return m;
-}
 
 static void usage(FILE *f)
 {

@@ -18,6 +18,7 @@
  * Prints the counts and phase times as plain lines, then one JSON line.
  * Peak memory is measured by the caller (tests/bench/bench_local.py).
  */
+#include "bench_clock.h"
 #include "multipart.h"
 #include "snapshot.h"
 #include "userconv.h"
@@ -47,24 +48,6 @@ struct conn_chunks {
     size_t framing;              /* bytes of a body that are not the JSON array */
     unsigned long long in_chunk; /* record bytes in the current chunk */
 };
-
-struct clock_mark {
-    double wall, cpu;
-};
-
-static struct clock_mark mark(void)
-{
-    struct timespec ts;
-    struct rusage ru;
-    struct clock_mark m;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    getrusage(RUSAGE_SELF, &ru);
-    m.wall = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-    m.cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-            (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-    return m;
-}
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {

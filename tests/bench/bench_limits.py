@@ -29,7 +29,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import benchapi as ba  # noqa: E402
-from benchlib import BenchError, dataset, last_json, log, machine, measure  # noqa: E402
+from benchlib import BenchError, dataset, emit_summary, last_json, log, machine, measure  # noqa: E402
 
 GOAL_IMPORT_RATIO = 1.15
 GOAL_SDK_SPEEDUP = 2.0
@@ -221,12 +221,7 @@ def main(argv):
                                                       "met" if goals["import_2x_faster_than_sdk"] else "MISSED")
             if "speedup" in big else ""))
     summary = {"bench": "limits", "machine": machine(), "job_rate": a.job_rate, "runs": results, "goals": goals}
-    text = json.dumps(summary, sort_keys=True)
-    if a.out:
-        with open(a.out + ".tmp", "w") as f:
-            f.write(text + "\n")
-        os.replace(a.out + ".tmp", a.out)
-    print(text, flush=True)
+    emit_summary(summary, a.out)
     return 0
 
 

@@ -121,6 +121,17 @@ def median(vals):
     return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2.0
 
 
+def emit_summary(summary, out=None):
+    """Prints the summary as the script's last JSON line and, with out,
+    writes it there too (atomically: a killed run leaves the old file)."""
+    text = json.dumps(summary, sort_keys=True)
+    if out:
+        with open(out + ".tmp", "w") as f:
+            f.write(text + "\n")
+        os.replace(out + ".tmp", out)
+    print(text, flush=True)
+
+
 def machine():
     """nproc, CPU model, memory, load: for the results."""
     info = {"nproc": os.cpu_count()}
