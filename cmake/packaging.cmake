@@ -9,6 +9,7 @@
 #   - the man pages a0snap-export(1), a0snap-import(1) and
 #     a0snap-snapshot(5), written by hand in man/, under
 #     ${CMAKE_INSTALL_MANDIR}/man1 and man5 (GNUInstallDirs: share/man);
+#   - the licence (LICENSE, MIT) as share/doc/a0snap/copyright;
 #   - CPack, set up for one .deb: `cpack -G DEB` in the build folder (or
 #     `cmake --build BUILD --target package`) writes
 #     a0snap_<version>_<arch>.deb, installing under /usr.
@@ -57,6 +58,27 @@ foreach(page IN LISTS A0SNAP_MAN_PAGES)
   endif()
   install(FILES "${installed}" DESTINATION "${CMAKE_INSTALL_MANDIR}/man${section}")
 endforeach()
+
+# ---- the licence ------------------------------------------------------------
+
+# Debian policy wants the licence at /usr/share/doc/<package>/copyright, in
+# the machine-readable format (DEP-5). It is made from LICENSE at configure
+# time, so the two cannot disagree; Debian calls the MIT licence "Expat".
+get_filename_component(A0SNAP_LICENSE_FILE "${CMAKE_CURRENT_LIST_DIR}/../LICENSE" ABSOLUTE)
+file(READ "${A0SNAP_LICENSE_FILE}" a0snap_license)
+string(REGEX REPLACE "\n+$" "" a0snap_license "${a0snap_license}")
+string(REGEX REPLACE "\n\n" "\n.\n" a0snap_license "${a0snap_license}")
+string(REGEX REPLACE "\n" "\n " a0snap_license "${a0snap_license}")
+file(WRITE "${PROJECT_BINARY_DIR}/copyright"
+  "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n"
+  "Upstream-Name: a0snap\n\n"
+  "Files: *\n"
+  "Copyright: 2026 The a0snap authors\n"
+  "License: Expat\n"
+  " ${a0snap_license}\n")
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${A0SNAP_LICENSE_FILE}")
+install(FILES "${PROJECT_BINARY_DIR}/copyright"
+        DESTINATION "${CMAKE_INSTALL_DATAROOTDIR}/doc/a0snap")
 
 # ---- the Debian package -----------------------------------------------------
 

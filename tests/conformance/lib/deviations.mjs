@@ -1,6 +1,6 @@
 // Where Auth0's OpenAPI document itself is wrong: response-side violations
 // that real, recorded Auth0 responses also produce (see
-// shared/auth0/SDK-NOTES.md). Each rule is as narrow as it can be; anything
+// the table in ../README.md). Each rule is as narrow as it can be; anything
 // else Prism reports fails the check that caused it.
 //
 // tolerated(ex, v, oas) -> a short reason when violation v of exchange ex is
