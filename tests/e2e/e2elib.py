@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import traceback
 
 SRC = os.environ.get("A0SNAP_SRC_DIR") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -196,13 +197,14 @@ def main():
         tmp = tempfile.mkdtemp(prefix="a0snap-e2e-")
         cwd = os.getcwd()
         os.chdir(tmp)
+        started = time.monotonic()
         try:
             fn()
             passed += 1
-            print("ok   %s" % fn.__name__, flush=True)
+            print("ok   %s (%.1f s)" % (fn.__name__, time.monotonic() - started), flush=True)
         except Exception:  # a failed check or a crash: both fail the test
             failed += 1
-            print("FAIL %s" % fn.__name__, flush=True)
+            print("FAIL %s (%.1f s)" % (fn.__name__, time.monotonic() - started), flush=True)
             traceback.print_exc()
         finally:
             os.chdir(cwd)

@@ -2,8 +2,9 @@
  * replay.c - a main() for a fuzz harness without libFuzzer: feeds it each
  * file named on the command line, or every file of a named folder (sorted
  * by name; names starting with '.' are skipped, so .gitkeep is not an
- * input). Built with cc and the sanitizers by tests/e2e/test_fuzz_replay.py
- * so `make check` replays the seed corpus and every crash ever found.
+ * input). Built by CMake (tests/CMakeLists.txt) and run by
+ * tests/fuzz/test_fuzz_replay.py, so `make check` replays the seed corpus
+ * and every crash ever found, in the plain and the sanitizer build.
  *
  * Each input is copied into a heap block of exactly its size, as libFuzzer
  * does, so reading one byte past it is caught by AddressSanitizer.

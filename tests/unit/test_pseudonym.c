@@ -504,6 +504,7 @@ static void write_file(const char *path, const char *text, mode_t mode)
 
     unlink(path);
     fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    CHECK(fd >= 0);
     if (fd < 0)
         return;
     if (write(fd, text, strlen(text)) < 0)

@@ -772,6 +772,7 @@ static void test_refusals_content(void)
     size_t len, n, ll;
 
     text = good_text(10, &len, id);
+    CHECK(text != NULL);
     if (!text)
         return;
 

@@ -26,6 +26,7 @@ static json_t *J(const char *text)
 #define CHECK_JSON(got, want_text)                                                                 \
     do {                                                                                           \
         json_t *w_ = J(want_text);                                                                 \
+        harness_cur_checks++;                                                                      \
         if (!(got) || !json_equal((got), w_)) {                                                    \
             char *g_ = (got) ? json_dumps((got), JSON_COMPACT | JSON_SORT_KEYS) : NULL;            \
             char *s_ = json_dumps(w_, JSON_COMPACT | JSON_SORT_KEYS);                              \

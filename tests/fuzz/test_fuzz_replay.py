@@ -1,21 +1,20 @@
 #!/usr/bin/env python3
 """Replays the fuzzing corpus and every crash ever found (make check).
 
-Each harness tests/fuzz/fuzz_<name>.c is compiled with cc, AddressSanitizer
-and UndefinedBehaviorSanitizer, tests/fuzz/replay.c (a main() that stands
-in for libFuzzer) and the common/ sources (all but log.c, as the library
-is built), then run over tests/fuzz/corpus/<name>/ and
-tests/fuzz/crashes/<name>/. A run fails on a non-zero exit or on any
-sanitizer or harness report in its output. A first test proves the
-detection works: a canary harness with a heap overflow and a signed
+CMake links each harness tests/fuzz/fuzz_<name>.c with tests/fuzz/replay.c
+(a main() that stands in for libFuzzer) and the a0snap_common library into
+fuzz_<name>-replay, in every build; this runs each over
+tests/fuzz/corpus/<name>/ and tests/fuzz/crashes/<name>/. A run fails on a
+non-zero exit or on any sanitizer or harness report in its output. In the
+sanitizer build (A0SNAP_SANITIZED=1) a first test proves the detection
+works: the canary harness (canary.c) with a heap overflow and a signed
 overflow must be caught.
 
 A crash file stays in crashes/ after its bug is fixed, so the bug cannot
-come back unnoticed. Sources are found through $A0SNAP_SRC_DIR (CTest sets
-it); $A0SNAP_FUZZ_CC picks another compiler. Stdlib only. The last line is
+come back unnoticed. CTest sets $A0SNAP_REPLAY_DIR (where the replays were
+built) and $A0SNAP_SRC_DIR. Stdlib only. The last line is
 "N passed, N failed"; the exit status is non-zero on failure.
 """
-import concurrent.futures
 import glob
 import os
 import re
@@ -28,41 +27,16 @@ import traceback
 SRC = os.environ.get("A0SNAP_SRC_DIR") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
 FUZZ = os.path.join(SRC, "tests", "fuzz")
-CC = os.environ.get("A0SNAP_FUZZ_CC", "cc")
-JOBS = 2
+BIN = os.environ.get("A0SNAP_REPLAY_DIR") or os.path.join(SRC, "build", "tests")
+SANITIZED = os.environ.get("A0SNAP_SANITIZED", "0").upper() in ("1", "ON", "TRUE", "YES")
 RUN_TIMEOUT = 600
-
-CFLAGS = ["-std=c17", "-D_GNU_SOURCE", '-DA0SNAP_VERSION="replay"', "-g", "-O1",
-          "-fno-omit-frame-pointer", "-fsanitize=address,undefined",
-          "-fno-sanitize-recover=all", "-I" + os.path.join(SRC, "common"), "-I" + FUZZ]
-LIBS = ["-lcurl", "-ljansson", "-lz", "-lcrypto", "-lm", "-lpthread"]
 
 # What a sanitizer or a harness prints when it finds something.
 REPORT = re.compile(r"ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|"
                     r"fuzz invariant broken|SUMMARY: (Address|Undefined|Leak)")
 
-CANARY = r"""
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-    if (size >= 4 && memcmp(data, "heap", 4) == 0) {
-        volatile const uint8_t *p = data;
-        return p[size]; /* one byte past the input */
-    }
-    if (size >= 4 && memcmp(data, "ovfl", 4) == 0) {
-        volatile int x = 0x7fffffff;
-        return x + (int)size;
-    }
-    return 0;
-}
-"""
-
 TMP = tempfile.mkdtemp(prefix="a0snap-fuzz-replay-")
 _tests = []
-_objs = []
 
 
 def test(fn):
@@ -88,36 +62,9 @@ def run_env():
     return env
 
 
-def compile_one(src, obj):
-    p = subprocess.run([CC] + CFLAGS + ["-c", src, "-o", obj], capture_output=True, text=True)
-    if p.returncode != 0:
-        raise Failure("cannot compile %s:\n%s" % (src, p.stderr[-3000:]))
-    return obj
-
-
-def build_common():
-    """Compiles common/*.c (not log.c) once, two at a time."""
-    if _objs:
-        return _objs
-    srcs = [s for s in sorted(glob.glob(os.path.join(SRC, "common", "*.c")))
-            if os.path.basename(s) != "log.c"]
-    os.makedirs(os.path.join(TMP, "obj"), exist_ok=True)
-    with concurrent.futures.ThreadPoolExecutor(max_workers=JOBS) as pool:
-        futs = [pool.submit(compile_one, s,
-                            os.path.join(TMP, "obj", os.path.basename(s)[:-2] + ".o"))
-                for s in srcs]
-        _objs.extend(f.result() for f in futs)
-    return _objs
-
-
-def link(name, harness_src, with_common=True):
-    exe = os.path.join(TMP, name)
-    cmd = [CC] + CFLAGS + [harness_src, os.path.join(FUZZ, "replay.c")]
-    if with_common:
-        cmd += build_common() + LIBS
-    p = subprocess.run(cmd + ["-o", exe], capture_output=True, text=True)
-    if p.returncode != 0:
-        raise Failure("cannot build %s:\n%s" % (name, p.stderr[-3000:]))
+def replay_exe(name):
+    exe = os.path.join(BIN, "fuzz_%s-replay" % name)
+    check(os.access(exe, os.X_OK), "'%s' was not built (tests/CMakeLists.txt builds it)" % exe)
     return exe
 
 
@@ -133,14 +80,10 @@ def inputs_in(folder):
             if not f.startswith(".") and os.path.isfile(os.path.join(folder, f))]
 
 
-@test
 def test_detection_works():
     """A replay that cannot fail would prove nothing: the canary's heap
     overflow and signed overflow must both be reported."""
-    src = os.path.join(TMP, "canary.c")
-    with open(src, "w") as f:
-        f.write(CANARY)
-    exe = link("canary-replay", src, with_common=False)
+    exe = replay_exe("canary")
     cases = {"fine": False, "heap": True, "ovfl": True}
     for name, bad in cases.items():
         path = os.path.join(TMP, "canary-" + name)
@@ -154,6 +97,10 @@ def test_detection_works():
     check(p.returncode != 0, "a missing input must fail the replay")
 
 
+if SANITIZED:
+    test(test_detection_works)
+
+
 def harness_test(name):
     def fn():
         corpus = os.path.join(FUZZ, "corpus", name)
@@ -161,7 +108,7 @@ def harness_test(name):
         seeds, found = inputs_in(corpus), sorted(inputs_in(crashes))
         check(len(seeds) >= 3, "tests/fuzz/corpus/%s/ holds %d inputs; a seed corpus is "
               "committed with every harness" % (name, len(seeds)))
-        exe = link("fuzz_%s-replay" % name, os.path.join(FUZZ, "fuzz_%s.c" % name))
+        exe = replay_exe(name)
         # The corpus in one run; each crash file alone, so every bug that is
         # back (or not fixed yet) is named, not only the first.
         runs = [(["-v", corpus], len(seeds))] + [([os.path.join(crashes, f)], 1) for f in found]
@@ -199,19 +146,15 @@ for _src in sorted(glob.glob(os.path.join(FUZZ, "fuzz_*.c"))):
 def main():
     passed = failed = 0
     try:
-        if not shutil.which(CC):
-            print("test_fuzz_replay: compiler '%s' not found" % CC)
-            failed = 1
-        else:
-            for t in _tests:
-                try:
-                    t()
-                    passed += 1
-                    print("ok   %s" % t.__name__)
-                except Exception:
-                    failed += 1
-                    print("FAIL %s" % t.__name__)
-                    traceback.print_exc()
+        for t in _tests:
+            try:
+                t()
+                passed += 1
+                print("ok   %s" % t.__name__)
+            except Exception:
+                failed += 1
+                print("FAIL %s" % t.__name__)
+                traceback.print_exc()
     finally:
         shutil.rmtree(TMP, ignore_errors=True)
     print("%d passed, %d failed" % (passed, failed))
