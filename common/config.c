@@ -99,6 +99,41 @@ out:
     return rc;
 }
 
+/* One timing variable: unset or empty keeps *out; otherwise a whole
+ * number from lo to hi. */
+static int env_long(const char *name, long lo, long hi, const char *unit, long *out, struct err *e)
+{
+    const char *v = env_nonempty(name);
+    char *end;
+    long x;
+
+    if (!v)
+        return 0;
+    errno = 0;
+    x = strtol(v, &end, 10);
+    if (errno || end == v || *end || x < lo || x > hi)
+        return err_set(e, ERR_USAGE, "%s must be a whole number of %s from %ld to %ld, not '%s'",
+                       name, unit, lo, hi, v);
+    *out = x;
+    return 0;
+}
+
+int tenant_timing_from_env(struct tenant_timing *t, struct err *e)
+{
+    t->stall_timeout_s = TIMING_STALL_TIMEOUT_S;
+    t->retry_base_ms = TIMING_RETRY_BASE_MS;
+    t->retry_max_ms = TIMING_RETRY_MAX_MS;
+    t->poll_ms = 0;
+    if (env_long("A0SNAP_STALL_TIMEOUT", 1, 3600, "seconds", &t->stall_timeout_s, e) < 0 ||
+        env_long("A0SNAP_RETRY_BASE_MS", 1, 60000, "milliseconds", &t->retry_base_ms, e) < 0 ||
+        env_long("A0SNAP_RETRY_MAX_MS", 1, 300000, "milliseconds", &t->retry_max_ms, e) < 0 ||
+        env_long("A0SNAP_POLL_MS", 1, 60000, "milliseconds", &t->poll_ms, e) < 0)
+        return -1;
+    if (t->retry_max_ms < t->retry_base_ms)
+        t->retry_max_ms = t->retry_base_ms;
+    return 0;
+}
+
 static int dup_into(char **dst, const char *src, struct err *e)
 {
     *dst = strdup(src);
@@ -127,6 +162,8 @@ int tenant_config_from_env(struct tenant_config *cfg, const char *domain_overrid
                        "no client secret: set AUTH0_CLIENT_SECRET or AUTH0_CLIENT_SECRET_FILE "
                        "(a file only you can read); it is never taken from the command line");
     api_url = api_url_override ? api_url_override : env_nonempty("A0SNAP_API_URL");
+    if (tenant_timing_from_env(&cfg->timing, e) < 0)
+        return -1;
 
     if (dup_into(&cfg->domain, domain, e) < 0 || dup_into(&cfg->client_id, id, e) < 0)
         goto fail;

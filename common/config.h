@@ -14,15 +14,40 @@
 
 #include "err.h"
 
+/* How long the client waits, and how patiently. Each value comes from the
+ * environment so a slow proxy, a CI job or a test suite can change it
+ * without a special build; 0 = the default (written beside each). */
+struct tenant_timing {
+    long stall_timeout_s; /* A0SNAP_STALL_TIMEOUT: seconds without data before a
+                           * transfer is abandoned and retried; 60 */
+    long retry_base_ms;   /* A0SNAP_RETRY_BASE_MS: the first retry's backoff (it
+                           * doubles with each retry); 500 */
+    long retry_max_ms;    /* A0SNAP_RETRY_MAX_MS: the longest backoff; 30000 */
+    long poll_ms;         /* A0SNAP_POLL_MS: the shortest wait between two
+                           * polls of a job; 0 = each job engine's own (export
+                           * 500, import 300) */
+};
+
+#define TIMING_STALL_TIMEOUT_S 60
+#define TIMING_RETRY_BASE_MS   500
+#define TIMING_RETRY_MAX_MS    30000
+
 struct tenant_config {
     char *domain;  /* e.g. "acme.eu.auth0.com" */
     char *api_url; /* base URL without trailing '/', e.g. "https://acme.eu.auth0.com" */
     char *client_id;
     char *client_secret; /* wiped on release */
+    struct tenant_timing timing;
 };
 
-/* Fills cfg from the environment. domain_override and api_url_override
- * (from --domain / --api-url) win over the environment when not NULL.
+/* Fills t from the environment (defaults for what is unset). A value that
+ * is not a whole number in its range fails with ERR_USAGE naming the
+ * variable, rather than being ignored. */
+int tenant_timing_from_env(struct tenant_timing *t, struct err *e);
+
+/* Fills cfg from the environment, timing included. domain_override and
+ * api_url_override (from --domain / --api-url) win over the environment
+ * when not NULL.
  * Fails with ERR_USAGE naming what is missing, ERR_REFUSED for plain http
  * to a non-loopback host or a secret file others can read. */
 int tenant_config_from_env(struct tenant_config *cfg, const char *domain_override,

@@ -44,7 +44,13 @@ struct dump_ctx {
     bool grants_during_job, grants_read;
 };
 
-void dump_progress(struct dump_ctx *c, size_t done);
+/* Tells the caller's progress callback (if any) how far the current phase
+ * is. Inline, so the stages below dump_run.c never call back up into it. */
+static inline void dump_progress(struct dump_ctx *c, size_t done)
+{
+    if (c->req->progress)
+        c->req->progress(c->req->ctx, c->phase, done);
+}
 
 /* dump_catalogue.c */
 int dump_catalogue(struct dump_ctx *c, struct err *e);

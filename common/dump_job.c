@@ -21,7 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define POLL_FIRST_MS     500
+#define POLL_FIRST_MS     500 /* unless A0SNAP_POLL_MS says (tenant_timing) */
 #define POLL_MAX_MS       5000
 #define POLL_AFTER_ETA_MS 250                 /* after the job's own time_left_seconds */
 #define JOB_MAX_WAIT_MS   (9LL * 3600 * 1000) /* Auth0 gives up on a job after 8 h */
@@ -80,8 +80,11 @@ out:
 /* Polls until the job completes and returns a fresh download location. */
 static int wait_for_job(struct dump_ctx *c, const char *job_id, char **location, struct err *e)
 {
+    const long configured = tenant_timing(c->tenant)->poll_ms;
+    const int64_t first = configured > 0 ? configured : POLL_FIRST_MS;
+    const int64_t most = first > POLL_MAX_MS ? first : POLL_MAX_MS;
     char path[128];
-    int64_t delay = POLL_FIRST_MS, waited = 0;
+    int64_t delay = first, waited = 0;
     json_t *job = NULL;
     int rc = -1;
 
@@ -140,7 +143,7 @@ static int wait_for_job(struct dump_ctx *c, const char *job_id, char **location,
             tenant_sleep_ms(c->tenant, next);
             waited += next;
         }
-        delay = delay * 3 / 2 > POLL_MAX_MS ? POLL_MAX_MS : delay * 3 / 2;
+        delay = delay * 3 / 2 > most ? most : delay * 3 / 2;
     }
 out:
     json_decref(job);

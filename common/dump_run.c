@@ -26,12 +26,6 @@ void dump_result_release(struct dump_result *r)
     r->catalogue = NULL;
 }
 
-void dump_progress(struct dump_ctx *c, size_t done)
-{
-    if (c->req->progress)
-        c->req->progress(c->req->ctx, c->phase, done);
-}
-
 static json_t *string_array(const char *const *items, size_t n)
 {
     json_t *a = json_array();

@@ -161,8 +161,10 @@ enum rl_verdict ratelimit_classify(long status)
 }
 
 int64_t ratelimit_retry_delay_ms(long status, const struct rl_headers *h, int attempt,
-                                 int64_t now_epoch_ms, double rnd)
+                                 int64_t now_epoch_ms, double rnd, const struct rl_backoff *b)
 {
+    int64_t base = b && b->base_ms > 0 ? b->base_ms : RL_BACKOFF_BASE_MS;
+    int64_t cap = b && b->cap_ms > 0 ? b->cap_ms : RL_BACKOFF_CAP_MS;
     int64_t backoff;
     int shift;
 
@@ -179,8 +181,10 @@ int64_t ratelimit_retry_delay_ms(long status, const struct rl_headers *h, int at
     shift = attempt < 1 ? 0 : attempt - 1;
     if (shift > 16)
         shift = 16;
-    backoff = (int64_t)RL_BACKOFF_BASE_MS << shift;
-    if (backoff > RL_BACKOFF_CAP_MS)
-        backoff = RL_BACKOFF_CAP_MS;
+    if (base > RL_WAIT_CAP_MS)
+        base = RL_WAIT_CAP_MS; /* with the shift cap, no overflow */
+    backoff = base << shift;
+    if (backoff > cap)
+        backoff = cap;
     return backoff / 2 + (int64_t)(rnd * (double)(backoff / 2));
 }

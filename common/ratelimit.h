@@ -70,10 +70,18 @@ enum rl_verdict {
 /* status 0 means the request failed in transport (no answer). */
 enum rl_verdict ratelimit_classify(long status);
 
+/* The backoff of answers that say nothing about when to come back: the
+ * first retry waits between base/2 and base, each further one twice as
+ * long, never more than cap. */
+struct rl_backoff {
+    int64_t base_ms; /* RL_BACKOFF_BASE_MS by default */
+    int64_t cap_ms;  /* RL_BACKOFF_CAP_MS by default */
+};
+
 /* Delay before retry number `attempt` (1 = first retry). rnd is uniform in
- * [0, 1). */
+ * [0, 1). b NULL = the default backoff. */
 int64_t ratelimit_retry_delay_ms(long status, const struct rl_headers *h, int attempt,
-                                 int64_t now_epoch_ms, double rnd);
+                                 int64_t now_epoch_ms, double rnd, const struct rl_backoff *b);
 
 /* Seconds from an HTTP-date ("Wed, 21 Oct 2015 07:28:00 GMT") as epoch ms,
  * or -1. */

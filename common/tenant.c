@@ -1,21 +1,19 @@
 /*
- * tenant.c - see tenant.h.
+ * tenant.c - see tenant.h: the client's lifecycle, its one retry loop
+ * (tenant_exchange, for the token request and every API call alike), API
+ * calls and downloads. The token lives in tenant_token.c, paging in
+ * tenant_list.c.
  *
- * The token is requested with a form-encoded client-credentials grant
- * (what Auth0's SDKs send) and cached until TOKEN_LEEWAY_MS before it
- * expires. A 401 gets one token refresh: Auth0's body for an expired token
- * is not documented officially, so any 401 is treated as possibly expired,
- * once.
+ * A 401 gets one token refresh: Auth0's body for an expired token is not
+ * documented officially, so any 401 is treated as possibly expired, once.
  */
-#include "tenant.h"
+#include "tenant_internal.h"
 
 #include "api_error.h"
 #include "buf.h"
-#include "ratelimit.h"
 #include "url.h"
 
 #include <errno.h>
-#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,22 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define TOKEN_LEEWAY_MS    60000
-#define TOKEN_MAX_RESPONSE (64 * 1024)
-#define DEFAULT_MAX_RESP   ((size_t)64 << 20)
-
-struct tenant {
-    struct tenant_config cfg;
-    struct tenant_options opt;
-    struct http_client *api;
-    struct http_client *dl;
-    char *token;
-    int64_t token_expires_ms;
-    char *scopes; /* " a b c " with surrounding spaces for easy search */
-    struct rl_state rl;
-    struct tenant_stats stats;
-    uint64_t rng;
-};
+#define DEFAULT_MAX_RESP ((size_t)64 << 20)
 
 /* ---- clock, sleep, randomness ---- */
 
@@ -145,7 +128,6 @@ int tenant_new(struct tenant **out, const struct tenant_config *cfg,
                const struct tenant_options *opts, struct err *e)
 {
     struct tenant *t;
-    const char *env;
 
     *out = NULL;
     t = calloc(1, sizeof(*t));
@@ -159,10 +141,14 @@ int tenant_new(struct tenant **out, const struct tenant_config *cfg,
         t->opt.call_timeout_s = 300;
     if (t->opt.max_response == 0)
         t->opt.max_response = DEFAULT_MAX_RESP;
-    if (t->opt.stall_timeout_s <= 0) {
-        env = getenv("A0SNAP_STALL_TIMEOUT");
-        t->opt.stall_timeout_s = env && atol(env) > 0 ? atol(env) : 60;
-    }
+    t->cfg.timing = cfg->timing;
+    if (t->opt.stall_timeout_s <= 0)
+        t->opt.stall_timeout_s =
+            cfg->timing.stall_timeout_s > 0 ? cfg->timing.stall_timeout_s : TIMING_STALL_TIMEOUT_S;
+    t->backoff.base_ms =
+        cfg->timing.retry_base_ms > 0 ? cfg->timing.retry_base_ms : TIMING_RETRY_BASE_MS;
+    t->backoff.cap_ms =
+        cfg->timing.retry_max_ms > 0 ? cfg->timing.retry_max_ms : TIMING_RETRY_MAX_MS;
     rl_state_init(&t->rl);
     t->rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ULL;
     if (dup_str(&t->cfg.domain, cfg->domain, e) < 0 ||
@@ -187,11 +173,7 @@ void tenant_free(struct tenant *t)
         return;
     http_client_free(t->api);
     http_client_free(t->dl);
-    if (t->token) {
-        explicit_bzero(t->token, strlen(t->token));
-        free(t->token);
-    }
-    free(t->scopes);
+    tenant_token_release(t);
     tenant_config_release(&t->cfg);
     free(t);
 }
@@ -206,390 +188,196 @@ const struct tenant_stats *tenant_stats(const struct tenant *t)
     return &t->stats;
 }
 
-/* ---- token ---- */
-
-static int form_append(struct buf *b, const char *key, const char *value, struct err *e)
+const struct tenant_timing *tenant_timing(const struct tenant *t)
 {
-    size_t n = strlen(value) * 3 + 1;
-    char *esc = malloc(n);
-    int rc;
-
-    if (!esc)
-        return err_oom(e);
-    url_escape(esc, n, value);
-    rc = buf_appendf(b, e, "%s%s=%s", b->len ? "&" : "", key, esc);
-    explicit_bzero(esc, n);
-    free(esc);
-    return rc;
+    return &t->cfg.timing;
 }
 
-/* Decodes the payload of a JWT, or returns NULL if it is not one. */
-static json_t *jwt_payload(const char *token)
-{
-    const char *dot1 = strchr(token, '.'), *dot2;
-    unsigned char *raw = NULL;
-    char *b64 = NULL;
-    json_t *j = NULL;
-    size_t n, padded;
-    int len;
+/* ---- the retry loop ---- */
 
-    if (!dot1 || !(dot2 = strchr(dot1 + 1, '.')))
-        return NULL;
-    n = (size_t)(dot2 - dot1 - 1);
-    padded = (n + 3) / 4 * 4;
-    b64 = malloc(padded + 1);
-    raw = malloc(padded + 1);
-    if (!b64 || !raw)
-        goto out;
-    for (size_t i = 0; i < n; i++) {
-        char c = dot1[1 + i];
-        b64[i] = c == '-' ? '+' : c == '_' ? '/' : c;
-    }
-    for (size_t i = n; i < padded; i++)
-        b64[i] = '=';
-    b64[padded] = '\0';
-    len = EVP_DecodeBlock(raw, (unsigned char *)b64, (int)padded);
-    if (len < 0)
-        goto out;
-    while (len > 0 && raw[len - 1] == '\0')
-        len--; /* EVP_DecodeBlock counts padding as zero bytes */
-    j = json_loadb((const char *)raw, (size_t)len, 0, NULL);
-    if (!json_is_object(j)) {
-        json_decref(j);
-        j = NULL;
-    }
-out:
-    free(b64);
-    free(raw);
-    return j;
+/* The cause of a failed attempt, for the retry line. */
+static void attempt_cause(char *out, size_t n, long status, const struct err *te)
+{
+    const char *text = api_status_text(status);
+
+    if (status == 0)
+        snprintf(out, n, "%s", te->msg);
+    else
+        snprintf(out, n, "%ld %s", status, *text ? text : "server error");
 }
 
-static int set_scopes(struct tenant *t, const char *scopes, struct err *e)
+/* The Authorization header of an API call, with a token that is fresh. */
+static int bearer_header(struct tenant *t, struct buf *auth, struct err *e)
 {
-    size_t n = strlen(scopes) + 3;
-
-    free(t->scopes);
-    t->scopes = malloc(n);
-    if (!t->scopes)
-        return err_oom(e);
-    snprintf(t->scopes, n, " %s ", scopes);
-    return 0;
+    if (tenant_ensure_token(t, e) < 0)
+        return -1;
+    buf_reset(auth);
+    return buf_appendf(auth, e, "Authorization: Bearer %s", t->token);
 }
 
-/* Checks what the token says about itself, when it says it: a JWT whose
- * audience is another tenant's API means the credentials belong elsewhere. */
-static int check_token_claims(struct tenant *t, json_t *claims, struct err *e)
+/* Sends one attempt of x (auth: the Authorization header or NULL), paced
+ * when it is an API call. Returns http_perform()'s result. */
+static int send_attempt(struct tenant *t, const struct exchange *x, const char *auth,
+                        struct http_response *resp, struct err *te)
 {
-    char want[300];
-    json_t *aud = json_object_get(claims, "aud");
-    bool match = false;
-    size_t i;
-    json_t *v;
-
-    if (!aud)
-        return 0;
-    snprintf(want, sizeof(want), "https://%s/api/v2/", t->cfg.domain);
-    if (json_is_string(aud)) {
-        match = strcmp(json_string_value(aud), want) == 0;
-    } else if (json_is_array(aud)) {
-        json_array_foreach(aud, i, v)
-        {
-            if (json_is_string(v) && strcmp(json_string_value(v), want) == 0)
-                match = true;
-        }
-    } else {
-        return 0;
-    }
-    if (!match)
-        return err_set(e, ERR_REFUSED,
-                       "the token obtained for '%s' is for another audience; the credentials do "
-                       "not belong to this tenant",
-                       t->cfg.domain);
-    return 0;
-}
-
-static int fetch_token(struct tenant *t, struct err *e)
-{
-    struct http_response resp;
+    const char *headers[8];
     struct http_request req;
-    struct buf form, url;
-    char audience[300];
-    const char *headers[] = {"Content-Type: application/x-www-form-urlencoded",
-                             "Accept: application/json", NULL};
-    json_t *root = NULL, *claims = NULL;
-    const char *tok, *scope;
-    json_int_t expires_in;
-    int attempt, rc = -1;
-
-    buf_init(&form, 8192);
-    buf_init(&url, 2048);
-    http_response_init(&resp);
-    snprintf(audience, sizeof(audience), "https://%s/api/v2/", t->cfg.domain);
-    if (form_append(&form, "grant_type", "client_credentials", e) < 0 ||
-        form_append(&form, "client_id", t->cfg.client_id, e) < 0 ||
-        form_append(&form, "client_secret", t->cfg.client_secret, e) < 0 ||
-        form_append(&form, "audience", audience, e) < 0 ||
-        buf_appendf(&url, e, "%s/oauth/token", t->cfg.api_url) < 0)
-        goto out;
-
-    memset(&req, 0, sizeof(req));
-    req.method = "POST";
-    req.url = buf_str(&url);
-    req.headers = headers;
-    req.body = form.data;
-    req.body_len = form.len;
-    req.max_response = TOKEN_MAX_RESPONSE;
-    req.timeout_s = 60;
-    req.stall_timeout_s = t->opt.stall_timeout_s;
-
-    for (attempt = 1;; attempt++) {
-        struct err te;
-        enum rl_verdict v;
-        int64_t delay;
-
-        err_clear(&te);
-        tenant_notify(t, 1, "> POST %s/oauth/token (client credentials; secret not shown)",
-                      t->cfg.api_url);
-        t->stats.token_fetches++;
-        if (http_perform(t->api, &req, &resp, &te) < 0 && resp.status == 0 && te.code != ERR_NET) {
-            *e = te;
-            goto out;
-        }
-        tenant_notify(t, 1, "< %ld from /oauth/token in %.0f ms", resp.status, resp.seconds * 1000);
-        v = ratelimit_classify(resp.status);
-        if (v == RL_OK)
-            break;
-        if (v != RL_RETRY || attempt >= attempt_limit(t, resp.status)) {
-            if (resp.status == 0)
-                *e = te;
-            else
-                api_error_set(e, "POST", "/oauth/token", resp.status, resp.body.data,
-                              resp.body.len);
-            err_prefix(e, "cannot get a token for '%s'", t->cfg.domain);
-            if (e->code == ERR_API && resp.status >= 400 && resp.status < 500)
-                e->code = ERR_AUTH;
-            goto out;
-        }
-        delay = ratelimit_retry_delay_ms(resp.status, &resp.rl, attempt, tenant_now_ms(t),
-                                         tenant_random(t));
-        tenant_notify(t, 0, "token request: %s; retrying in %.1f s (%d retries left)",
-                      resp.status ? api_status_text(resp.status) : te.msg, (double)delay / 1000.0,
-                      attempt_limit(t, resp.status) - attempt);
-        t->stats.retries++;
-        tenant_sleep_ms(t, delay);
-    }
-
-    root = json_loadb(resp.body.data ? resp.body.data : "", resp.body.len, 0, NULL);
-    tok = json_string_value(json_object_get(root, "access_token"));
-    if (!tok || !*tok) {
-        err_set(e, ERR_AUTH, "cannot get a token for '%s': the answer has no access_token",
-                t->cfg.domain);
-        goto out;
-    }
-    expires_in = json_integer_value(json_object_get(root, "expires_in"));
-    if (expires_in <= 0)
-        expires_in = 86400;
-    if (t->token) {
-        explicit_bzero(t->token, strlen(t->token));
-        free(t->token);
-    }
-    t->token = strdup(tok);
-    if (!t->token) {
-        err_oom(e);
-        goto out;
-    }
-    {
-        /* Refresh a minute early, or at 90% of a short lifetime. */
-        int64_t life = (int64_t)expires_in * 1000;
-        int64_t leeway = life > 10 * TOKEN_LEEWAY_MS ? TOKEN_LEEWAY_MS : life / 10;
-        t->token_expires_ms = tenant_now_ms(t) + life - leeway;
-    }
-    claims = jwt_payload(tok);
-    if (claims && check_token_claims(t, claims, e) < 0)
-        goto out;
-    scope = json_string_value(json_object_get(root, "scope"));
-    if (!scope && claims)
-        scope = json_string_value(json_object_get(claims, "scope"));
-    if (scope && set_scopes(t, scope, e) < 0)
-        goto out;
-    rc = 0;
-out:
-    json_decref(root);
-    json_decref(claims);
-    if (form.data)
-        explicit_bzero(form.data, form.len);
-    buf_release(&form);
-    buf_release(&url);
-    http_response_release(&resp);
-    return rc;
-}
-
-static int ensure_token(struct tenant *t, struct err *e)
-{
-    if (t->token && tenant_now_ms(t) < t->token_expires_ms)
-        return 0;
-    return fetch_token(t, e);
-}
-
-int tenant_authenticate(struct tenant *t, struct err *e)
-{
-    return ensure_token(t, e);
-}
-
-bool tenant_scopes_known(const struct tenant *t)
-{
-    return t->scopes != NULL;
-}
-
-bool tenant_has_scope(const struct tenant *t, const char *scope)
-{
-    char needle[128];
-
-    if (!t->scopes)
-        return false;
-    snprintf(needle, sizeof(needle), " %s ", scope);
-    return strstr(t->scopes, needle) != NULL;
-}
-
-int tenant_require_scopes(const struct tenant *t, const char *const *scopes, struct err *e)
-{
-    char missing[700];
     size_t n = 0;
-    int count = 0;
+    int64_t pace;
 
-    if (!t->scopes)
-        return 0;
-    missing[0] = '\0';
-    for (const char *const *s = scopes; *s; s++) {
-        if (tenant_has_scope(t, *s))
-            continue;
-        n += (size_t)snprintf(missing + n, n < sizeof(missing) ? sizeof(missing) - n : 0, "%s%s",
-                              count ? " " : "", *s);
-        if (n >= sizeof(missing))
-            n = sizeof(missing) - 1;
-        count++;
-    }
-    if (count == 0)
-        return 0;
-    return err_set(e, ERR_SCOPE,
-                   "the token for '%s' lacks %d scope%s this needs: %s; grant %s to the "
-                   "application (Auth0 dashboard: Applications > APIs > Auth0 Management API > "
-                   "Machine to Machine Applications)",
-                   t->cfg.domain, count, count == 1 ? "" : "s", missing,
-                   count == 1 ? "it" : "them");
-}
-
-/* ---- calls ---- */
-
-static int call(struct tenant *t, const char *method, const char *path, const char *content_type,
-                const void *body, size_t len, json_t **out, struct err *e)
-{
-    struct http_response resp;
-    struct http_request req;
-    struct buf url, auth;
-    char ctype[160], tpath[512];
-    const char *headers[4];
-    bool reauthed = false;
-    int attempt, rc = -1;
-
-    if (out)
-        *out = NULL;
-    buf_init(&url, 16384);
-    buf_init(&auth, 16384);
-    http_response_init(&resp);
-    trace_path(tpath, sizeof(tpath), path);
-    if (buf_appendf(&url, e, "%s/api/v2%s", t->cfg.api_url, path) < 0)
-        goto out;
-    snprintf(ctype, sizeof(ctype), "Content-Type: %s",
-             content_type ? content_type : "application/json");
-
-    for (attempt = 1;; attempt++) {
-        struct err te;
-        enum rl_verdict v;
-        int64_t delay, pace;
-        const char *cause;
-
-        if (ensure_token(t, e) < 0)
-            goto out;
-        buf_reset(&auth);
-        if (buf_appendf(&auth, e, "Authorization: Bearer %s", t->token) < 0)
-            goto out;
-        headers[0] = buf_str(&auth);
-        headers[1] = "Accept: application/json";
-        headers[2] = body ? ctype : NULL;
-        headers[3] = NULL;
-
+    if (auth)
+        headers[n++] = auth;
+    for (const char *const *h = x->headers; h && *h && n + 1 < sizeof(headers) / sizeof(*headers);)
+        headers[n++] = *h++;
+    headers[n] = NULL;
+    if (x->bearer) {
         pace = ratelimit_pace_ms(&t->rl, tenant_now_ms(t));
         if (pace > 0) {
             tenant_notify(t, 1, "rate limit: bucket empty, pausing %.1f s", (double)pace / 1000.0);
             tenant_sleep_ms(t, pace);
         }
-        memset(&req, 0, sizeof(req));
-        req.method = method;
-        req.url = buf_str(&url);
-        req.headers = headers;
-        req.body = body;
-        req.body_len = len;
-        req.max_response = t->opt.max_response;
-        req.timeout_s = t->opt.call_timeout_s;
-        req.stall_timeout_s = t->opt.stall_timeout_s;
-        err_clear(&te);
-        tenant_notify(t, 1, "> %s %s%s (Authorization: Bearer [redacted])", method, t->cfg.api_url,
-                      tpath);
         t->stats.requests++;
         ratelimit_note_sent(&t->rl);
-        if (http_perform(t->api, &req, &resp, &te) < 0 && te.code != ERR_NET) {
-            *e = te;
+    } else {
+        t->stats.token_fetches++;
+    }
+    memset(&req, 0, sizeof(req));
+    req.method = x->method;
+    req.url = x->url;
+    req.headers = headers;
+    req.body = x->body;
+    req.body_len = x->len;
+    req.max_response = x->max_response;
+    req.timeout_s = x->timeout_s;
+    req.stall_timeout_s = t->opt.stall_timeout_s;
+    err_clear(te);
+    tenant_notify(t, 1, "> %s %s%s", x->method, x->url_shown,
+                  auth ? " (Authorization: Bearer [redacted])"
+                       : " (client credentials; secret not shown)");
+    return http_perform(t->api, &req, resp, te);
+}
+
+int tenant_exchange(struct tenant *t, const struct exchange *x, struct http_response *resp,
+                    struct err *e)
+{
+    char cause[ERR_MSG_MAX + 32];
+    struct buf auth;
+    bool reauthed = false;
+    int attempt, limit, rc = -1;
+
+    buf_init(&auth, 16384);
+    for (attempt = 1;; attempt++) {
+        struct err te;
+        enum rl_verdict v;
+        int64_t delay;
+
+        if (x->bearer && bearer_header(t, &auth, e) < 0)
+            goto out;
+        if (send_attempt(t, x, x->bearer ? buf_str(&auth) : NULL, resp, &te) < 0 &&
+            te.code != ERR_NET) {
+            *e = te; /* the request could not be made, or a sink refused the answer */
             goto out;
         }
-        rl_state_update(&t->rl, &resp.rl);
-        if (resp.status)
+        if (x->bearer)
+            rl_state_update(&t->rl, &resp->rl);
+        if (resp->status)
             tenant_notify(t, 1, "< %ld %s in %.0f ms, %lld bytes (rate limit: %lld of %lld left)",
-                          resp.status, api_status_text(resp.status), resp.seconds * 1000,
-                          resp.bytes, resp.rl.remaining, resp.rl.limit);
+                          resp->status, api_status_text(resp->status), resp->seconds * 1000,
+                          resp->bytes, resp->rl.remaining, resp->rl.limit);
         else
             tenant_notify(t, 1, "< no answer: %s", te.msg);
-        if (resp.status == 429)
+        if (resp->status == 429)
             t->stats.rate_limited++;
-        v = ratelimit_classify(resp.status);
-        if (v == RL_OK)
-            break;
-        if (v == RL_REAUTH && !reauthed) {
+        v = ratelimit_classify(resp->status);
+        if (v == RL_OK) {
+            rc = 0;
+            goto out;
+        }
+        if (v == RL_REAUTH && x->bearer && !reauthed) {
             /* Possibly an expired token: get a new one, once. */
-            tenant_notify(t, 0, "%s %.*s: 401 Unauthorized; getting a new token and retrying",
-                          method, (int)strcspn(path, "?"), path);
+            tenant_notify(t, 0, "%s %s: 401 Unauthorized; getting a new token and retrying",
+                          x->method, x->path);
             reauthed = true;
             t->token_expires_ms = 0;
             attempt--;
             continue;
         }
-        if (v != RL_RETRY || attempt >= attempt_limit(t, resp.status)) {
-            if (resp.status == 0) {
+        limit = attempt_limit(t, resp->status);
+        if (v != RL_RETRY || attempt >= limit) {
+            if (resp->status == 0) {
                 *e = te;
-                err_prefix(e, "%s %.*s", method, (int)strcspn(path, "?"), path);
+                err_prefix(e, "%s %s", x->method, x->path);
             } else {
-                api_error_set(e, method, path, resp.status, resp.body.data, resp.body.len);
+                api_error_set(e, x->method, x->path, resp->status, resp->body.data, resp->body.len);
             }
             if (v == RL_RETRY)
                 err_prefix(e, "giving up after %d attempts", attempt);
             goto out;
         }
-        delay = ratelimit_retry_delay_ms(resp.status, &resp.rl, attempt, tenant_now_ms(t),
-                                         tenant_random(t));
-        cause = resp.status ? api_status_text(resp.status) : te.msg;
-        if (resp.status && !*cause)
-            cause = "server error";
-        tenant_notify(t, 0, "%s %.*s: %ld %s; retrying in %.1f s (%d retr%s left)", method,
-                      (int)strcspn(path, "?"), path, resp.status, cause, (double)delay / 1000.0,
-                      attempt_limit(t, resp.status) - attempt,
-                      attempt_limit(t, resp.status) - attempt == 1 ? "y" : "ies");
+        delay = ratelimit_retry_delay_ms(resp->status, &resp->rl, attempt, tenant_now_ms(t),
+                                         tenant_random(t), &t->backoff);
+        attempt_cause(cause, sizeof(cause), resp->status, &te);
+        tenant_notify(t, 0, "%s %s: %s; retrying in %.1f s (%d retr%s left)", x->method, x->path,
+                      cause, (double)delay / 1000.0, limit - attempt,
+                      limit - attempt == 1 ? "y" : "ies");
         t->stats.retries++;
         tenant_sleep_ms(t, delay);
     }
+out:
+    if (auth.data)
+        explicit_bzero(auth.data, auth.len);
+    buf_release(&auth);
+    return rc;
+}
 
+/* ---- calls ---- */
+
+/* "GET /users/{id}" without the query, for messages: queries can hold
+ * emails. Truncated to fit. */
+static void message_path(char *out, size_t n, const char *path)
+{
+    snprintf(out, n, "%.*s", (int)strcspn(path, "?"), path);
+}
+
+static int call(struct tenant *t, const char *method, const char *path, const char *content_type,
+                const void *body, size_t len, json_t **out, struct err *e)
+{
+    struct http_response resp;
+    struct exchange x;
+    struct buf url;
+    char ctype[160], mpath[512], tpath[512], shown[1024];
+    const char *headers[3] = {"Accept: application/json", NULL, NULL};
+    int rc = -1;
+
+    if (out)
+        *out = NULL;
+    buf_init(&url, 16384);
+    http_response_init(&resp);
+    message_path(mpath, sizeof(mpath), path);
+    trace_path(tpath, sizeof(tpath), path);
+    snprintf(shown, sizeof(shown), "%s/api/v2%s", t->cfg.api_url, tpath);
+    if (buf_appendf(&url, e, "%s/api/v2%s", t->cfg.api_url, path) < 0)
+        goto out;
+    if (body) {
+        snprintf(ctype, sizeof(ctype), "Content-Type: %s",
+                 content_type ? content_type : "application/json");
+        headers[1] = ctype;
+    }
+    memset(&x, 0, sizeof(x));
+    x.method = method;
+    x.path = mpath;
+    x.url = buf_str(&url);
+    x.url_shown = shown;
+    x.headers = headers;
+    x.body = body;
+    x.len = len;
+    x.max_response = t->opt.max_response;
+    x.timeout_s = t->opt.call_timeout_s;
+    x.bearer = true;
+    if (tenant_exchange(t, &x, &resp, e) < 0)
+        goto out;
     if (out && resp.body.len > 0) {
-        json_error_t jerr;
-        *out = json_loadb(resp.body.data, resp.body.len, 0, &jerr);
+        *out = json_loadb(resp.body.data, resp.body.len, 0, NULL);
         if (!*out) {
             char snippet[64];
             size_t n = resp.body.len < 40 ? resp.body.len : 40;
@@ -597,16 +385,13 @@ static int call(struct tenant *t, const char *method, const char *path, const ch
                 snippet[i] =
                     (resp.body.data[i] >= 32 && resp.body.data[i] < 127) ? resp.body.data[i] : ' ';
             snippet[n] = '\0';
-            err_set(e, ERR_API, "%s %.*s: HTTP %ld answer is not JSON ('%s')", method,
-                    (int)strcspn(path, "?"), path, resp.status, snippet);
+            err_set(e, ERR_API, "%s %s: HTTP %ld answer is not JSON ('%s')", method, mpath,
+                    resp.status, snippet);
             goto out;
         }
     }
     rc = 0;
 out:
-    if (auth.data)
-        explicit_bzero(auth.data, auth.len);
-    buf_release(&auth);
     buf_release(&url);
     http_response_release(&resp);
     return rc;
@@ -672,124 +457,5 @@ int tenant_download(struct tenant *t, const char *url, http_sink_fn sink, void *
     rc = 0;
 out:
     http_response_release(&resp);
-    return rc;
-}
-
-/* ---- paging ---- */
-
-static int each_item(json_t *items, tenant_item_fn fn, void *ctx, struct err *e)
-{
-    size_t i;
-    json_t *item;
-
-    json_array_foreach(items, i, item)
-    {
-        if (fn(ctx, item, e) < 0)
-            return -1;
-    }
-    return 0;
-}
-
-int tenant_list_checkpoint(struct tenant *t, const char *path, const char *items_key,
-                           tenant_item_fn fn, void *ctx, struct err *e)
-{
-    struct buf p;
-    char *from = NULL;
-    json_t *page = NULL;
-    int rc = -1;
-    const char sep = strchr(path, '?') ? '&' : '?';
-
-    buf_init(&p, 16384);
-    for (;;) {
-        json_t *items;
-        const char *next;
-        char esc[1024];
-
-        buf_reset(&p);
-        if (buf_appendf(&p, e, "%s%ctake=100", path, sep) < 0)
-            goto out;
-        if (from) {
-            if (url_escape(esc, sizeof(esc), from) < 0) {
-                err_set(e, ERR_API, "checkpoint 'next' value too long");
-                goto out;
-            }
-            if (buf_appendf(&p, e, "&from=%s", esc) < 0)
-                goto out;
-        }
-        json_decref(page);
-        page = NULL;
-        if (tenant_call(t, "GET", buf_str(&p), NULL, &page, e) < 0)
-            goto out;
-        items = json_is_array(page) ? page : json_object_get(page, items_key);
-        if (!json_is_array(items)) {
-            err_set(e, ERR_API, "GET %.*s: answer has no '%s' list", (int)strcspn(path, "?"), path,
-                    items_key);
-            goto out;
-        }
-        if (each_item(items, fn, ctx, e) < 0)
-            goto out;
-        next = json_string_value(json_object_get(page, "next"));
-        if (!next || !*next || json_array_size(items) == 0)
-            break;
-        if (from && strcmp(from, next) == 0) {
-            err_set(e, ERR_API, "GET %.*s: paging does not advance", (int)strcspn(path, "?"), path);
-            goto out;
-        }
-        free(from);
-        from = strdup(next);
-        if (!from) {
-            err_oom(e);
-            goto out;
-        }
-    }
-    rc = 0;
-out:
-    free(from);
-    json_decref(page);
-    buf_release(&p);
-    return rc;
-}
-
-int tenant_list_offset(struct tenant *t, const char *path, const char *items_key, tenant_item_fn fn,
-                       void *ctx, struct err *e)
-{
-    const char sep = strchr(path, '?') ? '&' : '?';
-    json_t *page = NULL;
-    struct buf p;
-    int rc = -1;
-
-    buf_init(&p, 16384);
-    for (long n = 0;; n++) {
-        json_t *items;
-        size_t count;
-
-        buf_reset(&p);
-        if (buf_appendf(&p, e, "%s%cpage=%ld&per_page=100&include_totals=true", path, sep, n) < 0)
-            goto out;
-        json_decref(page);
-        page = NULL;
-        if (tenant_call(t, "GET", buf_str(&p), NULL, &page, e) < 0)
-            goto out;
-        items = json_is_array(page) ? page : json_object_get(page, items_key);
-        if (!json_is_array(items)) {
-            err_set(e, ERR_API, "GET %.*s: answer has no '%s' list", (int)strcspn(path, "?"), path,
-                    items_key);
-            goto out;
-        }
-        if (each_item(items, fn, ctx, e) < 0)
-            goto out;
-        count = json_array_size(items);
-        if (count < 100)
-            break;
-        if (json_is_object(page)) {
-            json_t *total = json_object_get(page, "total");
-            if (json_is_integer(total) && (n + 1) * 100 >= json_integer_value(total))
-                break;
-        }
-    }
-    rc = 0;
-out:
-    json_decref(page);
-    buf_release(&p);
     return rc;
 }

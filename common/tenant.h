@@ -36,7 +36,7 @@ typedef void (*tenant_notify_fn)(void *ctx, int level, const char *msg);
 
 struct tenant_options {
     int max_attempts;        /* per call, first try included; 0 = 10 */
-    long stall_timeout_s;    /* 0 = A0SNAP_STALL_TIMEOUT from the environment, else 60 */
+    long stall_timeout_s;    /* 0 = the config's timing (A0SNAP_STALL_TIMEOUT), else 60 */
     long call_timeout_s;     /* 0 = 300 */
     size_t max_response;     /* 0 = 64 MiB */
     tenant_notify_fn notify; /* may be NULL */
@@ -65,6 +65,9 @@ void tenant_free(struct tenant *t);
 
 const char *tenant_domain(const struct tenant *t);
 const struct tenant_stats *tenant_stats(const struct tenant *t);
+/* The timing the client was made with (config.h), defaults filled in but
+ * poll_ms, which stays 0 unless set: each job engine has its own. */
+const struct tenant_timing *tenant_timing(const struct tenant *t);
 
 /* Gets a token now (the programs call this first so credential problems and
  * missing scopes show before any long work). Also checks that the token is
@@ -101,16 +104,35 @@ int tenant_download(struct tenant *t, const char *url, http_sink_fn sink, void *
 /* Receives each item of a list; the item is borrowed. */
 typedef int (*tenant_item_fn)(void *ctx, json_t *item, struct err *e);
 
-/* Walks a checkpoint-paged list (from/take) to its end: path may carry
- * other query parameters; items_key names the array in each page
- * ("users", "members", "organizations", "connections"). */
+enum tenant_paging {
+    TENANT_PAGING_CHECKPOINT, /* from/take: {ITEMS, next} */
+    TENANT_PAGING_OFFSET,     /* page/per_page/include_totals: {ITEMS, start, limit, total} */
+};
+
+/* Walks a paged list to its end, 100 items a page: path may carry other
+ * query parameters; items_key names the array in each page ("users",
+ * "members", "organizations", "connections"); a bare array is accepted
+ * too. A checkpoint list ends at a page without `next` or without items,
+ * an offset list at a short page (never on `total` alone). */
+int tenant_list(struct tenant *t, const char *path, const char *items_key, enum tenant_paging kind,
+                tenant_item_fn fn, void *ctx, struct err *e);
+/* The same with the kind in the name. */
 int tenant_list_checkpoint(struct tenant *t, const char *path, const char *items_key,
                            tenant_item_fn fn, void *ctx, struct err *e);
-
-/* Walks an offset-paged list (page/per_page=100/include_totals=true) to
- * its end, accepting both the envelope and a bare array. */
 int tenant_list_offset(struct tenant *t, const char *path, const char *items_key, tenant_item_fn fn,
                        void *ctx, struct err *e);
+
+/* What one page answer says, pure (tenant_list's reading of a page, for
+ * tests against recorded answers): items is borrowed from page; more says
+ * whether another page may follow, next (borrowed) is the checkpoint to ask
+ * from. Fails with ERR_API when the page has no items array. */
+struct tenant_page {
+    json_t *items;
+    bool more;
+    const char *next;
+};
+int tenant_page_step(json_t *page, const char *items_key, enum tenant_paging kind, size_t per_page,
+                     struct tenant_page *out, struct err *e);
 
 /* Passes a message to the options' notify callback (level 0 = tell the
  * user, 1 = verbose trace). */

@@ -81,7 +81,8 @@ static void check_delays(const struct rl_headers *h, int64_t now)
     for (size_t s = 0; s < sizeof(statuses) / sizeof(statuses[0]); s++) {
         for (size_t a = 0; a < sizeof(attempts) / sizeof(attempts[0]); a++) {
             for (size_t r = 0; r < sizeof(rnds) / sizeof(rnds[0]); r++) {
-                int64_t d = ratelimit_retry_delay_ms(statuses[s], h, attempts[a], now, rnds[r]);
+                int64_t d =
+                    ratelimit_retry_delay_ms(statuses[s], h, attempts[a], now, rnds[r], NULL);
                 if (d < 0 || d > RL_WAIT_CAP_MS) {
                     fprintf(stderr, "retry delay %" PRId64 " ms (status %ld attempt %d)\n", d,
                             statuses[s], attempts[a]);

@@ -530,8 +530,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static bool started;
     static char outdir[512], path[600];
-    struct tenant_config cfg = {(char *)FUZZ_DOMAIN, base_url, (char *)"fuzz-client-id",
-                                (char *)FUZZ_SECRET};
+    struct tenant_config cfg = {.domain = (char *)FUZZ_DOMAIN,
+                                .api_url = base_url,
+                                .client_id = (char *)"fuzz-client-id",
+                                .client_secret = (char *)FUZZ_SECRET};
     struct tenant_options topt;
     struct dump_request req;
     struct dump_result res;

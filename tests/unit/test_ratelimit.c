@@ -85,28 +85,55 @@ static void test_retry_delay(void)
     /* Retry-After wins over everything */
     h.retry_after_ms = 1500;
     h.reset_epoch_s = 1700000009;
-    CHECK_INT(ratelimit_retry_delay_ms(429, &h, 1, NOW_MS, 0.5), 1500);
+    CHECK_INT(ratelimit_retry_delay_ms(429, &h, 1, NOW_MS, 0.5, NULL), 1500);
     /* 429 without Retry-After: until the reset (+ jitter up to 250 ms) */
     h.retry_after_ms = -1;
     h.reset_epoch_s = 1700000002;
-    CHECK_INT(ratelimit_retry_delay_ms(429, &h, 1, NOW_MS, 0.0), 2000);
-    CHECK_INT(ratelimit_retry_delay_ms(429, &h, 1, NOW_MS, 0.5), 2125);
+    CHECK_INT(ratelimit_retry_delay_ms(429, &h, 1, NOW_MS, 0.0, NULL), 2000);
+    CHECK_INT(ratelimit_retry_delay_ms(429, &h, 1, NOW_MS, 0.5, NULL), 2125);
     /* a reset already past waits the minimum */
-    CHECK_INT(ratelimit_retry_delay_ms(429, &h, 1, NOW_MS + 9000, 0.0), RL_MIN_WAIT_MS);
+    CHECK_INT(ratelimit_retry_delay_ms(429, &h, 1, NOW_MS + 9000, 0.0, NULL), RL_MIN_WAIT_MS);
     /* 5xx: exponential with jitter in [cap/2, cap] */
     rl_headers_init(&h);
-    CHECK_INT(ratelimit_retry_delay_ms(503, &h, 1, NOW_MS, 0.0), 250);
-    CHECK_INT(ratelimit_retry_delay_ms(503, &h, 1, NOW_MS, 0.999), 499);
-    CHECK_INT(ratelimit_retry_delay_ms(503, &h, 3, NOW_MS, 0.0), 1000);
-    CHECK_INT(ratelimit_retry_delay_ms(0, &h, 4, NOW_MS, 0.0), 2000);
+    CHECK_INT(ratelimit_retry_delay_ms(503, &h, 1, NOW_MS, 0.0, NULL), 250);
+    CHECK_INT(ratelimit_retry_delay_ms(503, &h, 1, NOW_MS, 0.999, NULL), 499);
+    CHECK_INT(ratelimit_retry_delay_ms(503, &h, 3, NOW_MS, 0.0, NULL), 1000);
+    CHECK_INT(ratelimit_retry_delay_ms(0, &h, 4, NOW_MS, 0.0, NULL), 2000);
     /* capped */
-    CHECK_INT(ratelimit_retry_delay_ms(500, &h, 40, NOW_MS, 0.0), RL_BACKOFF_CAP_MS / 2);
-    CHECK(ratelimit_retry_delay_ms(500, &h, 40, NOW_MS, 0.999) <= RL_BACKOFF_CAP_MS);
+    CHECK_INT(ratelimit_retry_delay_ms(500, &h, 40, NOW_MS, 0.0, NULL), RL_BACKOFF_CAP_MS / 2);
+    CHECK(ratelimit_retry_delay_ms(500, &h, 40, NOW_MS, 0.999, NULL) <= RL_BACKOFF_CAP_MS);
     /* 429 without any header falls back to backoff */
-    CHECK_INT(ratelimit_retry_delay_ms(429, &h, 2, NOW_MS, 0.0), 500);
+    CHECK_INT(ratelimit_retry_delay_ms(429, &h, 2, NOW_MS, 0.0, NULL), 500);
     /* a huge Retry-After is capped */
     h.retry_after_ms = 3600 * 1000;
-    CHECK_INT(ratelimit_retry_delay_ms(503, &h, 1, NOW_MS, 0.0), RL_WAIT_CAP_MS);
+    CHECK_INT(ratelimit_retry_delay_ms(503, &h, 1, NOW_MS, 0.0, NULL), RL_WAIT_CAP_MS);
+}
+
+/* A configured backoff (A0SNAP_RETRY_BASE_MS / _MAX_MS): the same shape,
+ * other numbers; Retry-After and the reset are not the backoff's to
+ * change. */
+static void test_retry_delay_configured(void)
+{
+    const struct rl_backoff fast = {20, 100};
+    struct rl_headers h;
+
+    rl_headers_init(&h);
+    CHECK_INT(ratelimit_retry_delay_ms(503, &h, 1, NOW_MS, 0.0, &fast), 10);
+    CHECK_INT(ratelimit_retry_delay_ms(503, &h, 2, NOW_MS, 0.0, &fast), 20);
+    CHECK_INT(ratelimit_retry_delay_ms(0, &h, 3, NOW_MS, 0.999, &fast), 79);
+    CHECK_INT(ratelimit_retry_delay_ms(503, &h, 4, NOW_MS, 0.0, &fast), 50); /* capped at 100 */
+    CHECK_INT(ratelimit_retry_delay_ms(503, &h, 30, NOW_MS, 0.0, &fast), 50);
+    h.retry_after_ms = 3000;
+    CHECK_INT(ratelimit_retry_delay_ms(429, &h, 1, NOW_MS, 0.0, &fast), 3000);
+    h.retry_after_ms = -1;
+    h.reset_epoch_s = 1700000002;
+    CHECK_INT(ratelimit_retry_delay_ms(429, &h, 1, NOW_MS, 0.0, &fast), 2000);
+    /* an absurd base does not overflow the shift */
+    {
+        const struct rl_backoff huge = {INT64_MAX / 2, INT64_MAX};
+        rl_headers_init(&h);
+        CHECK(ratelimit_retry_delay_ms(503, &h, 17, NOW_MS, 0.5, &huge) > 0);
+    }
 }
 
 static void test_http_date(void)
@@ -122,6 +149,7 @@ int main(void)
     RUN(test_pacing);
     RUN(test_classify);
     RUN(test_retry_delay);
+    RUN(test_retry_delay_configured);
     RUN(test_http_date);
     return harness_done();
 }

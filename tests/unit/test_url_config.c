@@ -85,6 +85,45 @@ static void test_config_env(void)
     CHECK_INT(e.code, ERR_USAGE);
 }
 
+/* Timing settings: defaults, values, and refusals that name the variable. */
+static void test_timing_env(void)
+{
+    static const char *const names[] = {"A0SNAP_STALL_TIMEOUT", "A0SNAP_RETRY_BASE_MS",
+                                        "A0SNAP_RETRY_MAX_MS", "A0SNAP_POLL_MS"};
+    struct tenant_timing t;
+    struct err e;
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
+        unsetenv(names[i]);
+    err_clear(&e);
+    CHECK_INT(tenant_timing_from_env(&t, &e), 0);
+    CHECK_INT(t.stall_timeout_s, 60);
+    CHECK_INT(t.retry_base_ms, 500);
+    CHECK_INT(t.retry_max_ms, 30000);
+    CHECK_INT(t.poll_ms, 0);
+    setenv("A0SNAP_STALL_TIMEOUT", "3", 1);
+    setenv("A0SNAP_RETRY_BASE_MS", "20", 1);
+    setenv("A0SNAP_RETRY_MAX_MS", "10", 1); /* below the base: the base wins */
+    setenv("A0SNAP_POLL_MS", "50", 1);
+    CHECK_INT(tenant_timing_from_env(&t, &e), 0);
+    CHECK_INT(t.stall_timeout_s, 3);
+    CHECK_INT(t.retry_base_ms, 20);
+    CHECK_INT(t.retry_max_ms, 20);
+    CHECK_INT(t.poll_ms, 50);
+    setenv("A0SNAP_POLL_MS", "fast", 1);
+    CHECK_INT(tenant_timing_from_env(&t, &e), -1);
+    CHECK_INT(e.code, ERR_USAGE);
+    CHECK(strstr(e.msg, "A0SNAP_POLL_MS") && strstr(e.msg, "'fast'"));
+    setenv("A0SNAP_POLL_MS", "50", 1);
+    setenv("A0SNAP_RETRY_BASE_MS", "0", 1);
+    CHECK_INT(tenant_timing_from_env(&t, &e), -1);
+    CHECK(strstr(e.msg, "A0SNAP_RETRY_BASE_MS") != NULL);
+    setenv("A0SNAP_RETRY_BASE_MS", "99999999999999999999", 1);
+    CHECK_INT(tenant_timing_from_env(&t, &e), -1);
+    for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
+        unsetenv(names[i]);
+}
+
 static void test_secret_file(void)
 {
     char path[] = "/tmp/a0snap-secret-XXXXXX";
@@ -154,6 +193,7 @@ int main(void)
     RUN(test_transport_rule);
     RUN(test_escape);
     RUN(test_config_env);
+    RUN(test_timing_env);
     RUN(test_secret_file);
     RUN(test_api_error);
     return harness_done();
