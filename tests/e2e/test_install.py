@@ -189,7 +189,7 @@ def test_packaging_is_configured():
           "include(cmake/packaging.cmake)" % BIN_DIR)
 
 
-def test_installs_only_programs_and_pages():
+def test_installs_only_programs_pages_and_licence():
     root = prefix()
     got = set()
     for d, _, files in os.walk(root):
@@ -197,6 +197,7 @@ def test_installs_only_programs_and_pages():
             got.add(os.path.relpath(os.path.join(d, f), root))
     want = {os.path.join("bin", p) for p in PROGRAMS}
     want |= {os.path.relpath(page_path(n, s), root) for n, s in PAGES}
+    want.add(os.path.join("share", "doc", "a0snap", "copyright"))
     check(got == want, "installed files differ: extra %s, missing %s"
           % (sorted(got - want), sorted(want - got)))
 
@@ -305,7 +306,7 @@ def test_documented_options_exist():
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-TESTS = [test_packaging_is_configured, test_installs_only_programs_and_pages, test_programs_run,
+TESTS = [test_packaging_is_configured, test_installs_only_programs_pages_and_licence, test_programs_run,
          test_pages_are_versioned_and_reproducible, test_pages_render_cleanly,
          test_pages_match_help, test_documented_options_exist]
 

@@ -10,8 +10,8 @@ import signal
 import subprocess
 import time
 
-from e2elib import (EXPORT, IMPORT, KEY, FakeTenant, catalogue_only, check, check_eq,
-                    compare_tenants, main, run, test)
+from e2elib import (EXPORT, FAST_TIMING, IMPORT, KEY, FakeTenant, catalogue_only, check,
+                    check_eq, compare_tenants, main, run, test)
 
 SEED = int(os.environ.get("A0SNAP_KILL_SEED", "20261126"))
 
@@ -19,7 +19,8 @@ SEED = int(os.environ.get("A0SNAP_KILL_SEED", "20261126"))
 def env_for(tenant, **extra):
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("AUTH0_") and not k.startswith("A0SNAP_")}
-    env.update(tenant.env(), A0SNAP_PSEUDONYM_KEY=KEY, A0SNAP_STALL_TIMEOUT="3")
+    env.update(FAST_TIMING)
+    env.update(tenant.env(), A0SNAP_PSEUDONYM_KEY=KEY)
     env.update(extra)
     return {k: v for k, v in env.items() if v is not None}
 
