@@ -5,8 +5,10 @@
  * presigned URL on another host, valid 60 s) is downloaded WITHOUT the
  * bearer token into an anonymous temp file, so a failed or expired
  * download can start over from a fresh link without any user having been
- * processed twice. Only a complete download (its Content-Length honoured)
- * is then decompressed and fed, line by line, to dump_ingest_line().
+ * processed twice. What arrives is decoded on the way (the output thrown
+ * away), so a file that is corrupt or ends early, even in a complete HTTP
+ * answer, is fetched again like a broken transfer. Only a whole file is
+ * then decompressed and fed, line by line, to dump_ingest_line().
  */
 #include "dump_internal.h"
 
@@ -154,7 +156,17 @@ struct file_sink {
     struct dump_ctx *c;
     int fd;
     long long bytes;
+    struct gunzip *check; /* decodes what arrives, to find a damaged file before it is used */
 };
+
+static int skip_line(void *ctx, const char *line, size_t len, struct err *e)
+{
+    (void)ctx;
+    (void)line;
+    (void)len;
+    (void)e;
+    return 0;
+}
 
 static int to_file(void *ctx, const void *data, size_t len, struct err *e)
 {
@@ -164,25 +176,49 @@ static int to_file(void *ctx, const void *data, size_t len, struct err *e)
         return -1;
     s->bytes += (long long)len;
     dump_progress(s->c, (size_t)s->bytes);
-    return 0;
+    /* A corrupt stream is found here; one that ends early, at the end. */
+    return gunzip_feed(s->check, data, len, e);
+}
+
+/* One download of location into fd, which must then hold a whole gzip
+ * stream: a transfer that breaks, an answer that is not 2xx, or a file
+ * that is corrupt or ends early (even in a complete HTTP answer) fails
+ * with ERR_NET or ERR_API; a local write failure with ERR_IO. */
+static int download_once(struct dump_ctx *c, const char *location, int fd, struct err *e)
+{
+    struct file_sink sink = {c, fd, 0, NULL};
+    int rc = -1;
+
+    if (ftruncate(fd, 0) < 0 || lseek(fd, 0, SEEK_SET) < 0)
+        return err_errno(e, ERR_IO, errno, "cannot reset the download temp file");
+    if (gunzip_new(&sink.check, EXPORT_MAX_LINE, skip_line, NULL, e) < 0)
+        return -1;
+    if (tenant_download(c->tenant, location, to_file, &sink, e) < 0)
+        goto out;
+    if (gunzip_finish(sink.check, e) < 0) {
+        err_prefix(e, "the downloaded file is damaged (%lld bytes)", sink.bytes);
+        e->code = ERR_NET;
+        goto out;
+    }
+    rc = 0;
+out:
+    gunzip_free(sink.check);
+    return rc;
 }
 
 /* Downloads the job's file into fd, fetching a fresh link when one expires
- * or a transfer breaks. */
+ * or a transfer breaks or brings a damaged file. */
 static int download(struct dump_ctx *c, const char *job_id, char **location, int fd, struct err *e)
 {
     for (int attempt = 1;; attempt++) {
-        struct file_sink sink = {c, fd, 0};
         struct err de;
 
         err_clear(&de);
-        if (ftruncate(fd, 0) < 0 || lseek(fd, 0, SEEK_SET) < 0)
-            return err_errno(e, ERR_IO, errno, "cannot reset the download temp file");
-        if (tenant_download(c->tenant, *location, to_file, &sink, &de) == 0)
+        if (download_once(c, *location, fd, &de) == 0)
             return 0;
-        if (de.code == ERR_IO || attempt >= DOWNLOAD_ATTEMPTS) {
+        if (de.code == ERR_IO || de.code == ERR_INTERNAL || attempt >= DOWNLOAD_ATTEMPTS) {
             *e = de;
-            if (de.code != ERR_IO)
+            if (de.code != ERR_IO && de.code != ERR_INTERNAL)
                 err_prefix(e, "export job '%s': download failed %d times", job_id, attempt);
             return -1;
         }
