@@ -24,6 +24,7 @@ import traceback
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import fake_quirks
 from fake_api import Api, Req
 from fake_jobs import MAX_IMPORT_BODY, JobManager
 from fake_util import REASONS, ApiError, Clock, dumps, error_body
@@ -106,8 +107,9 @@ def _b64url_dec(s):
 class Fake:
     """Everything one fake tenant process holds."""
 
-    def __init__(self, tenant, client_id, client_secret, scopes, cfg, tmpdir, log_file=None):
+    def __init__(self, tenant, client_id, client_secret, scopes, cfg, tmpdir, log_file=None, quirks=None):
         self.tenant = tenant
+        self.quirks = fake_quirks.apply(fake_quirks.defaults(), quirks or {})
         self.client_id = client_id
         self.client_secret = client_secret
         self.scopes = scopes
@@ -714,6 +716,16 @@ class Handler(BaseHTTPRequestHandler):
                 with fake.token_lock:
                     fake.expired_upto = fake.token_serial
                 out = {"expired_upto": fake.expired_upto}
+            elif key == ("GET", "/__quirks"):
+                out = dict(fake.quirks)
+            elif key == ("POST", "/__quirks"):
+                with fake.tenant.lock:
+                    out = dict(fake_quirks.apply(fake.quirks, data or {}))
+            elif key == ("DELETE", "/__quirks"):
+                with fake.tenant.lock:
+                    fake.quirks.clear()
+                    fake.quirks.update(fake_quirks.defaults())
+                    out = dict(fake.quirks)
             elif key == ("POST", "/__config"):
                 out = fake.configure(data or {})
             elif key == ("POST", "/__login"):

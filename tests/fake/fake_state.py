@@ -15,7 +15,7 @@ import json
 import random
 import threading
 
-from fake_util import ApiError, dumps, dumps_sorted, new_id
+from fake_util import ApiError, dumps, dumps_sorted, new_id, rand_hex
 
 DEFAULT_CONNECTIONS = [
     ("Username-Password-Authentication", "auth0"),
@@ -135,35 +135,50 @@ class Tenant:
         self.idx_email = {}
         self.idx_username = {}
         self.idx_phone = {}
-        self.roles = {}  # id -> {id,name,description}
+        self.roles = {}  # id -> {id,name,description,type[,owner_id]}
         self.role_users = {}  # role id -> set(uid)
         self.user_roles = {}  # uid -> list(role id)
         self.orgs = {}  # id -> org object
         self.org_members = {}  # org id -> {uid: list(role id)}
         self.user_orgs = {}  # uid -> list(org id)
+        self.resource_servers = {}  # identifier -> {id,identifier,name,scopes:[{value,description}]}
+        self.user_perms = {}  # uid -> list((resource server identifier, permission name))
         self._sorted_cache = {}  # ("role"|"org", id) -> sorted uid list
 
     # --- connections -----------------------------------------------------
-    def add_connection(self, name, strategy, cid=None, options=None):
+    def add_connection(self, name, strategy, cid=None, options=None, display_name=None):
         if cid is None:
             cid = new_id("con_", random.Random("%s/%s" % (self.domain, name)))
+        if cid in self.conn_by_id or name in self.conn_by_name:
+            raise ApiError(400, "duplicate connection '%s'" % name)
         if options is None:
             options = default_options(name, strategy)
         c = {
             "id": cid,
             "name": name,
-            "display_name": name,
             "strategy": strategy,
             "options": options,
             "realms": [name] if strategy == "auth0" else [],
             "is_domain_connection": False,
+            # recorded on every connection since 2026
+            "authentication": {"active": True},
+            "connected_accounts": {"active": False},
         }
+        if display_name is not None:
+            c["display_name"] = display_name
         if strategy == "samlp":
             c["realms"] = [name]
         self.connections.append(c)
         self.conn_by_name[name] = c
         self.conn_by_id[cid] = c
         return c
+
+    def remove_connection(self, cid):
+        c = self.conn_by_id.pop(cid, None)
+        if c is None:
+            raise ApiError(400, "unknown connection '%s'" % cid)
+        self.connections.remove(c)
+        del self.conn_by_name[c["name"]]
 
     def is_database(self, conn):
         return conn is not None and conn["strategy"] in DATABASE_STRATEGIES
@@ -236,6 +251,7 @@ class Tenant:
         for oid in self.user_orgs.pop(uid, []):
             self.org_members.get(oid, {}).pop(uid, None)
             self._sorted_cache.pop(("org", oid), None)
+        self.user_perms.pop(uid, None)
         return True
 
     def find(self, kind, value, conn=None):
@@ -254,21 +270,43 @@ class Tenant:
         return uids
 
     # --- roles -----------------------------------------------------------
-    def add_role(self, name, description=None, rid=None, rng=None):
+    def add_role(self, name, description=None, rid=None, rng=None, rtype="tenant", owner_id=None):
+        """A role: tenant-wide, or owned by organization owner_id.  A role
+        created without a description holds "" (what GET answers, recorded)."""
         if rid is None:
             rid = new_id("rol_", rng)
-        r = {"id": rid, "name": name}
-        if description is not None:
-            r["description"] = description
+        if rid in self.roles:
+            raise ApiError(400, "duplicate role id '%s'" % rid)
+        r = {"id": rid, "name": name, "description": description if description is not None else "", "type": rtype}
+        if rtype == "organization":
+            r["owner_id"] = owner_id
         self.roles[rid] = r
         self.role_users[rid] = set()
         return r
 
-    def role_by_name(self, name):
+    def role_by_name(self, name, owner_id=None):
+        """The tenant role named name, or with owner_id the role of that
+        organization named name (names are unique per owner)."""
         for r in self.roles.values():
-            if r["name"] == name:
+            if r["name"] == name and r.get("owner_id") == owner_id:
                 return r
         return None
+
+    def remove_role(self, rid):
+        if rid not in self.roles:
+            raise ApiError(400, "unknown role '%s'" % rid)
+        del self.roles[rid]
+        for uid in self.role_users.pop(rid, set()):
+            cur = self.user_roles.get(uid, [])
+            if rid in cur:
+                cur.remove(rid)
+            if not cur:
+                self.user_roles.pop(uid, None)
+        for members in self.org_members.values():
+            for rids in members.values():
+                if rid in rids:
+                    rids.remove(rid)
+        self._sorted_cache.pop(("role", rid), None)
 
     def assign_roles(self, uid, rids):
         cur = self.user_roles.setdefault(uid, [])
@@ -332,6 +370,81 @@ class Tenant:
                     self.user_orgs.pop(uid, None)
         self._sorted_cache.pop(("org", oid), None)
 
+    def remove_org(self, oid):
+        if oid not in self.orgs:
+            raise ApiError(400, "unknown organization '%s'" % oid)
+        self.remove_members(oid, list(self.org_members[oid]))
+        del self.orgs[oid]
+        del self.org_members[oid]
+        for rid in [r["id"] for r in self.roles.values() if r.get("owner_id") == oid]:
+            self.remove_role(rid)
+
+    # --- resource servers and direct permissions ------------------------
+    def put_resource_server(self, rs):
+        """Add or replace a resource server {identifier, name, id?, scopes?};
+        permissions of scopes it no longer has are dropped."""
+        if not isinstance(rs, dict) or not rs.get("identifier"):
+            raise ApiError(400, "resource server needs an identifier")
+        old = self.resource_server(rs.get("id")) or self.resource_servers.get(rs["identifier"])
+        doc = {
+            "id": rs.get("id") or (old or {}).get("id") or rand_hex(24),
+            "identifier": rs["identifier"],
+            "name": rs.get("name", rs["identifier"]),
+            "scopes": [{"value": x["value"], "description": x.get("description", "")} for x in rs.get("scopes", [])],
+        }
+        if old is not None:
+            del self.resource_servers[old["identifier"]]
+        self.resource_servers[doc["identifier"]] = doc
+        values = {x["value"] for x in doc["scopes"]}
+        was = old["identifier"] if old is not None else doc["identifier"]
+        for uid in list(self.user_perms):
+            keep = []
+            for ident, name in self.user_perms[uid]:
+                if ident == was:
+                    if name not in values:
+                        continue
+                    ident = doc["identifier"]
+                keep.append((ident, name))
+            if keep:
+                self.user_perms[uid] = keep
+            else:
+                del self.user_perms[uid]
+        return doc
+
+    def resource_server(self, key):
+        """By id or identifier."""
+        if key is None:
+            return None
+        if key in self.resource_servers:
+            return self.resource_servers[key]
+        for rs in self.resource_servers.values():
+            if rs["id"] == key:
+                return rs
+        return None
+
+    def remove_resource_server(self, key):
+        rs = self.resource_server(key)
+        if rs is None:
+            raise ApiError(400, "unknown resource server '%s'" % key)
+        del self.resource_servers[rs["identifier"]]
+        for uid in list(self.user_perms):
+            self.user_perms[uid] = [p for p in self.user_perms[uid] if p[0] != rs["identifier"]]
+            if not self.user_perms[uid]:
+                del self.user_perms[uid]
+
+    def add_permissions(self, uid, perms):
+        cur = self.user_perms.setdefault(uid, [])
+        for p in perms:
+            if p not in cur:
+                cur.append(p)
+
+    def remove_permissions(self, uid, perms):
+        cur = [p for p in self.user_perms.get(uid, []) if p not in perms]
+        if cur:
+            self.user_perms[uid] = cur
+        else:
+            self.user_perms.pop(uid, None)
+
     def org_member_ids(self, oid):
         key = ("org", oid)
         s = self._sorted_cache.get(key)
@@ -349,6 +462,9 @@ class Tenant:
             "connections": [{"id": c["id"], "name": c["name"], "strategy": c["strategy"]} for c in self.connections],
             "roles": sorted((dict(r) for r in self.roles.values()), key=lambda r: (r["name"], r["id"])),
         }
+        if self.resource_servers:
+            doc["resource_servers"] = sorted((json.loads(dumps(rs)) for rs in self.resource_servers.values()),
+                                             key=lambda rs: rs["identifier"])
         orgs = []
         for oid, o in self.orgs.items():
             members = [
@@ -366,6 +482,9 @@ class Tenant:
                 o = self.orgs[oid]
                 uo.append({"name": o["name"], "roles": sorted(rname[r] for r in self.org_members[oid].get(uid, []))})
             obj["organizations"] = sorted(uo, key=lambda x: x["name"])
+            if uid in self.user_perms:
+                obj["permissions"] = [{"resource_server_identifier": a, "permission_name": b}
+                                      for a, b in sorted(self.user_perms[uid])]
             users.append(obj)
         doc["users"] = users
         return doc
@@ -374,14 +493,33 @@ class Tenant:
         return dumps_sorted(self.state()).encode("utf-8")
 
     def load(self, doc):
-        """Replace the tenant with a /__state-shaped document."""
+        """Replace the tenant with a /__state-shaped document; with
+        "merge": true add to it instead (after "remove": {organizations,
+        roles, connections, resource_servers, users: [ids]})."""
         if not isinstance(doc, dict):
             raise ApiError(400, "state document must be an object")
-        self.reset()
+        merge = bool(doc.get("merge"))
+        if merge:
+            rm = doc.get("remove") or {}
+            for uid in rm.get("users", []):
+                self.delete_user(uid)
+            for oid in rm.get("organizations", []):
+                self.remove_org(oid)
+            for rid in rm.get("roles", []):
+                self.remove_role(rid)
+            for cid in rm.get("connections", []):
+                self.remove_connection(cid)
+            for key in rm.get("resource_servers", []):
+                self.remove_resource_server(key)
+        else:
+            if "remove" in doc:
+                raise ApiError(400, "remove needs merge")
+            self.reset()
         conns = doc.get("connections")
         if conns is None:
-            for name, strategy in DEFAULT_CONNECTIONS:
-                self.add_connection(name, strategy)
+            if not merge:
+                for name, strategy in DEFAULT_CONNECTIONS:
+                    self.add_connection(name, strategy)
         else:
             for c in conns:
                 if "name" not in c or "strategy" not in c:
@@ -389,20 +527,33 @@ class Tenant:
                 opts = c.get("options")
                 if opts is None:
                     opts = default_options(c["name"], c["strategy"])
-                self.add_connection(c["name"], c["strategy"], c.get("id"), opts)
-        for r in doc.get("roles", []):
-            if self.role_by_name(r["name"]):
-                raise ApiError(400, "duplicate role name '%s'" % r["name"])
-            self.add_role(r["name"], r.get("description"), r.get("id"))
+                self.add_connection(c["name"], c["strategy"], c.get("id"), opts, c.get("display_name"))
+        for rs in doc.get("resource_servers", []):
+            self.put_resource_server(rs)
         for o in doc.get("organizations", []):
-            extra = {k: v for k, v in o.items() if k in ("branding", "metadata")}
+            if self.org_by_name(o["name"]):
+                raise ApiError(400, "duplicate organization name '%s'" % o["name"])
+            if o.get("id") in self.orgs:
+                raise ApiError(400, "duplicate organization id '%s'" % o["id"])
+            extra = {k: v for k, v in o.items() if k not in ("id", "name", "display_name", "members")}
             self.add_org(o["name"], o.get("display_name"), o.get("id"), extra=extra)
+        for r in doc.get("roles", []):
+            rtype = r.get("type", "tenant")
+            owner = r.get("owner_id")
+            if rtype not in ("tenant", "organization") or (rtype == "organization") != (owner is not None):
+                raise ApiError(400, "role '%s': type organization needs owner_id, tenant none" % r.get("name"))
+            if owner is not None and owner not in self.orgs:
+                raise ApiError(400, "role '%s': unknown owner organization '%s'" % (r.get("name"), owner))
+            if self.role_by_name(r["name"], owner):
+                raise ApiError(400, "duplicate role name '%s'" % r["name"])
+            self.add_role(r["name"], r.get("description"), r.get("id"), rtype=rtype, owner_id=owner)
         objs = []
-        memberships = []  # (uid, roles, orgs)
+        memberships = []  # (uid, roles, orgs, permissions)
         for u in doc.get("users", []):
             u = dict(u)
             roles = u.pop("roles", [])
             uorgs = u.pop("organizations", [])
+            perms = u.pop("permissions", [])
             conn_name = u.pop("connection", None)
             if "user_id" not in u:
                 raise ApiError(400, "user without user_id")
@@ -415,15 +566,19 @@ class Tenant:
                 provider, _, rest = u["user_id"].partition("|")
                 u["identities"] = [{"connection": conn_name, "user_id": rest, "provider": provider, "isSocial": c["strategy"] in SOCIAL_STRATEGIES}]
             objs.append(u)
-            memberships.append((u["user_id"], roles, uorgs))
+            memberships.append((u["user_id"], roles, uorgs, perms))
         try:
-            self.bulk_add(objs)
+            if merge:
+                for obj in objs:
+                    self.add_user(obj)
+            else:
+                self.bulk_add(objs)
         except ValueError as e:
             raise ApiError(400, str(e))
-        for uid, roles, uorgs in memberships:
+        for uid, roles, uorgs, perms in memberships:
             rids = []
             for name in roles:
-                r = self.role_by_name(name)
+                r = self._role_ref(name)
                 if r is None:
                     raise ApiError(400, "user '%s' has unknown role '%s'" % (uid, name))
                 rids.append(r["id"])
@@ -431,9 +586,21 @@ class Tenant:
                 self.assign_roles(uid, rids)
             for uo in uorgs:
                 self._load_member(uo["name"], uid, uo.get("roles", []))
+            for p in perms:
+                rs = self.resource_servers.get(p.get("resource_server_identifier"))
+                if rs is None or p.get("permission_name") not in {x["value"] for x in rs["scopes"]}:
+                    raise ApiError(400, "user '%s' has unknown permission %s" % (uid, dumps(p)))
+                self.add_permissions(uid, [(rs["identifier"], p["permission_name"])])
         for o in doc.get("organizations", []):
             for m in o.get("members", []):
                 self._load_member(o["name"], m["user_id"], m.get("roles", []))
+
+    def _role_ref(self, ref, owner_id=None):
+        """A role named ref (the organization's own role first, then the
+        tenant role), or with id ref."""
+        if ref in self.roles:
+            return self.roles[ref]
+        return (owner_id and self.role_by_name(ref, owner_id)) or self.role_by_name(ref)
 
     def _load_member(self, org_name, uid, role_names):
         o = self.org_by_name(org_name)
@@ -444,7 +611,7 @@ class Tenant:
         self.add_members(o["id"], [uid])
         cur = self.org_members[o["id"]][uid]
         for name in role_names:
-            r = self.role_by_name(name)
+            r = self._role_ref(name, o["id"])
             if r is None:
                 raise ApiError(400, "member '%s' has unknown role '%s'" % (uid, name))
             if r["id"] not in cur:

@@ -24,7 +24,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fake_gen import generate  # noqa: E402
 from fake_http import Fake, make_server  # noqa: E402
 from fake_state import Tenant  # noqa: E402
-from fake_util import rand_alnum  # noqa: E402
+from fake_util import ApiError, rand_alnum  # noqa: E402
+import fake_quirks  # noqa: E402
 
 EXPORT_SCOPES = "read:users read:connections read:roles read:role_members read:organizations read:organization_members read:organization_member_roles"
 IMPORT_SCOPES = "create:users update:users read:users read:connections read:roles create:role_members read:organizations create:organization_members create:organization_member_roles"
@@ -54,6 +55,7 @@ def parse_args(argv):
     p.add_argument("--rate-per-sec", type=float, default=1000.0)
     p.add_argument("--job-rate", type=float, default=20000.0)
     p.add_argument("--link-ttl", type=float, default=60.0)
+    p.add_argument("--quirks", help="JSON object of quirk settings (see README.md)")
     p.add_argument("--log-file")
     p.add_argument("--ready-file")
     p.add_argument("--exit-on-stdin-eof", action="store_true", help="exit when stdin closes (fakectl uses this)")
@@ -83,10 +85,19 @@ def main(argv=None):
     tmpdir = tempfile.mkdtemp(prefix="a0snap-fake-")
     atexit.register(shutil.rmtree, tmpdir, True)
 
+    quirks = {}
+    if a.quirks:
+        try:
+            quirks = json.loads(a.quirks)
+            fake_quirks.apply(fake_quirks.defaults(), quirks)
+        except (ValueError, ApiError) as e:
+            print("fake_tenant: bad --quirks: %s" % (e.message if isinstance(e, ApiError) else e), file=sys.stderr)
+            return 2
+
     tenant = Tenant(a.domain, client_id)
     if a.seed is not None:
         generate(tenant, a.seed, a.users)
-    fake = Fake(tenant, client_id, secret, scopes, cfg, tmpdir, a.log_file)
+    fake = Fake(tenant, client_id, secret, scopes, cfg, tmpdir, a.log_file, quirks)
 
     api = make_server(fake, "api", a.port)
     dl = make_server(fake, "download", a.download_port)

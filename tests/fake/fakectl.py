@@ -19,6 +19,7 @@ Methods (all raise FakeError on an unexpected control answer):
   clear_log()                fault(**spec)             faults() -> list
   clear_faults()             fail_jobs(type, count=1, errors="job")
   expire_tokens()            config(**kv) -> dict      jobs() -> list
+  quirks(**kv) -> dict       reset_quirks() -> dict
   clock(freeze=None, advance=None)                     stop()
   token() -> str (a fresh access token)
   api(method, path, body=None, token=None, headers=None, raw=False)
@@ -56,7 +57,9 @@ class FakeTenant:
             args += ["--scopes", scopes if isinstance(scopes, str) else " ".join(scopes)]
         for k, v in opts.items():
             flag = "--" + k.replace("_", "-")
-            if v is True:
+            if isinstance(v, dict):
+                args += [flag, json.dumps(v)]
+            elif v is True:
                 args.append(flag)
             elif v is False or v is None:
                 continue
@@ -174,6 +177,16 @@ class FakeTenant:
 
     def config(self, **kv):
         return self._control("POST", "/__config", kv)
+
+    def quirks(self, **kv):
+        """Merge quirk settings (README "Quirks"); returns the full set.
+        quirks() alone only reads them."""
+        if not kv:
+            return self._control("GET", "/__quirks")
+        return self._control("POST", "/__quirks", kv)
+
+    def reset_quirks(self):
+        return self._control("DELETE", "/__quirks")
 
     def login(self, user_id, password):
         """True if the user was imported with a password_hash matching password."""

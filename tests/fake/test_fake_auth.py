@@ -146,7 +146,7 @@ def test_app_metadata_only_scope():
 def test_options_need_scope():
     st, _, body = T.api("GET", "/connections")
     check(all("options" not in c for c in body), "no options without read:connections_options")
-    check(all("enabled_clients" not in c for c in body), "list items have no enabled_clients")
+    check(all("enabled_clients" in c for c in body), "list items carry enabled_clients (recorded 2023, 2026)")
     with FakeTenant("opts.example.com", scopes="read:connections read:connections_options") as n:
         st, _, body = n.api("GET", "/connections?name=legacy-db")
         eq(body[0]["options"]["requires_username"], True, "legacy-db requires usernames")

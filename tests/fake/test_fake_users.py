@@ -140,7 +140,8 @@ def test_create_defaults_and_prefix():
     eq(st, 201, "201")
     eq(u["user_id"], "auth0|custom123", "auth0| prepended")
     eq(u["identities"], [{"connection": DB, "user_id": "custom123", "provider": "auth0", "isSocial": False}], "identities")
-    eq((u["name"], u["nickname"], u["email_verified"], u["logins_count"]), ("new.person@example.com", "new.person", False, 0), "defaults")
+    eq((u["name"], u["nickname"], u["email_verified"]), ("new.person@example.com", "new.person", False), "defaults")
+    check("logins_count" not in u and "last_login" not in u, "never logged in: no logins_count (recorded)")
     check(u["picture"].startswith("https://"), "picture")
     check(u["created_at"].endswith("Z") and u["updated_at"] == u["created_at"], "timestamps")
     check("password" not in u, "no password echoed")
@@ -168,7 +169,14 @@ def test_create_errors():
     st, _, body = api("POST", "/users", {"connection": "google-oauth2", "email": "x5@example.com", "password": "p"})
     eq(st, 400, "social connection")
     check("database or passwordless" in body["message"], body["message"])
-    eq(api("POST", "/users", dict(base, email="x6@example.com", username="abc"))[0], 400, "username without requires_username")
+    st, _, u6 = api("POST", "/users", dict(base, email="x6@example.com", username="abc"))
+    eq((st, u6.get("username")), (201, "abc"), "username without requires_username: stored (recorded 2026-04)")
+    T.quirks(username_needs_requires_username=True)
+    try:
+        eq(api("POST", "/users", dict(base, email="x6b@example.com", username="abd"))[0], 400,
+           "quirk username_needs_requires_username: refused")
+    finally:
+        T.reset_quirks()
     eq(api("POST", "/users", {"connection": "legacy-db", "email": "x7@example.com", "password": "p"})[0], 400, "legacy-db needs a username")
     eq(api("POST", "/users", {"connection": "legacy-db", "email": "x7@example.com", "password": "p", "username": "x7"})[0], 201, "with username")
     eq(api("POST", "/users", {"connection": "legacy-db", "email": "x8@example.com", "password": "p", "username": "X7"})[0], 409, "dup username")
@@ -215,7 +223,12 @@ def test_patch_rules():
     eq(api("PATCH", "/users/" + enc(l2["user_id"]), {"username": "L1USER"})[0], 409, "username taken")
     st, _, p = api("PATCH", "/users/" + enc(l2["user_id"]), {"username": "l2new"})
     eq((st, p["username"]), (200, "l2new"), "username change")
-    eq(api("PATCH", "/users/" + ua, {"username": "nope"})[0], 400, "username on a connection without requires_username")
+    eq(api("PATCH", "/users/" + ua, {"username": "nope"})[0], 200, "username on a connection without requires_username")
+    T.quirks(username_needs_requires_username=True)
+    try:
+        eq(api("PATCH", "/users/" + ua, {"username": "nope2"})[0], 400, "refused with the quirk")
+    finally:
+        T.reset_quirks()
     st, _, soc = api("GET", "/users?search_engine=v3&q=identities.connection:google-oauth2&per_page=1")
     eq(api("PATCH", "/users/" + enc(soc[0]["user_id"]), {"email": "s@example.com"})[0], 400, "email of a social user")
 
