@@ -157,6 +157,8 @@ struct file_sink {
     int fd;
     long long bytes;
     struct gunzip *check; /* decodes what arrives, to find a damaged file before it is used */
+    bool damaged;         /* check failed while the file arrived, ... */
+    struct err why;       /* ... and said this */
 };
 
 static int skip_line(void *ctx, const char *line, size_t len, struct err *e)
@@ -177,7 +179,12 @@ static int to_file(void *ctx, const void *data, size_t len, struct err *e)
     s->bytes += (long long)len;
     dump_progress(s->c, (size_t)s->bytes);
     /* A corrupt stream is found here; one that ends early, at the end. */
-    return gunzip_feed(s->check, data, len, e);
+    if (gunzip_feed(s->check, data, len, e) < 0) {
+        s->damaged = true;
+        s->why = *e;
+        return -1;
+    }
+    return 0;
 }
 
 /* One download of location into fd, which must then hold a whole gzip
@@ -186,15 +193,21 @@ static int to_file(void *ctx, const void *data, size_t len, struct err *e)
  * with ERR_NET or ERR_API; a local write failure with ERR_IO. */
 static int download_once(struct dump_ctx *c, const char *location, int fd, struct err *e)
 {
-    struct file_sink sink = {c, fd, 0, NULL};
+    struct file_sink sink = {.c = c, .fd = fd};
     int rc = -1;
 
     if (ftruncate(fd, 0) < 0 || lseek(fd, 0, SEEK_SET) < 0)
         return err_errno(e, ERR_IO, errno, "cannot reset the download temp file");
     if (gunzip_new(&sink.check, EXPORT_MAX_LINE, skip_line, NULL, e) < 0)
         return -1;
-    if (tenant_download(c->tenant, location, to_file, &sink, e) < 0)
+    if (tenant_download(c->tenant, location, to_file, &sink, e) < 0) {
+        if (sink.damaged) { /* said like a file found short at its end */
+            *e = sink.why;
+            err_prefix(e, "the downloaded file is damaged (after %lld bytes)", sink.bytes);
+            e->code = ERR_NET;
+        }
         goto out;
+    }
     if (gunzip_finish(sink.check, e) < 0) {
         err_prefix(e, "the downloaded file is damaged (%lld bytes)", sink.bytes);
         e->code = ERR_NET;

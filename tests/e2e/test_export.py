@@ -155,13 +155,39 @@ def dropped_and_truncated_downloads_are_retried():
         check_eq(r.returncode, 0, r.stderr)
         check_eq(len([e for e in t.log() if e["listener"] == "download"]), 4, "downloads")
         check_eq(len(read_snapshot("s.ndjson.gz")[1]), 300, "users")
+        # Complete HTTP answers holding a damaged file: half a gzip stream,
+        # then one that fails gzip's check. Each is fetched again from a
+        # fresh link, said on stderr, and the snapshot is whole.
+        t.clear_log()
+        t.fault(listener="download", method="GET", path=".*", kind="short_body", count=1)
+        t.fault(listener="download", method="GET", path=".*", kind="corrupt", count=1)
+        r = export(t, "-o", "d.ndjson.gz", "--no-anonymize")
+        check_eq(r.returncode, 0, r.stderr)
+        log = t.log()
+        downloads = [e for e in log if e["listener"] == "download"]
+        check_eq([(e["status"], e.get("fault")) for e in downloads],
+                 [(200, "short_body"), (200, "corrupt"), (200, None)], "downloads")
+        check_eq(r.stderr.count("the downloaded file is damaged"), 2, r.stderr)
+        check("fetching a fresh download link (3 attempts left)" in r.stderr, r.stderr)
+        check_eq(read_snapshot("d.ndjson.gz")[1], read_snapshot("s.ndjson.gz")[1],
+                 "the same users as from a clean download")
+        # a fresh link was asked for before each new download
+        polls = [e["seq"] for e in log if e["path"].startswith("/api/v2/jobs/")]
+        check(all(any(p < d["seq"] for p in polls) for d in downloads), "polls before downloads")
+        # always damaged: fails with exit 5 and leaves nothing
+        t.fault(listener="download", method="GET", path=".*", kind="short_body", count=50)
+        r = export(t, "-o", "u.ndjson.gz", "--no-anonymize")
+        check_eq(r.returncode, 5, r.stderr)
+        check("download failed 5 times" in r.stderr and "damaged" in r.stderr, r.stderr)
+        check(not os.path.exists("u.ndjson.gz"), "no snapshot from a damaged file")
+        t.clear_faults()
         # always broken: fails, and leaves no file behind
         t.fault(listener="download", method="GET", path=".*", kind="truncate", count=50)
         r = export(t, "-o", "t.ndjson.gz", "--no-anonymize")
         check_eq(r.returncode, 5, r.stderr)
         check("download failed" in r.stderr, r.stderr)
         check(not os.path.exists("t.ndjson.gz"), "no partial snapshot")
-        check_eq(sorted(os.listdir(".")), ["s.ndjson.gz"], "no temp files")
+        check_eq(sorted(os.listdir(".")), ["d.ndjson.gz", "s.ndjson.gz"], "no temp files")
 
 
 @test

@@ -217,6 +217,35 @@ def rides_out_429s_and_an_expiring_token():
 
 
 @test
+def damaged_downloads_of_the_target_are_fetched_again():
+    """The target's users are read through an export job too: a download
+    that arrives damaged (short inside a complete answer, failing gzip's
+    check, cut off) is fetched again, never planned from."""
+    p = prod()
+    ps = p.state()
+    with FakeTenant(STAGE) as s:
+        doc, _, _ = divergent_staging(ps)
+        s.load(doc)
+        snap = export(p)
+        for kind in ("short_body", "corrupt", "truncate"):
+            s.fault(listener="download", method="GET", path=".*", kind=kind, count=1)
+        r = do_import(s, snap, "--on-conflict=replace", "--prune")
+        check_eq(r.returncode, 0, r.stderr)
+        check_eq(r.stderr.count("the downloaded file is damaged"), 2, r.stderr)
+        check_eq(r.stderr.count("fetching a fresh download link"), 3, r.stderr)
+        check_eq(compare_tenants(ps, s.state()), [], "equal")
+        # a target that cannot be read whole: nothing is written
+        before = s.state()
+        s.clear_log()
+        s.fault(listener="download", method="GET", path=".*", kind="corrupt", count=50)
+        r = do_import(s, snap)
+        check_eq(r.returncode, 5, r.stderr)
+        check("download failed 5 times" in r.stderr, r.stderr)
+        check_eq(writes(s.log()), [], "no writes")
+        check_eq(s.state(), before, "target untouched")
+
+
+@test
 def corrupt_snapshot_leaves_target_untouched():
     p = prod()
     with FakeTenant(STAGE) as s:

@@ -38,7 +38,7 @@ HTML_ERROR = (
     b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
 )
 
-FAULT_KINDS = ("status", "reset", "not_json", "slow", "truncate", "stall", "drop")
+FAULT_KINDS = ("status", "reset", "not_json", "slow", "truncate", "stall", "drop", "short_body", "corrupt")
 
 
 def check_bcrypt(password, hashed):
@@ -339,6 +339,11 @@ class Handler(BaseHTTPRequestHandler):
     def _send(self, status, body, ctype=None, headers=None, mode=None):
         """Send a full response; mode applies a download-style fault."""
         body = body or b""
+        if mode and mode["kind"] == "short_body":
+            # A complete HTTP answer (its Content-Length honoured) whose body
+            # is only the first half of what it should be.
+            body = (body[0], body[1] // 2, body[2]) if isinstance(body, tuple) else body[: len(body) // 2]
+            mode = None
         e = getattr(self, "_entry", None)
         if e is not None and e.get("status") is None:
             e["status"] = status
@@ -359,6 +364,8 @@ class Handler(BaseHTTPRequestHandler):
             self._send_file(body, mode)
             return
         kind = mode["kind"] if mode else None
+        if kind == "corrupt":
+            body = _flip_middle_byte(body)
         if kind == "drop":
             self.wfile.flush()
             self._hard_close(rst=False)
@@ -391,6 +398,9 @@ class Handler(BaseHTTPRequestHandler):
                 chunk = f.read(min(1 << 16, limit - sent))
                 if not chunk:
                     break
+                if kind == "corrupt" and sent <= length // 2 < sent + len(chunk):
+                    i = length // 2 - sent
+                    chunk = chunk[:i] + _flip_middle_byte(chunk[i:i + 1]) + chunk[i + 1:]
                 self.wfile.write(chunk)
                 sent += len(chunk)
             if kind == "truncate":
@@ -502,7 +512,7 @@ class Handler(BaseHTTPRequestHandler):
                 entry["status"] = st
                 self._send(st, HTML_ERROR, "text/html", fake.bucket.peek() if self.listener == "api" else {})
                 return
-            elif kind in ("truncate", "stall", "drop"):
+            elif kind in ("truncate", "stall", "drop", "short_body", "corrupt"):
                 mode = fault
         if fault is not None and fault["kind"] == "reset" and fault.get("after"):
             mode = {"kind": "_reset_after"}
@@ -751,6 +761,15 @@ class Handler(BaseHTTPRequestHandler):
             self._send_json(e.status, e.body())
         except (TypeError, ValueError, KeyError, AttributeError) as e:
             self._send_json(400, error_body(400, "bad control request: %s" % e))
+
+
+def _flip_middle_byte(data):
+    """data with its middle byte inverted (a download that arrives whole but
+    damaged: gzip's integrity check fails)."""
+    if not data:
+        return data
+    m = len(data) // 2
+    return data[:m] + bytes([data[m] ^ 0xFF]) + data[m + 1:]
 
 
 def _s3_error(code, message):

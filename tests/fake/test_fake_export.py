@@ -5,6 +5,7 @@ import http.client
 import os
 import sys
 import urllib.parse
+import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -182,6 +183,19 @@ def test_download_faults():
             fetch(loc)
             raise AssertionError("dropped download should fail")
         except (http.client.IncompleteRead, http.client.RemoteDisconnected, ConnectionError):
+            pass
+        T.fault(kind="short_body", path=r"\.json\.gz$", listener="download")
+        st, h, part = fetch(loc)
+        eq((st, part), (200, full[: len(full) // 2]), "a complete answer with half the file")
+        eq(int(h["content-length"]), len(full) // 2, "its Content-Length is honoured")
+        T.fault(kind="corrupt", path=r"\.json\.gz$", listener="download")
+        st, _, bad = fetch(loc)
+        eq((st, len(bad)), (200, len(full)), "a corrupt file arrives whole")
+        check(bad != full and bad[: len(full) // 2] == full[: len(full) // 2], "its middle byte differs")
+        try:
+            gzip.decompress(bad)
+            raise AssertionError("the corrupt file should not decompress")
+        except (OSError, EOFError, zlib.error):
             pass
         T.fault(kind="stall", path=r"\.json\.gz$", ms=300)
         eq(fetch(loc)[2], full, "a stall still delivers the whole file")
