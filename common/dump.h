@@ -67,8 +67,13 @@ struct dump_result {
     size_t memberships;
     size_t dropped_grants;
     size_t phone_collisions; /* pseudonymous phones shared by two users (warned) */
-    json_t *per_connection;  /* {"name": users}, owned */
-    json_t *catalogue;       /* {"connections","roles","organizations"}, owned */
+    /* Requests made for organization member roles one member at a time,
+     * because a member list came without the `roles` it was asked for
+     * (real Auth0 has not been seen to include them under checkpoint
+     * paging). */
+    size_t member_role_requests;
+    json_t *per_connection; /* {"name": users}, owned */
+    json_t *catalogue;      /* {"connections","roles","organizations"}, owned */
     char snapshot_id[33];
 };
 

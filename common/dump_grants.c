@@ -106,9 +106,18 @@ static int on_org_member(void *ctx, json_t *item, struct err *e)
         return 0;
     if (json_is_array(roles)) {
         refs = role_refs(roles);
-    } else if (org_roles_of(w->c, org_id, uid, &refs, e) < 0) {
-        /* The answer did not carry member roles: ask for this member. */
-        return -1;
+    } else {
+        /* The answer did not carry member roles: ask for this member, and
+         * say so in the progress line and the summary. */
+        long before = tenant_stats(w->c->tenant)->requests;
+        if (org_roles_of(w->c, org_id, uid, &refs, e) < 0)
+            return -1;
+        w->c->res->member_role_requests += (size_t)(tenant_stats(w->c->tenant)->requests - before);
+        snprintf(w->c->phase_text, sizeof(w->c->phase_text),
+                 "organizations (the member lists hold no roles: %zu requests for them one "
+                 "member at a time)",
+                 w->c->res->member_role_requests);
+        w->c->phase = w->c->phase_text;
     }
     if (!refs)
         return err_oom(e);

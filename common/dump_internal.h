@@ -24,6 +24,7 @@ struct dump_ctx {
     size_t users_excluded;
     size_t grants_seen;
     const char *phase;
+    char phase_text[160]; /* a phase with a count in it, when phase points here */
     /* How often the fast paths (canonjson.h) were taken and left: lines
      * parsed without jansson's lexer, users joined by splicing text. */
     size_t lines_fast, lines_slow;
@@ -55,6 +56,25 @@ static inline void dump_progress(struct dump_ctx *c, size_t done)
 /* dump_catalogue.c */
 int dump_catalogue(struct dump_ctx *c, struct err *e);
 json_t *dump_find_connection(const struct dump_ctx *c, const char *name);
+
+/* What one answer about an export job says (POST /jobs/users-exports or
+ * GET /jobs/{id}); pure, every string borrowed from the answer. */
+enum dump_job_status {
+    DUMP_JOB_RUNNING,   /* pending, processing, or a status not known to us */
+    DUMP_JOB_COMPLETED, /* an export job's location should be set */
+    DUMP_JOB_FAILED,    /* failed, expired or cancelled; details may be NULL */
+};
+struct dump_job_view {
+    const char *id;     /* NULL when the answer has none */
+    const char *status; /* as the answer says it */
+    enum dump_job_status state;
+    const char *location;   /* the download link of a completed job */
+    const char *details;    /* status_details, when present */
+    long long percent;      /* percentage_done, -1 when absent */
+    long long time_left_ms; /* time_left_seconds * 1000, -1 when absent */
+};
+/* Fails with ERR_API for an answer without a status. */
+int dump_job_read(const json_t *job, struct dump_job_view *v, struct err *e);
 
 /* dump_job.c: runs one export job (connection_id NULL = all) and feeds
  * every user of its file to dump_ingest_line(). */

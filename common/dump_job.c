@@ -19,6 +19,7 @@
 #include "url.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -79,6 +80,36 @@ out:
     return rc;
 }
 
+int dump_job_read(const json_t *job, struct dump_job_view *v, struct err *e)
+{
+    json_t *pct = json_object_get(job, "percentage_done");
+    json_t *left = json_object_get(job, "time_left_seconds");
+
+    memset(v, 0, sizeof(*v));
+    v->id = json_string_value(json_object_get(job, "id"));
+    v->status = json_string_value(json_object_get(job, "status"));
+    v->details = json_string_value(json_object_get(job, "status_details"));
+    v->percent = json_is_integer(pct) ? json_integer_value(pct) : -1;
+    v->time_left_ms = json_is_integer(left) && json_integer_value(left) >= 0 &&
+                              json_integer_value(left) < INT64_MAX / 1000
+                          ? json_integer_value(left) * 1000
+                          : -1;
+    if (!v->status)
+        return err_set(e, ERR_API, "the answer has no status");
+    if (strcmp(v->status, "completed") == 0) {
+        v->location = json_string_value(json_object_get(job, "location"));
+        if (v->location && !*v->location)
+            v->location = NULL;
+        v->state = DUMP_JOB_COMPLETED;
+    } else if (strcmp(v->status, "failed") == 0 || strcmp(v->status, "expired") == 0 ||
+               strcmp(v->status, "cancelled") == 0) {
+        v->state = DUMP_JOB_FAILED;
+    } else {
+        v->state = DUMP_JOB_RUNNING;
+    }
+    return 0;
+}
+
 /* Polls until the job completes and returns a fresh download location. */
 static int wait_for_job(struct dump_ctx *c, const char *job_id, char **location, struct err *e)
 {
@@ -93,7 +124,8 @@ static int wait_for_job(struct dump_ctx *c, const char *job_id, char **location,
     *location = NULL;
     snprintf(path, sizeof(path), "/jobs/%s", job_id);
     for (;;) {
-        const char *status, *loc;
+        struct dump_job_view v;
+        int64_t next = delay;
 
         json_decref(job);
         job = NULL;
@@ -101,50 +133,38 @@ static int wait_for_job(struct dump_ctx *c, const char *job_id, char **location,
             err_prefix(e, "polling export job '%s'", job_id);
             goto out;
         }
-        status = json_string_value(json_object_get(job, "status"));
-        if (!status) {
-            err_set(e, ERR_API, "export job '%s' answer has no status", job_id);
+        if (dump_job_read(job, &v, e) < 0) {
+            err_prefix(e, "export job '%s'", job_id);
             goto out;
         }
-        if (strcmp(status, "completed") == 0) {
-            loc = json_string_value(json_object_get(job, "location"));
-            if (!loc || !*loc) {
+        if (v.state == DUMP_JOB_COMPLETED) {
+            if (!v.location) {
                 err_set(e, ERR_API, "export job '%s' completed without a download location",
                         job_id);
                 goto out;
             }
-            *location = strdup(loc);
+            *location = strdup(v.location);
             rc = *location ? 0 : err_oom(e);
             goto out;
         }
-        if (strcmp(status, "failed") == 0 || strcmp(status, "expired") == 0 ||
-            strcmp(status, "cancelled") == 0) {
-            const char *details = json_string_value(json_object_get(job, "status_details"));
-            err_set(e, ERR_API, "export job '%s' %s%s%s", job_id, status, details ? ": " : "",
-                    details ? details : "");
+        if (v.state == DUMP_JOB_FAILED) {
+            err_set(e, ERR_API, "export job '%s' %s%s%s", job_id, v.status, v.details ? ": " : "",
+                    v.details ? v.details : "");
             goto out;
         }
-        {
-            json_t *pct = json_object_get(job, "percentage_done");
-            dump_progress(c, json_is_integer(pct) ? (size_t)json_integer_value(pct) : 0);
-        }
+        dump_progress(c, v.percent > 0 ? (size_t)v.percent : 0);
         if (waited > JOB_MAX_WAIT_MS) {
             err_set(e, ERR_API, "export job '%s' still %s after %lld minutes; giving up", job_id,
-                    status, (long long)(waited / 60000));
+                    v.status, (long long)(waited / 60000));
             goto out;
         }
-        {
-            /* A job that says when it will be done is polled then, if
-             * that is sooner than the backoff would (time_left_seconds is
-             * documented for processing jobs; absent, the backoff rules). */
-            json_t *left = json_object_get(job, "time_left_seconds");
-            int64_t next = delay;
-            if (json_is_integer(left) && json_integer_value(left) >= 0 &&
-                json_integer_value(left) * 1000 + POLL_AFTER_ETA_MS < next)
-                next = json_integer_value(left) * 1000 + POLL_AFTER_ETA_MS;
-            tenant_sleep_ms(c->tenant, next);
-            waited += next;
-        }
+        /* A job that says when it will be done is polled then, if that is
+         * sooner than the backoff would (time_left_seconds is documented
+         * for processing jobs; absent, the backoff rules). */
+        if (v.time_left_ms >= 0 && v.time_left_ms + POLL_AFTER_ETA_MS < next)
+            next = v.time_left_ms + POLL_AFTER_ETA_MS;
+        tenant_sleep_ms(c->tenant, next);
+        waited += next;
         delay = delay * 3 / 2 > most ? most : delay * 3 / 2;
     }
 out:
