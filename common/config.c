@@ -3,16 +3,14 @@
  */
 #include "config.h"
 
+#include "fsutil.h"
 #include "url.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define SECRET_FILE_MAX 4096
 
@@ -42,61 +40,18 @@ int config_check_domain(const char *domain, struct err *e)
 
 int config_read_secret_file(const char *path, char **out, struct err *e)
 {
-    struct stat st;
-    char *data = NULL;
-    ssize_t n;
-    size_t len = 0;
-    int fd, rc = -1;
+    size_t len;
 
-    *out = NULL;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return err_errno(e, ERR_USAGE, errno, "cannot open '%s'", path);
-    if (fstat(fd, &st) < 0) {
-        err_errno(e, ERR_IO, errno, "cannot stat '%s'", path);
-        goto out;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        err_set(e, ERR_USAGE, "'%s' is not a regular file", path);
-        goto out;
-    }
-    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-        err_set(e, ERR_REFUSED, "'%s' is readable by others (mode %03o); run: chmod 600 '%s'", path,
-                (unsigned)(st.st_mode & 0777), path);
-        goto out;
-    }
-    data = malloc(SECRET_FILE_MAX + 1);
-    if (!data) {
-        err_oom(e);
-        goto out;
-    }
-    while ((n = read(fd, data + len, SECRET_FILE_MAX - len)) > 0)
-        len += (size_t)n;
-    if (n < 0) {
-        err_errno(e, ERR_IO, errno, "cannot read '%s'", path);
-        goto out;
-    }
-    if (len == SECRET_FILE_MAX) {
-        err_set(e, ERR_USAGE, "'%s' is too large for a secret", path);
-        goto out;
-    }
-    while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r'))
-        len--;
-    data[len] = '\0';
+    if (fsutil_read_private(path, "secret file", SECRET_FILE_MAX, out, &len, e) < 0)
+        return -1;
+    while (len > 0 && ((*out)[len - 1] == '\n' || (*out)[len - 1] == '\r'))
+        (*out)[--len] = '\0';
     if (len == 0) {
-        err_set(e, ERR_USAGE, "'%s' is empty", path);
-        goto out;
+        free(*out);
+        *out = NULL;
+        return err_set(e, ERR_USAGE, "secret file '%s' is empty", path);
     }
-    *out = data;
-    data = NULL;
-    rc = 0;
-out:
-    if (data) {
-        explicit_bzero(data, SECRET_FILE_MAX + 1);
-        free(data);
-    }
-    close(fd);
-    return rc;
+    return 0;
 }
 
 /* One timing variable: unset or empty keeps *out; otherwise a whole

@@ -107,15 +107,18 @@ int dump_catalogue(struct dump_ctx *c, struct err *e)
     return 0;
 }
 
-json_t *dump_find_connection(const struct dump_ctx *c, const char *name)
+json_t *dump_catalogue_find(const struct dump_ctx *c, const char *list, const char *key,
+                            const char *value)
 {
-    json_t *list = json_object_get(c->catalogue, "connections"), *conn;
+    json_t *items = json_object_get(c->catalogue, list), *item;
+    const char *v;
     size_t i;
 
-    json_array_foreach(list, i, conn)
+    json_array_foreach(items, i, item)
     {
-        if (strcmp(json_string_value(json_object_get(conn, "name")), name) == 0)
-            return conn;
+        v = json_string_value(json_object_get(item, key));
+        if (v && strcmp(v, value) == 0)
+            return item;
     }
     return NULL;
 }

@@ -28,12 +28,15 @@ struct grant_walk {
     json_t *role_or_org; /* catalogue entry, borrowed */
 };
 
+/* Sends one grant of user_id to the grants sort. Takes grant (a new
+ * reference, or NULL when building it ran out of memory). */
 static int add_grant(struct dump_ctx *c, const char *user_id, json_t *grant, struct err *e)
 {
-    char *text = json_dumps(grant, JSON_COMPACT | JSON_SORT_KEYS);
+    char *text = grant ? json_dumps(grant, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     struct buf mapped;
     int rc;
 
+    json_decref(grant);
     if (!text)
         return err_oom(e);
     buf_init(&mapped, 64 * 1024);
@@ -80,18 +83,14 @@ static int on_role_member(void *ctx, json_t *item, struct err *e)
 {
     struct grant_walk *w = ctx;
     const char *uid = json_string_value(json_object_get(item, "user_id"));
-    json_t *g;
-    int rc;
 
     if (!uid)
         return 0;
-    g = json_pack("{s:s,s:O,s:O}", "kind", "role", "id", json_object_get(w->role_or_org, "id"),
-                  "name", json_object_get(w->role_or_org, "name"));
-    if (!g)
-        return err_oom(e);
-    rc = add_grant(w->c, uid, g, e);
-    json_decref(g);
-    return rc;
+    return add_grant(w->c, uid,
+                     json_pack("{s:s,s:O,s:O}", "kind", "role", "id",
+                               json_object_get(w->role_or_org, "id"), "name",
+                               json_object_get(w->role_or_org, "name")),
+                     e);
 }
 
 static int on_org_member(void *ctx, json_t *item, struct err *e)
@@ -99,8 +98,7 @@ static int on_org_member(void *ctx, json_t *item, struct err *e)
     struct grant_walk *w = ctx;
     const char *uid = json_string_value(json_object_get(item, "user_id"));
     const char *org_id = json_string_value(json_object_get(w->role_or_org, "id"));
-    json_t *roles = json_object_get(item, "roles"), *refs = NULL, *g = NULL;
-    int rc = -1;
+    json_t *roles = json_object_get(item, "roles"), *refs = NULL;
 
     if (!uid)
         return 0;
@@ -121,13 +119,10 @@ static int on_org_member(void *ctx, json_t *item, struct err *e)
     }
     if (!refs)
         return err_oom(e);
-    g = json_pack("{s:s,s:s,s:O,s:o}", "kind", "org", "id", org_id, "name",
-                  json_object_get(w->role_or_org, "name"), "roles", refs);
-    if (!g)
-        return err_oom(e);
-    rc = add_grant(w->c, uid, g, e);
-    json_decref(g);
-    return rc;
+    return add_grant(w->c, uid,
+                     json_pack("{s:s,s:s,s:O,s:o}", "kind", "org", "id", org_id, "name",
+                               json_object_get(w->role_or_org, "name"), "roles", refs),
+                     e);
 }
 
 static int collect_roles(void *ctx, json_t *item, struct err *e)
@@ -191,19 +186,6 @@ int dump_grants_bulk(struct dump_ctx *c, struct err *e)
     return 0;
 }
 
-static json_t *catalogue_org(const struct dump_ctx *c, const char *id)
-{
-    json_t *orgs = json_object_get(c->catalogue, "organizations"), *o;
-    size_t i;
-
-    json_array_foreach(orgs, i, o)
-    {
-        if (strcmp(json_string_value(json_object_get(o, "id")), id) == 0)
-            return o;
-    }
-    return NULL;
-}
-
 int dump_grants_for_user(struct dump_ctx *c, const char *user_id, struct err *e)
 {
     char uid[1024], path[1400];
@@ -224,18 +206,13 @@ int dump_grants_for_user(struct dump_ctx *c, const char *user_id, struct err *e)
         goto out;
     json_array_foreach(roles, i, item)
     {
-        json_t *g;
         if (!json_is_string(json_object_get(item, "id")))
             continue; /* not a role we could name or assign */
-        g = json_pack("{s:s,s:O,s:O?}", "kind", "role", "id", json_object_get(item, "id"), "name",
-                      json_object_get(item, "name"));
-        if (!g || add_grant(c, user_id, g, e) < 0) {
-            json_decref(g);
-            if (!g)
-                err_oom(e);
+        if (add_grant(c, user_id,
+                      json_pack("{s:s,s:O,s:O?}", "kind", "role", "id", json_object_get(item, "id"),
+                                "name", json_object_get(item, "name")),
+                      e) < 0)
             goto out;
-        }
-        json_decref(g);
     }
     snprintf(path, sizeof(path), "/users/%s/organizations", uid);
     if (tenant_list_offset(c->tenant, path, "organizations", collect_roles, orgs, e) < 0)
@@ -243,20 +220,16 @@ int dump_grants_for_user(struct dump_ctx *c, const char *user_id, struct err *e)
     json_array_foreach(orgs, i, item)
     {
         const char *org_id = json_string_value(json_object_get(item, "id"));
-        json_t *cat = org_id ? catalogue_org(c, org_id) : NULL, *refs = NULL, *g;
+        json_t *cat = org_id ? dump_catalogue_find(c, "organizations", "id", org_id) : NULL;
+        json_t *refs = NULL;
         if (!cat)
             continue; /* created after the catalogue was read */
-        if (org_roles_of(c, org_id, user_id, &refs, e) < 0)
+        if (org_roles_of(c, org_id, user_id, &refs, e) < 0 ||
+            add_grant(c, user_id,
+                      json_pack("{s:s,s:s,s:O,s:o}", "kind", "org", "id", org_id, "name",
+                                json_object_get(cat, "name"), "roles", refs),
+                      e) < 0)
             goto out;
-        g = json_pack("{s:s,s:s,s:O,s:o}", "kind", "org", "id", org_id, "name",
-                      json_object_get(cat, "name"), "roles", refs);
-        if (!g || add_grant(c, user_id, g, e) < 0) {
-            json_decref(g);
-            if (!g)
-                err_oom(e);
-            goto out;
-        }
-        json_decref(g);
     }
     rc = 0;
 out:

@@ -55,7 +55,10 @@ static inline void dump_progress(struct dump_ctx *c, size_t done)
 
 /* dump_catalogue.c */
 int dump_catalogue(struct dump_ctx *c, struct err *e);
-json_t *dump_find_connection(const struct dump_ctx *c, const char *name);
+/* The entry of catalogue list ("connections", "roles", "organizations")
+ * whose key ("name", "id") is value; borrowed, or NULL. */
+json_t *dump_catalogue_find(const struct dump_ctx *c, const char *list, const char *key,
+                            const char *value);
 
 /* What one answer about an export job says (POST /jobs/users-exports or
  * GET /jobs/{id}); pure, every string borrowed from the answer. */

@@ -93,7 +93,7 @@ int dump_tenant(struct tenant *t, const struct dump_request *req, const char *pa
     if (dump_catalogue(&c, e) < 0)
         goto out;
     for (size_t i = 0; i < req->n_connections; i++) {
-        if (!dump_find_connection(&c, req->connections[i])) {
+        if (!dump_catalogue_find(&c, "connections", "name", req->connections[i])) {
             err_set(e, ERR_USAGE, "no connection named '%s' in tenant '%s'", req->connections[i],
                     tenant_domain(t));
             goto out;
@@ -112,7 +112,7 @@ int dump_tenant(struct tenant *t, const struct dump_request *req, const char *pa
         if (req->n_connections == 0 && dump_job_run(&c, NULL, e) < 0)
             goto out;
         for (size_t i = 0; i < req->n_connections; i++) {
-            json_t *conn = dump_find_connection(&c, req->connections[i]);
+            json_t *conn = dump_catalogue_find(&c, "connections", "name", req->connections[i]);
             if (dump_job_run(&c, json_string_value(json_object_get(conn, "id")), e) < 0)
                 goto out;
         }

@@ -16,14 +16,12 @@
  */
 #include "pseudonym.h"
 
+#include "fsutil.h"
+
 #include <ctype.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -303,54 +301,18 @@ int pseudonym_key_from_env(struct pseudonym_key **out, struct err *e)
 
 int pseudonym_key_from_file(struct pseudonym_key **out, const char *path, struct err *e)
 {
-    char text[PSEUDONYM_KEY_FILE_MAX + 1];
     char origin[512];
-    size_t len = 0;
-    struct stat st;
-    int fd, rc = -1;
+    char *text;
+    size_t len;
+    int rc;
 
     *out = NULL;
-    /* O_NONBLOCK: a FIFO planted at path must not hang the open. */
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0)
-        return err_errno(e, ERR_IO, errno, "cannot open pseudonym key file '%s'", path);
-    if (fstat(fd, &st) < 0) {
-        err_errno(e, ERR_IO, errno, "cannot examine pseudonym key file '%s'", path);
-        goto out;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        err_set(e, ERR_REFUSED, "pseudonym key file '%s' is not a regular file", path);
-        goto out;
-    }
-    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-        err_set(e, ERR_REFUSED,
-                "pseudonym key file '%s' is accessible by group or others (mode %04o); "
-                "make it private with 'chmod 600'",
-                path, (unsigned)(st.st_mode & 07777));
-        goto out;
-    }
-    for (;;) {
-        ssize_t n = read(fd, text + len, sizeof(text) - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            err_errno(e, ERR_IO, errno, "cannot read pseudonym key file '%s'", path);
-            goto out;
-        }
-        if (n == 0)
-            break;
-        len += (size_t)n;
-        if (len > PSEUDONYM_KEY_FILE_MAX) {
-            err_set(e, ERR_IO, "pseudonym key file '%s' is larger than %d bytes", path,
-                    PSEUDONYM_KEY_FILE_MAX);
-            goto out;
-        }
-    }
+    if (fsutil_read_private(path, "pseudonym key file", PSEUDONYM_KEY_FILE_MAX, &text, &len, e) < 0)
+        return -1;
     snprintf(origin, sizeof(origin), "'%s'", path);
     rc = pseudonym_key_from_text(out, text, len, origin, e);
-out:
-    OPENSSL_cleanse(text, sizeof(text));
-    close(fd);
+    OPENSSL_cleanse(text, len);
+    free(text);
     return rc;
 }
 

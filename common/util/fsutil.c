@@ -366,6 +366,70 @@ out:
     return rc;
 }
 
+int fsutil_read_private(const char *path, const char *what, size_t max, char **data, size_t *len,
+                        struct err *e)
+{
+    struct stat st;
+    char *buf = NULL;
+    size_t n = 0;
+    int fd, rc = -1;
+
+    *data = NULL;
+    *len = 0;
+    /* O_NONBLOCK: a FIFO planted at path must not hang the open. */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0)
+        return err_errno(e, ERR_USAGE, errno, "cannot open %s '%s'", what, path);
+    if (fstat(fd, &st) < 0) {
+        err_errno(e, ERR_IO, errno, "cannot examine %s '%s'", what, path);
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        err_set(e, ERR_REFUSED, "%s '%s' is not a regular file", what, path);
+        goto out;
+    }
+    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+        err_set(e, ERR_REFUSED,
+                "%s '%s' is accessible by group or others (mode %04o); make it private with "
+                "'chmod 600 %s'",
+                what, path, (unsigned)(st.st_mode & 07777), path);
+        goto out;
+    }
+    buf = malloc(max + 1);
+    if (!buf) {
+        err_oom(e);
+        goto out;
+    }
+    for (;;) {
+        ssize_t got = read(fd, buf + n, max + 1 - n);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            err_errno(e, ERR_IO, errno, "cannot read %s '%s'", what, path);
+            goto out;
+        }
+        if (got == 0)
+            break;
+        n += (size_t)got;
+        if (n > max) {
+            err_set(e, ERR_USAGE, "%s '%s' is larger than %zu bytes", what, path, max);
+            goto out;
+        }
+    }
+    buf[n] = '\0';
+    *data = buf;
+    *len = n;
+    buf = NULL;
+    rc = 0;
+out:
+    if (buf) {
+        explicit_bzero(buf, max + 1);
+        free(buf);
+    }
+    close(fd);
+    return rc;
+}
+
 int fsutil_check_private(const char *path, struct err *e)
 {
     struct stat st;

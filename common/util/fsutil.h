@@ -82,6 +82,17 @@ int fsutil_anon_tmpfile(int *fd, const char *dir, struct err *e);
  * group or others, ERR_IO if it cannot be examined. */
 int fsutil_check_private(const char *path, struct err *e);
 
+/* Reads a small file that holds a secret (client secret, pseudonym key,
+ * identity, signing key), named what in messages ("pseudonym key file"):
+ * refuses (ERR_REFUSED) anything but a regular file, and a file that
+ * grants any permission to group or others; a file it cannot open is
+ * ERR_USAGE (the user named it), one over max bytes ERR_USAGE, a read
+ * failure ERR_IO. Checks the open file itself (no race with a rename) and
+ * never blocks on a FIFO. *data (NUL-terminated, *len bytes) is the
+ * caller's: wipe it (explicit_bzero) and free it. */
+int fsutil_read_private(const char *path, const char *what, size_t max, char **data, size_t *len,
+                        struct err *e);
+
 /* True if something (even a dangling symlink) exists at path. */
 bool fsutil_exists(const char *path);
 
