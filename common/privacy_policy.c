@@ -588,6 +588,22 @@ static bool reserved_domain(const char *d)
     return false;
 }
 
+/* Setting key of obj, when present, into *field: a string that valid()
+ * accepts, else the policy is refused with the complaint. */
+static int string_setting(json_t *obj, const char *key, bool (*valid)(const char *),
+                          const char *complaint, const char *origin, char **field, struct err *e)
+{
+    json_t *v = json_object_get(obj, key);
+
+    if (!v)
+        return 0;
+    if (!json_is_string(v) || !valid(json_string_value(v)))
+        return perr(e, origin, "%s must be %s", key, complaint);
+    free(*field);
+    *field = strdup(json_string_value(v));
+    return *field ? 0 : err_oom(e);
+}
+
 static int parse_settings(struct privacy_policy *pol, const char *origin, json_t *obj,
                           struct err *e)
 {
@@ -599,29 +615,23 @@ static int parse_settings(struct privacy_policy *pol, const char *origin, json_t
     pol->url_prefix = strdup(pol->opts.url_prefix);
     if (!pol->email_domain || !pol->phone_prefix || !pol->url_prefix)
         return err_oom(e);
-    if ((v = json_object_get(obj, "email_domain"))) {
-        if (!json_is_string(v) || !pseudonym_valid_domain(json_string_value(v)))
-            return perr(e, origin,
-                        "email_domain must be a host name such as \"example.com\" (letters, "
-                        "digits and hyphens, at least two labels)");
-        free(pol->email_domain);
-        if (!(pol->email_domain = strdup(json_string_value(v))))
-            return err_oom(e);
-        lower_in_place(pol->email_domain);
-    }
+    if (string_setting(obj, "email_domain", pseudonym_valid_domain,
+                       "a host name such as \"example.com\" (letters, digits and hyphens, at "
+                       "least two labels)",
+                       origin, &pol->email_domain, e) < 0 ||
+        string_setting(obj, "phone_prefix", pseudonym_valid_phone_prefix,
+                       "'+' and 1 to 6 digits, not starting with 0 (e.g. \"+999\")", origin,
+                       &pol->phone_prefix, e) < 0 ||
+        string_setting(obj, "url_prefix", pseudonym_valid_url_prefix,
+                       "a URL starting with https:// or http:// that holds no spaces, quotes or "
+                       "angle brackets (at most 200 characters)",
+                       origin, &pol->url_prefix, e) < 0)
+        return -1;
+    lower_in_place(pol->email_domain);
     if ((v = json_object_get(obj, "keep_email_domain"))) {
         if (!json_is_boolean(v))
             return perr(e, origin, "keep_email_domain must be true or false");
         pol->opts.keep_email_domain = json_is_true(v);
-    }
-    if ((v = json_object_get(obj, "phone_prefix"))) {
-        if (!json_is_string(v) || !pseudonym_valid_phone_prefix(json_string_value(v)))
-            return perr(e, origin,
-                        "phone_prefix must be '+' and 1 to 6 digits, not starting with 0 "
-                        "(e.g. \"+999\")");
-        free(pol->phone_prefix);
-        if (!(pol->phone_prefix = strdup(json_string_value(v))))
-            return err_oom(e);
     }
     if ((v = json_object_get(obj, "username_length"))) {
         json_int_t n = json_integer_value(v);
@@ -629,15 +639,6 @@ static int parse_settings(struct privacy_policy *pol, const char *origin, json_t
             return perr(e, origin, "username_length must be an integer from %d to %d",
                         PSEUDONYM_USERNAME_MIN_LEN, PSEUDONYM_USERNAME_MAX_LEN);
         pol->opts.username_length = (unsigned)n;
-    }
-    if ((v = json_object_get(obj, "url_prefix"))) {
-        if (!json_is_string(v) || !pseudonym_valid_url_prefix(json_string_value(v)))
-            return perr(e, origin,
-                        "url_prefix must start with https:// or http:// and hold no spaces, "
-                        "quotes or angle brackets (at most 200 characters)");
-        free(pol->url_prefix);
-        if (!(pol->url_prefix = strdup(json_string_value(v))))
-            return err_oom(e);
     }
     if ((v = json_object_get(obj, "unlisted_metadata"))) {
         const char *s = json_string_value(v);

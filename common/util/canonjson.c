@@ -625,30 +625,15 @@ static size_t put_utf8(char *d, long cp)
 /* A code point as jansson's dump_string writes it (no flags). */
 static size_t put_cp(char *d, long cp)
 {
-    switch (cp) {
-    case '"':
-        memcpy(d, "\\\"", 2);
-        return 2;
-    case '\\':
-        memcpy(d, "\\\\", 2);
-        return 2;
-    case '\b':
-        memcpy(d, "\\b", 2);
-        return 2;
-    case '\f':
-        memcpy(d, "\\f", 2);
-        return 2;
-    case '\n':
-        memcpy(d, "\\n", 2);
-        return 2;
-    case '\r':
-        memcpy(d, "\\r", 2);
-        return 2;
-    case '\t':
-        memcpy(d, "\\t", 2);
-        return 2;
-    default:
-        break;
+    /* The two-character escapes, by the character they stand for. */
+    static const char short_escape[] = "\"\"\\\\\bb\ff\nn\rr\tt";
+
+    for (const char *p = short_escape; *p; p += 2) {
+        if (cp == (unsigned char)p[0]) {
+            d[0] = '\\';
+            d[1] = p[1];
+            return 2;
+        }
     }
     if (cp < 0x20) {
         memcpy(d, "\\u00", 4);

@@ -39,17 +39,13 @@ int err_set(struct err *e, enum err_code code, const char *fmt, ...)
 
 int err_errno(struct err *e, enum err_code code, int errnum, const char *fmt, ...)
 {
+    char text[ERR_MSG_MAX];
     va_list ap;
-    size_t len;
 
-    if (!e)
-        return -1;
     va_start(ap, fmt);
-    err_vset(e, code, fmt, ap);
+    vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
-    len = strlen(e->msg);
-    snprintf(e->msg + len, sizeof(e->msg) - len, ": %s", strerror(errnum));
-    return -1;
+    return err_set(e, code, "%s: %s", text, strerror(errnum));
 }
 
 int err_prefix(struct err *e, const char *fmt, ...)
