@@ -30,7 +30,7 @@
 #include "err.h"
 
 #define SNAPSHOT_FORMAT         "a0snap-snapshot"
-#define SNAPSHOT_FORMAT_VERSION 1
+#define SNAPSHOT_FORMAT_VERSION 2                   /* written; 1 and 2 are read */
 #define SNAPSHOT_MAX_LINE       (4u * 1024 * 1024)  /* bytes per line, without the \n */
 #define SNAPSHOT_MAX_HEADER     (64u * 1024 * 1024) /* the header line (it holds catalogues) */
 #define SNAPSHOT_MAX_DEPTH      64                  /* JSON nesting; the user object is 1 */
@@ -40,6 +40,23 @@
 /* --- writing ----------------------------------------------------------- */
 
 struct snapshot_writer;
+struct edsig_key;
+
+/* What a snapshot is written with, beyond its header. */
+struct snapshot_write_opts {
+    bool force;                   /* replace an existing file */
+    const struct edsig_key *sign; /* sign the snapshot (header "signature", trailer "signature") */
+};
+
+/* The message a signature covers: the snapshot's id and the SHA-256 of
+ * everything before the trailer (header and users), so the header's
+ * source, time, tool, request, privacy and key fingerprint are signed with
+ * the content. snapshots/README.md shows how to check it with openssl. */
+#define SNAPSHOT_SIGNED_PREFIX "a0snap-snapshot-signature-v1\n"
+/* Writes the message for id and sha256_hex into out (at least
+ * SNAPSHOT_SIGNED_MAX bytes); returns its length. */
+#define SNAPSHOT_SIGNED_MAX 160
+size_t snapshot_signed_message(char *out, const char *id, const char *sha256_hex);
 
 /* Starts a snapshot that will appear at final_path on commit: creates a
  * 0600 temp file in the same folder and writes the header line.
@@ -52,6 +69,12 @@ struct snapshot_writer;
  * nothing is created and *out is NULL. */
 int snapshot_writer_open(struct snapshot_writer **out, const char *final_path, const json_t *header,
                          bool force, struct err *e);
+/* The same with options: with opts->sign the header gets "signature"
+ * {"alg":"ed25519","fingerprint","public_key"} (replacing any the caller
+ * gave) and the trailer the signature of snapshot_signed_message(). */
+int snapshot_writer_open_with(struct snapshot_writer **out, const char *final_path,
+                              const json_t *header, const struct snapshot_write_opts *opts,
+                              struct err *e);
 
 /* Appends one user (borrowed; not modified). Needs a non-empty string
  * "user_id" greater (strcmp) than the previous user's, no top-level
@@ -114,6 +137,11 @@ int snapshot_reader_next_line(struct snapshot_reader *r, const char **line, size
 
 /* The trailer object, borrowed; NULL until _next() returned 0. */
 json_t *snapshot_reader_trailer(const struct snapshot_reader *r);
+/* The fingerprint of the key that signed the snapshot (edsig.h), borrowed;
+ * NULL for an unsigned snapshot, and until _next() returned 0: a
+ * signature is checked against the content with the trailer, and a
+ * snapshot whose signature does not match is refused there. */
+const char *snapshot_reader_signer(const struct snapshot_reader *r);
 /* The 1-based number of the last line read (the header is line 1). */
 unsigned long snapshot_reader_line_number(const struct snapshot_reader *r);
 
@@ -131,6 +159,7 @@ struct snapshot_summary {
     unsigned long long gzip_bytes; /* the file's size */
     json_t *header;                /* owned reference */
     json_t *connections;           /* owned: {"<connection>": users, ...} */
+    char signer[65];               /* the signing key's fingerprint, "" if unsigned */
 };
 
 void snapshot_summary_init(struct snapshot_summary *s);

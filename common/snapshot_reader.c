@@ -26,6 +26,7 @@
 #include <zlib.h>
 
 #include "buf.h"
+#include "edsig.h"
 #include "sha256.h"
 
 #define R_IN_SIZE    (256u * 1024)
@@ -57,6 +58,7 @@ struct snapshot_reader {
     json_t *counts;
     unsigned long long users;
     char sha256[SHA256_HEX_LEN + 1];
+    char signer[EDSIG_FINGERPRINT_LEN + 1]; /* "" unless a signature verified */
     enum r_state state;
     struct err fail; /* repeated by calls after a failure */
 };
@@ -323,6 +325,43 @@ static int r_count(struct snapshot_reader *r, const char *conn, struct err *e)
     return 0;
 }
 
+/* A signed snapshot: the header names the key, the trailer holds the
+ * signature of the id and the digest just verified. */
+static int r_check_signature(struct snapshot_reader *r, struct err *e)
+{
+    json_t *sig = json_object_get(r->header, "signature");
+    const char *value = json_string_value(json_object_get(r->trailer, "signature"));
+    const char *alg = json_string_value(json_object_get(sig, "alg"));
+    const char *pub = json_string_value(json_object_get(sig, "public_key"));
+    const char *named = json_string_value(json_object_get(sig, "fingerprint"));
+    char msg[SNAPSHOT_SIGNED_MAX];
+    unsigned long ln = r->line_no;
+    struct err se;
+    size_t n;
+
+    if (!sig && !value)
+        return 0;
+    if (!sig)
+        return r_fail(r, e, ln, "the trailer holds a signature but the header names no signer");
+    if (!json_is_object(sig) || !alg || strcmp(alg, "ed25519") != 0 || !pub || !named)
+        return r_fail(r, e, 1, "the header's 'signature' is not an Ed25519 signer");
+    if (!value)
+        return r_fail(r, e, ln, "the header names a signer but the trailer holds no signature");
+    err_clear(&se);
+    if (edsig_public_fingerprint(pub, r->signer, &se) < 0)
+        return r_fail(r, e, 1, "%s", se.msg);
+    if (strcmp(r->signer, named) != 0) {
+        r->signer[0] = '\0';
+        return r_fail(r, e, 1, "the signer's fingerprint does not match its public key");
+    }
+    n = snapshot_signed_message(msg, r->id, r->sha256);
+    if (edsig_verify(pub, msg, n, value, NULL, &se) < 0) {
+        r->signer[0] = '\0';
+        return r_fail(r, e, ln, "%s", se.msg);
+    }
+    return 0;
+}
+
 /* The trailer (owned by r->trailer by now) against what was read. */
 static int r_check_trailer(struct snapshot_reader *r, struct err *e)
 {
@@ -377,7 +416,7 @@ static int r_check_trailer(struct snapshot_reader *r, struct err *e)
     sha = json_string_value(json_object_get(t, "sha256"));
     if (!sha || strcmp(sha, r->sha256) != 0)
         return r_fail(r, e, ln, "sha256 mismatch (the content before the trailer was altered)");
-    return 0;
+    return r_check_signature(r, e);
 }
 
 /* After the trailer: nothing else may follow, and every gzip member must
@@ -569,6 +608,11 @@ json_t *snapshot_reader_trailer(const struct snapshot_reader *r)
     return r->state == R_DONE ? r->trailer : NULL;
 }
 
+const char *snapshot_reader_signer(const struct snapshot_reader *r)
+{
+    return r->state == R_DONE && r->signer[0] ? r->signer : NULL;
+}
+
 unsigned long snapshot_reader_line_number(const struct snapshot_reader *r)
 {
     return r->line_no;
@@ -631,6 +675,7 @@ int snapshot_verify(const char *path, struct snapshot_summary *out, struct err *
         out->gzip_bytes = r->gzip_bytes;
         out->header = json_incref(r->header);
         out->connections = json_incref(r->counts);
+        memcpy(out->signer, r->signer, sizeof(out->signer));
     }
     snapshot_reader_free(r);
     return rc;

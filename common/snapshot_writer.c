@@ -35,6 +35,7 @@
 #include <zlib.h>
 
 #include "buf.h"
+#include "edsig.h"
 #include "fsutil.h"
 #include "sha256.h"
 
@@ -71,6 +72,7 @@ struct snapshot_writer {
     struct sha256 *hash;
     unsigned long long users;
     char id[SNAPSHOT_ID_LEN + 1];
+    const struct edsig_key *sign; /* borrowed; NULL: unsigned */
 };
 
 /* --- helpers shared with the reader ------------------------------------ */
@@ -373,6 +375,13 @@ static int random_id(char out[SNAPSHOT_ID_LEN + 1], struct err *e)
     return 0;
 }
 
+size_t snapshot_signed_message(char *out, const char *id, const char *sha256_hex)
+{
+    int n = snprintf(out, SNAPSHOT_SIGNED_MAX, SNAPSHOT_SIGNED_PREFIX "%s\n%s\n", id, sha256_hex);
+
+    return n < 0 ? 0 : (size_t)n < SNAPSHOT_SIGNED_MAX ? (size_t)n : SNAPSHOT_SIGNED_MAX - 1;
+}
+
 /* The header the file gets: the caller's keys plus ours. */
 static int w_make_header(struct snapshot_writer *w, const json_t *header, json_t **out,
                          struct err *e)
@@ -420,6 +429,14 @@ static int w_make_header(struct snapshot_writer *w, const json_t *header, json_t
             goto out;
         }
     }
+    json_object_del(h, "signature");
+    if (w->sign && json_object_set_new(h, "signature",
+                                       json_pack("{s:s,s:s,s:s}", "alg", "ed25519", "fingerprint",
+                                                 edsig_key_fingerprint(w->sign), "public_key",
+                                                 edsig_key_public(w->sign))) < 0) {
+        err_oom(e);
+        goto out;
+    }
     if (json_object_set_new(h, "a0snap", json_string("header")) < 0 ||
         json_object_set_new(h, "format", json_string(SNAPSHOT_FORMAT)) < 0 ||
         json_object_set_new(h, "format_version", json_integer(SNAPSHOT_FORMAT_VERSION)) < 0 ||
@@ -457,6 +474,15 @@ static void w_free(struct snapshot_writer *w)
 int snapshot_writer_open(struct snapshot_writer **out, const char *final_path, const json_t *header,
                          bool force, struct err *e)
 {
+    struct snapshot_write_opts opts = {.force = force};
+
+    return snapshot_writer_open_with(out, final_path, header, &opts, e);
+}
+
+int snapshot_writer_open_with(struct snapshot_writer **out, const char *final_path,
+                              const json_t *header, const struct snapshot_write_opts *opts,
+                              struct err *e)
+{
     struct snapshot_writer *w = NULL;
     json_t *h = NULL;
     int rc = -1;
@@ -465,6 +491,7 @@ int snapshot_writer_open(struct snapshot_writer **out, const char *final_path, c
     w = calloc(1, sizeof(*w));
     if (!w)
         return err_oom(e);
+    w->sign = opts->sign;
     fsutil_tmpfile_init(&w->tmp);
     buf_init(&w->line, SNAPSHOT_MAX_HEADER);
     buf_init(&w->prev_id, SNAPSHOT_MAX_LINE);
@@ -491,7 +518,7 @@ int snapshot_writer_open(struct snapshot_writer **out, const char *final_path, c
         goto out;
     }
     w->zs_ready = true;
-    if (fsutil_tmpfile_open(&w->tmp, final_path, force, e) < 0)
+    if (fsutil_tmpfile_open(&w->tmp, final_path, opts->force, e) < 0)
         goto out;
     if (w_put_line(w, w->line.data, w->line.len, e) < 0)
         goto out;
@@ -633,6 +660,16 @@ int snapshot_writer_commit(struct snapshot_writer *w, struct err *e)
     if (!t) {
         err_oom(e);
         goto out;
+    }
+    if (w->sign) {
+        char msg[SNAPSHOT_SIGNED_MAX], sig[EDSIG_SIG_B64_LEN + 1];
+        size_t n = snapshot_signed_message(msg, w->id, hex);
+        if (edsig_sign(w->sign, msg, n, sig, e) < 0)
+            goto out;
+        if (json_object_set_new(t, "signature", json_string(sig)) < 0) {
+            err_oom(e);
+            goto out;
+        }
     }
     if (w_dump(w, t, "the trailer", SNAPSHOT_MAX_LINE, e) < 0 ||
         buf_append(&w->line, "\n", 1, e) < 0)

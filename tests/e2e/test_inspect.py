@@ -321,9 +321,9 @@ def damaged_variants():
     v.append(("concatenated", gzip.compress(good) + gzip.compress(other),
               "two snapshots concatenated"))
     # A newer format.
-    h2 = dict(h, format_version=2)
+    h2 = dict(h, format_version=3)
     newer, _, _ = snapshot_text(h2, users)
-    v.append(("format-version-2", gzip.compress(newer), "format version 2 is newer"))
+    v.append(("format-version-3", gzip.compress(newer), "format version 3 is newer"))
     # Invalid UTF-8 in a user line (the seal is recomputed: the reader must still refuse).
     bad = [dumps(h).encode()] + [(dumps(u)).encode() for u in
                                  sorted(users, key=lambda u: u["user_id"].encode())]

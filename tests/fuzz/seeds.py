@@ -147,7 +147,7 @@ def snapshot_seeds():
           snapshot_text(USERS, trailer={"connections": {"google-oauth2": 3}}))
     write(h, "stitched.ndjson", snapshot_text(USERS, trailer={"snapshot_id": OTHER_ID}))
     write(h, "bad-hash.ndjson", snapshot_text(USERS, trailer={"sha256": "0" * 64}))
-    write(h, "version-2.ndjson", snapshot_text(USERS, hdr=header({"format_version": 2})))
+    write(h, "version-3.ndjson", snapshot_text(USERS, hdr=header({"format_version": 3})))
     write(h, "unknown-format.ndjson", snapshot_text(USERS, hdr=header({"format": "csv"})))
     write(h, "bad-id.ndjson", snapshot_text(USERS, hdr=header({"snapshot_id": "XYZ"})))
     write(h, "auth0-export.ndjson", "".join(compact(u) + "\n" for u in USERS))

@@ -345,7 +345,7 @@ static void test_round_trip(void)
     h = snapshot_reader_header(r);
     CHECK_STR(json_string_value(json_object_get(h, "a0snap")), "header");
     CHECK_STR(json_string_value(json_object_get(h, "format")), "a0snap-snapshot");
-    CHECK_INT(json_integer_value(json_object_get(h, "format_version")), 1);
+    CHECK_INT(json_integer_value(json_object_get(h, "format_version")), 2);
     CHECK_STR(json_string_value(json_object_get(h, "snapshot_id")), id);
     CHECK_STR(snapshot_reader_id(r), id);
     CHECK_STR(json_string_value(json_object_get(json_object_get(h, "source"), "domain")),
@@ -426,7 +426,7 @@ static void test_empty_snapshot_and_caller_header(void)
     CHECK_STR(s.snapshot_id, fixed);
     CHECK_STR(json_string_value(json_object_get(s.header, "created_at")), "2026-11-26T13:20:00Z");
     CHECK_STR(json_string_value(json_object_get(s.header, "a0snap")), "header");
-    CHECK_INT(json_integer_value(json_object_get(s.header, "format_version")), 1);
+    CHECK_INT(json_integer_value(json_object_get(s.header, "format_version")), 2);
     CHECK_INT(json_object_size(s.connections), 0);
     snapshot_summary_release(&s);
     json_decref(h);
@@ -937,12 +937,12 @@ static void test_refusals_content(void)
     write_gz(bad, "", 0);
     EXPECT_REFUSED(bad, "empty file (no snapshot header)");
     snprintf(msg, sizeof(msg),
-             "{\"a0snap\":\"header\",\"format\":\"a0snap-snapshot\",\"format_version\":2,"
+             "{\"a0snap\":\"header\",\"format\":\"a0snap-snapshot\",\"format_version\":3,"
              "\"snapshot_id\":\"%s\"}",
              id);
     t = replace_line(text, 0, msg, &n);
     write_gz(bad, t, n);
-    EXPECT_REFUSED(bad, "snapshot format version 2 is newer than this a0snap understands (1)");
+    EXPECT_REFUSED(bad, "snapshot format version 3 is newer than this a0snap understands (2)");
     free(t);
     snprintf(msg, sizeof(msg),
              "{\"a0snap\":\"header\",\"format\":\"other\",\"format_version\":1,"
