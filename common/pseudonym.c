@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -156,6 +157,48 @@ static int tagged(struct pseudonym_key *k, const char *tag, const void *in, size
                   unsigned char out[HMAC_LEN], struct err *e)
 {
     return hmac2(k, tag, strlen(tag) + 1, in, len, out, e);
+}
+
+/* --- a pseudonym holds no word of the value it replaces ------------------ */
+
+/* Words of a value are its runs of letters and digits (bytes of multibyte
+ * UTF-8 characters count as letters); compared without case. */
+static bool word_byte(unsigned char c)
+{
+    return c >= 0x80 || (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+}
+
+/* Case-insensitive memmem. */
+static bool memmem_nocase(const char *hay, size_t hlen, const char *needle, size_t nlen)
+{
+    for (size_t i = 0; nlen && i + nlen <= hlen; i++)
+        if (strncasecmp(hay + i, needle, nlen) == 0)
+            return true;
+    return false;
+}
+
+/* True if some word of value (at least min bytes long) equals w (equal),
+ * or appears anywhere inside w (!equal). */
+static bool shares_word(const char *value, size_t len, const char *w, size_t wlen, size_t min,
+                        bool equal)
+{
+    size_t i = 0;
+
+    while (i < len) {
+        size_t start, n;
+        while (i < len && !word_byte((unsigned char)value[i]))
+            i++;
+        start = i;
+        while (i < len && word_byte((unsigned char)value[i]))
+            i++;
+        n = i - start;
+        if (n < min || n > wlen)
+            continue;
+        if (equal ? n == wlen && strncasecmp(value + start, w, n) == 0
+                  : memmem_nocase(w, wlen, value + start, n))
+            return true;
+    }
+    return false;
 }
 
 static int key_fingerprint(struct pseudonym_key *k, struct err *e)
@@ -518,38 +561,76 @@ int pseudonym_normalize(enum pseudonym_shape s, const char *in, size_t len, stru
 }
 
 /* ndigits base32 digits from the front of h (ndigits * 5 <= 256). */
-static int append_base32(struct buf *b, const unsigned char *h, size_t ndigits, struct err *e)
+/* The digits of h in base32 (ndigits <= 51) or hex (2 * nbytes); out
+ * must hold them. */
+static void render_base32(const unsigned char *h, size_t ndigits, char *out)
 {
-    char tmp[64];
-    size_t i;
-
-    for (i = 0; i < ndigits; i++) {
+    for (size_t i = 0; i < ndigits; i++) {
         size_t bit = i * 5, byte = bit / 8, shift = bit % 8;
         unsigned v = (unsigned)h[byte] << 8 | (byte + 1 < HMAC_LEN ? h[byte + 1] : 0);
-        tmp[i] = base32_alphabet[(v >> (11 - shift)) & 31];
+        out[i] = base32_alphabet[(v >> (11 - shift)) & 31];
     }
-    return buf_append(b, tmp, ndigits, e);
 }
 
-static int append_hex(struct buf *b, const unsigned char *h, size_t nbytes, struct err *e)
+static void render_hex(const unsigned char *h, size_t nbytes, char *out)
 {
-    char tmp[2 * HMAC_LEN];
-    size_t i;
-
-    for (i = 0; i < nbytes; i++) {
-        tmp[2 * i] = hex_digits[h[i] >> 4];
-        tmp[2 * i + 1] = hex_digits[h[i] & 15];
+    for (size_t i = 0; i < nbytes; i++) {
+        out[2 * i] = hex_digits[h[i] >> 4];
+        out[2 * i + 1] = hex_digits[h[i] & 15];
     }
-    return buf_append(b, tmp, 2 * nbytes, e);
 }
 
+#define TOKEN_MIN_WORD 3 /* shorter words of a value may appear in its token */
+#define TOKEN_TRIES    16
+
+/* The digits of a token pseudonym (ndigits base32 digits, or ndigits / 2
+ * hex bytes) of norm under tag: HMAC(tag || 0 || norm) rendered, unless
+ * that holds a word of norm (three characters or more), when the tag gets
+ * "#1", "#2"... until it does not. Keyed and repeatable like the rest;
+ * nearly always the first try. out must hold ndigits bytes. */
+static int token(struct pseudonym_key *k, const char *tag, const char *norm, size_t len,
+                 size_t ndigits, bool hex, unsigned char h[HMAC_LEN], char *out, struct err *e)
+{
+    char tagn[64];
+
+    for (int attempt = 0; attempt < TOKEN_TRIES; attempt++) {
+        if (attempt)
+            snprintf(tagn, sizeof(tagn), "%s#%d", tag, attempt);
+        if (tagged(k, attempt ? tagn : tag, norm, len, h, e) < 0)
+            return -1;
+        if (hex)
+            render_hex(h, ndigits / 2, out);
+        else
+            render_base32(h, ndigits, out);
+        if (!shares_word(norm, len, out, ndigits, TOKEN_MIN_WORD, false))
+            break;
+    }
+    return 0;
+}
+
+static int append_token(struct pseudonym_key *k, const char *tag, const char *norm, size_t len,
+                        size_t ndigits, bool hex, struct buf *b, struct err *e)
+{
+    unsigned char h[HMAC_LEN];
+    char digits[2 * HMAC_LEN];
+
+    if (token(k, tag, norm, len, ndigits, hex, h, digits, e) < 0)
+        return -1;
+    return buf_append(b, digits, ndigits, e);
+}
+
+/* nwords name words chosen by the bytes of h, none of them a word of the
+ * value norm: a word that is takes the next unused byte of h instead (the
+ * value has few words; h has HMAC_LEN - nwords spare bytes). */
 static int append_words(struct buf *b, const unsigned char *h, size_t nwords, bool lower,
-                        struct err *e)
+                        const char *norm, size_t len, struct err *e)
 {
-    size_t i;
+    size_t spare = nwords;
 
-    for (i = 0; i < nwords; i++) {
+    for (size_t i = 0; i < nwords; i++) {
         const char *w = name_words[h[i]];
+        while (shares_word(norm, len, w, strlen(w), 1, true) && spare < HMAC_LEN)
+            w = name_words[h[spare++]];
         if (i && buf_append(b, lower ? "." : " ", 1, e) < 0)
             return -1;
         if (lower ? append_lower(b, w, strlen(w), e) : buf_appends(b, w, e))
@@ -565,10 +646,13 @@ static int email_from_norm(struct pseudonym_key *k, const char *norm, size_t len
     unsigned char h[HMAC_LEN];
     const char *at;
 
+    char digits[EMAIL_LOCAL_DIGITS];
+
     if (k->memo.len && k->memo.len == len && memcmp(k->memo.data, norm, len) == 0) {
         memcpy(h, k->memo_h, sizeof(h));
+        render_base32(h, EMAIL_LOCAL_DIGITS, digits);
     } else {
-        if (tagged(k, TAG_EMAIL, norm, len, h, e) < 0)
+        if (token(k, TAG_EMAIL, norm, len, EMAIL_LOCAL_DIGITS, false, h, digits, e) < 0)
             return -1;
         buf_reset(&k->memo);
         /* Too long to remember is fine: the memo only saves time. */
@@ -577,7 +661,7 @@ static int email_from_norm(struct pseudonym_key *k, const char *norm, size_t len
         else
             buf_reset(&k->memo);
     }
-    if (buf_append(out, "u-", 2, e) < 0 || append_base32(out, h, EMAIL_LOCAL_DIGITS, e) < 0)
+    if (buf_append(out, "u-", 2, e) < 0 || buf_append(out, digits, EMAIL_LOCAL_DIGITS, e) < 0)
         return -1;
     if (local_only)
         return 0;
@@ -624,16 +708,16 @@ static int make_from_norm(struct pseudonym_key *k, enum pseudonym_shape s, const
             words = 2;
         if (tagged(k, TAG_NAME, norm, len, h, e) < 0)
             return -1;
-        return append_words(out, h, words, s == PSEUDONYM_NICKNAME, e);
+        return append_words(out, h, words, s == PSEUDONYM_NICKNAME, norm, len, e);
     case PSEUDONYM_USERNAME:
         if (o->username_length < PSEUDONYM_USERNAME_MIN_LEN ||
             o->username_length > PSEUDONYM_USERNAME_MAX_LEN)
             return err_set(e, ERR_USAGE, "username length %u is not between %d and %d",
                            o->username_length, PSEUDONYM_USERNAME_MIN_LEN,
                            PSEUDONYM_USERNAME_MAX_LEN);
-        if (tagged(k, TAG_USERNAME, norm, len, h, e) < 0 || buf_append(out, "u", 1, e) < 0)
+        if (buf_append(out, "u", 1, e) < 0)
             return -1;
-        return append_base32(out, h, o->username_length - 1, e);
+        return append_token(k, TAG_USERNAME, norm, len, o->username_length - 1, false, out, e);
     case PSEUDONYM_PHONE:
         if (!pseudonym_valid_phone_prefix(o->phone_prefix))
             return err_set(e, ERR_USAGE, "invalid phone prefix '%s'", o->phone_prefix);
@@ -652,14 +736,12 @@ static int make_from_norm(struct pseudonym_key *k, enum pseudonym_shape s, const
             return -1;
         return buf_append(out, num, digits, e);
     case PSEUDONYM_URL:
-        if (tagged(k, TAG_URL, norm, len, h, e) < 0 || buf_appends(out, o->url_prefix, e) < 0 ||
-            append_hex(out, h, OPAQUE_BYTES, e) < 0)
+        if (buf_appends(out, o->url_prefix, e) < 0 ||
+            append_token(k, TAG_URL, norm, len, 2 * OPAQUE_BYTES, true, out, e) < 0)
             return -1;
         return buf_append(out, ".png", 4, e);
     case PSEUDONYM_OPAQUE:
-        if (tagged(k, TAG_OPAQUE, norm, len, h, e) < 0)
-            return -1;
-        return append_hex(out, h, OPAQUE_BYTES, e);
+        return append_token(k, TAG_OPAQUE, norm, len, 2 * OPAQUE_BYTES, true, out, e);
     }
     return err_set(e, ERR_INTERNAL, "unknown pseudonym shape %d", (int)s);
 }
@@ -708,13 +790,11 @@ int pseudonym_hash(struct pseudonym_key *k, const char *in, size_t len, struct b
                    struct err *e)
 {
     unsigned char h[HMAC_LEN];
-    size_t start = out->len;
+    char hex[2 * HMAC_LEN];
 
+    /* A digest, not a pseudonym of a shape: the HMAC as it is. */
     if (tagged(k, TAG_HASH, in, len, h, e) < 0)
         return -1;
-    if (append_hex(out, h, HMAC_LEN, e) < 0) {
-        buf_truncate(out, start);
-        return -1;
-    }
-    return 0;
+    render_hex(h, HMAC_LEN, hex);
+    return buf_append(out, hex, sizeof(hex), e);
 }
