@@ -26,6 +26,7 @@
 #include "log.h"
 #include "privacy.h"
 #include "snapshot.h"
+#include "sortcursor.h"
 #include "userconv.h"
 #include "userdiff.h"
 
@@ -34,31 +35,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-struct cursor {
-    struct extsort *s;
-    bool have;
-    const char *key, *rec;
-    size_t klen, rlen;
-};
-
-static int cursor_next(struct cursor *c, struct err *e)
-{
-    int r = extsort_next(c->s, &c->key, &c->klen, &c->rec, &c->rlen, e);
-
-    if (r < 0)
-        return -1;
-    c->have = r == 1;
-    return 0;
-}
-
-static int key_cmp(const char *a, size_t alen, const char *b, size_t blen)
-{
-    size_t n = alen < blen ? alen : blen;
-    int d = memcmp(a, b, n);
-
-    return d ? d : alen < blen ? -1 : alen > blen ? 1 : 0;
-}
 
 static const char *conn_strategy(json_t *source_cat, const char *name)
 {
@@ -372,40 +348,41 @@ static int add_conflict(struct import_ctx *c, const char *s_uid, size_t slen, co
 /* Pass C: keys held by different user_ids on the two sides. */
 static int find_conflicts(struct import_ctx *c, struct err *e)
 {
-    struct cursor s = {c->sidx, false, NULL, NULL, 0, 0};
-    struct cursor t = {c->tidx, false, NULL, NULL, 0, 0};
+    struct sort_cursor s, t;
     char key[1200], first_s[1024];
     size_t klen;
     int rc = -1;
 
+    sort_cursor_init(&s, c->sidx);
+    sort_cursor_init(&t, c->tidx);
     if (extsort_finish(c->sidx, e) < 0 || extsort_finish(c->tidx, e) < 0)
         return -1;
-    if (cursor_next(&s, e) < 0 || cursor_next(&t, e) < 0)
+    if (sort_cursor_next(&s, e) < 0 || sort_cursor_next(&t, e) < 0)
         return -1;
     while (s.have) {
         if (s.klen >= sizeof(key))
             return err_set(e, ERR_INTERNAL, "index key too long");
         memcpy(key, s.key, s.klen);
         klen = s.klen;
-        while (t.have && key_cmp(t.key, t.klen, key, klen) < 0)
-            if (cursor_next(&t, e) < 0)
+        while (t.have && sort_cursor_cmp(&t, key, klen) < 0)
+            if (sort_cursor_next(&t, e) < 0)
                 return -1;
         /* The snapshot side: the first holder of the key is the one that
          * can have it; later ones are duplicates inside the snapshot. */
         snprintf(first_s, sizeof(first_s), "%.*s", (int)s.rlen, s.rec);
-        if (cursor_next(&s, e) < 0)
+        if (sort_cursor_next(&s, e) < 0)
             return -1;
-        while (s.have && key_cmp(s.key, s.klen, key, klen) == 0) {
+        while (s.have && sort_cursor_cmp(&s, key, klen) == 0) {
             if (add_conflict(c, s.rec, s.rlen, first_s, strlen(first_s), key, klen, e) < 0)
                 return -1;
-            if (cursor_next(&s, e) < 0)
+            if (sort_cursor_next(&s, e) < 0)
                 return -1;
         }
-        while (t.have && key_cmp(t.key, t.klen, key, klen) == 0) {
+        while (t.have && sort_cursor_cmp(&t, key, klen) == 0) {
             if ((t.rlen != strlen(first_s) || memcmp(t.rec, first_s, t.rlen) != 0) &&
                 add_conflict(c, first_s, strlen(first_s), t.rec, t.rlen, key, klen, e) < 0)
                 return -1;
-            if (cursor_next(&t, e) < 0)
+            if (sort_cursor_next(&t, e) < 0)
                 return -1;
         }
     }
@@ -809,21 +786,19 @@ static int skip_target_before(struct import_ctx *c, struct snapshot_reader *tr, 
 int import_plan(struct import_ctx *c, struct err *e)
 {
     struct snapshot_reader *tr = NULL;
-    struct cursor w, cf;
+    struct sort_cursor w, cf;
     json_t *have = NULL, *want = NULL;
     char *conflict = NULL;
     int got = 1, rc = -1;
 
-    memset(&w, 0, sizeof(w));
-    memset(&cf, 0, sizeof(cf));
+    sort_cursor_init(&w, c->want);
+    sort_cursor_init(&cf, c->conf);
     log_verbose("planning: reading the snapshot");
     if (pass_snapshot(c, e) < 0 || pass_target_index(c, e) < 0 || find_conflicts(c, e) < 0)
         return -1;
     if (extsort_finish(c->want, e) < 0 || extsort_finish(c->conf, e) < 0)
         return -1;
-    w.s = c->want;
-    cf.s = c->conf;
-    if (cursor_next(&w, e) < 0 || cursor_next(&cf, e) < 0)
+    if (sort_cursor_next(&w, e) < 0 || sort_cursor_next(&cf, e) < 0)
         return -1;
     if (snapshot_reader_open(&tr, c->target_dump, e) < 0)
         return -1;
@@ -847,7 +822,7 @@ int import_plan(struct import_ctx *c, struct err *e)
                 if ((got = snapshot_reader_next(tr, &have, e)) < 0)
                     goto out;
             }
-            if (cursor_next(&w, e) < 0)
+            if (sort_cursor_next(&w, e) < 0)
                 goto out;
             continue;
         }
@@ -858,10 +833,10 @@ int import_plan(struct import_ctx *c, struct err *e)
         }
         free(conflict);
         conflict = NULL;
-        while (cf.have && key_cmp(cf.key, cf.klen, uid, strlen(uid)) < 0)
-            if (cursor_next(&cf, e) < 0)
+        while (cf.have && sort_cursor_cmp(&cf, uid, strlen(uid)) < 0)
+            if (sort_cursor_next(&cf, e) < 0)
                 goto out;
-        if (cf.have && key_cmp(cf.key, cf.klen, uid, strlen(uid)) == 0) {
+        if (cf.have && sort_cursor_cmp(&cf, uid, strlen(uid)) == 0) {
             conflict = strndup(cf.rec, cf.rlen);
             if (!conflict) {
                 err_oom(e);
@@ -882,7 +857,7 @@ int import_plan(struct import_ctx *c, struct err *e)
         }
         json_decref(want);
         want = NULL;
-        if (cursor_next(&w, e) < 0)
+        if (sort_cursor_next(&w, e) < 0)
             goto out;
         /* skip duplicate keys of the same user (cannot happen: ids unique) */
     }
