@@ -22,6 +22,8 @@
 
 #include "extsort.h"
 #include "fsutil.h"
+#include "import_conflicts.h"
+#include "import_decide.h"
 #include "keeprule.h"
 #include "log.h"
 #include "privacy.h"
@@ -48,24 +50,6 @@ static const char *conn_strategy(json_t *source_cat, const char *name)
             return json_string_value(json_object_get(item, "strategy"));
     }
     return NULL;
-}
-
-static int index_add(struct extsort *s, const char *conn, const char *kind, const char *value,
-                     const char *uid, struct err *e)
-{
-    char key[1200];
-    size_t n = 0;
-    int k;
-
-    if (!value || !*value)
-        return 0;
-    k = snprintf(key, sizeof(key), "%s\x1f%s:", conn, kind);
-    if (k < 0 || (size_t)k >= sizeof(key))
-        return 0;
-    n = (size_t)k;
-    for (const char *p = value; *p && n + 1 < sizeof(key); p++)
-        key[n++] = (char)tolower((unsigned char)*p);
-    return extsort_add(s, key, n, uid, strlen(uid), e);
 }
 
 /* Renames roles/organizations to the target's names and drops those the
@@ -283,9 +267,10 @@ static int pass_snapshot(struct import_ctx *c, struct err *e)
         got = extsort_add(c->want, tuid, strlen(tuid), rec, clen + 1 + llen, e);
         free(rec);
         free(line);
-        if (got < 0 || index_add(c->sidx, tconn, "email", email, tuid, e) < 0 ||
-            index_add(c->sidx, tconn, "username",
-                      json_string_value(json_object_get(user, "username")), tuid, e) < 0)
+        if (got < 0 || import_conflict_key_add(c->sidx, tconn, "email", email, tuid, e) < 0 ||
+            import_conflict_key_add(c->sidx, tconn, "username",
+                                    json_string_value(json_object_get(user, "username")), tuid,
+                                    e) < 0)
             goto out;
     next:
         json_decref(user);
@@ -316,10 +301,12 @@ static int pass_target_index(struct import_ctx *c, struct err *e)
         const char *conn = snapshot_user_connection(user);
         if (json_object_get(c->covered, conn))
             c->target_users_in_scope++;
-        if (index_add(c->tidx, conn, "email", json_string_value(json_object_get(user, "email")),
-                      uid, e) < 0 ||
-            index_add(c->tidx, conn, "username",
-                      json_string_value(json_object_get(user, "username")), uid, e) < 0)
+        if (import_conflict_key_add(c->tidx, conn, "email",
+                                    json_string_value(json_object_get(user, "email")), uid,
+                                    e) < 0 ||
+            import_conflict_key_add(c->tidx, conn, "username",
+                                    json_string_value(json_object_get(user, "username")), uid,
+                                    e) < 0)
             goto out;
         json_decref(user);
         user = NULL;
@@ -328,65 +315,6 @@ static int pass_target_index(struct import_ctx *c, struct err *e)
 out:
     json_decref(user);
     snapshot_reader_free(r);
-    return rc;
-}
-
-static int add_conflict(struct import_ctx *c, const char *s_uid, size_t slen, const char *other,
-                        size_t olen, const char *key, size_t klen, struct err *e)
-{
-    char rec[1400];
-    const char *kind = memchr(key, '\x1f', klen);
-    size_t kindlen = kind ? strcspn(kind + 1, ":") : 0;
-    int n = snprintf(rec, sizeof(rec), "%.*s\x1f%.*s", (int)olen, other, (int)kindlen,
-                     kind ? kind + 1 : "");
-
-    if (n < 0 || (size_t)n >= sizeof(rec))
-        return err_set(e, ERR_INTERNAL, "conflict record too long");
-    return extsort_add(c->conf, s_uid, slen, rec, (size_t)n, e);
-}
-
-/* Pass C: keys held by different user_ids on the two sides. */
-static int find_conflicts(struct import_ctx *c, struct err *e)
-{
-    struct sort_cursor s, t;
-    char key[1200], first_s[1024];
-    size_t klen;
-    int rc = -1;
-
-    sort_cursor_init(&s, c->sidx);
-    sort_cursor_init(&t, c->tidx);
-    if (extsort_finish(c->sidx, e) < 0 || extsort_finish(c->tidx, e) < 0)
-        return -1;
-    if (sort_cursor_next(&s, e) < 0 || sort_cursor_next(&t, e) < 0)
-        return -1;
-    while (s.have) {
-        if (s.klen >= sizeof(key))
-            return err_set(e, ERR_INTERNAL, "index key too long");
-        memcpy(key, s.key, s.klen);
-        klen = s.klen;
-        while (t.have && sort_cursor_cmp(&t, key, klen) < 0)
-            if (sort_cursor_next(&t, e) < 0)
-                return -1;
-        /* The snapshot side: the first holder of the key is the one that
-         * can have it; later ones are duplicates inside the snapshot. */
-        snprintf(first_s, sizeof(first_s), "%.*s", (int)s.rlen, s.rec);
-        if (sort_cursor_next(&s, e) < 0)
-            return -1;
-        while (s.have && sort_cursor_cmp(&s, key, klen) == 0) {
-            if (add_conflict(c, s.rec, s.rlen, first_s, strlen(first_s), key, klen, e) < 0)
-                return -1;
-            if (sort_cursor_next(&s, e) < 0)
-                return -1;
-        }
-        while (t.have && sort_cursor_cmp(&t, key, klen) == 0) {
-            if ((t.rlen != strlen(first_s) || memcmp(t.rec, first_s, t.rlen) != 0) &&
-                add_conflict(c, first_s, strlen(first_s), t.rec, t.rlen, key, klen, e) < 0)
-                return -1;
-            if (sort_cursor_next(&t, e) < 0)
-                return -1;
-        }
-    }
-    rc = 0;
     return rc;
 }
 
@@ -676,94 +604,87 @@ static int settle_deferred(struct import_ctx *c, struct err *e)
     return 0;
 }
 
-static int plan_user(struct import_ctx *c, const char *tconn, const char *uid, json_t *want,
-                     json_t *have, const char *conflict, bool may_defer, struct err *e)
+/* The records of a user a job carries; 1 when the user cannot be
+ * bulk-imported after all (reported failed, its grants won't happen). */
+static int plan_job(struct import_ctx *c, const char *tconn, const char *uid, const char *email,
+                    json_t *want, bool is_new, json_t *grants, const struct import_counts *before,
+                    struct err *e)
+{
+    char skip[300];
+    int w = write_record(c, tconn, uid, email, want, is_new, grants, skip, sizeof(skip), e);
+
+    if (w != 1)
+        return w;
+    /* Meant to be imported but invalid: a failure, not a choice. */
+    c->n.roles_added = before->roles_added;
+    c->n.roles_removed = before->roles_removed;
+    c->n.members_added = before->members_added;
+    c->n.members_removed = before->members_removed;
+    c->n.member_roles_added = before->member_roles_added;
+    c->n.member_roles_removed = before->member_roles_removed;
+    return import_note_outcome(c, uid, email, "failed", skip, NULL, e) < 0 ? -1 : 1;
+}
+
+/* Carries out a decision to write: the job record or the grants, the
+ * PATCHes, the report line. */
+static int plan_write(struct import_ctx *c, const char *tconn, const char *uid, json_t *want,
+                      json_t *have, const struct import_decision *d, struct err *e)
 {
     const char *email = json_string_value(json_object_get(want, "email"));
-    struct userdiff d;
-    struct userdiff_plan p;
-    json_t *fields = NULL, *grants = NULL;
-    const char *outcome;
-    char reason[700] = "";
-    int rc = -1;
+    struct import_counts before;
+    json_t *grants = json_array();
+    int rc = -1, w;
 
-    userdiff_init(&d);
-    memset(&p, 0, sizeof(p));
-    if (conflict) {
-        /* conflict = "<other uid>\x1f<kind>" */
-        const char *sep = strchr(conflict, '\x1f');
-        int olen = sep ? (int)(sep - conflict) : (int)strlen(conflict);
-        const char *kind = sep ? sep + 1 : "email";
-        bool self = olen == (int)strlen(uid) && strncmp(conflict, uid, (size_t)olen) == 0;
-        if (may_defer)
-            c->n.conflicts++;
-        if (c->opts->on_conflict == CONFLICT_SKIP && c->opts->prune && may_defer && !self)
-            return defer_conflict(c, tconn, uid, want, have, conflict, e);
-        if (c->opts->on_conflict == CONFLICT_SKIP || self) {
-            snprintf(reason, sizeof(reason),
-                     "conflict: target user '%.*s' already has this %s (--on-conflict=replace "
-                     "deletes it and creates this user)",
-                     olen, conflict, kind);
-            return import_note_outcome(c, uid, email, "skipped", reason, NULL, e);
-        }
-        {
-            char other[1024], why[1200];
-            snprintf(other, sizeof(other), "%.*s", olen, conflict);
-            snprintf(why, sizeof(why), "held the %s of snapshot user '%s' (--on-conflict=replace)",
-                     kind, uid);
-            if (plan_delete(c, other, NULL, why, false, e) < 0)
-                return -1;
-        }
-        snprintf(reason, sizeof(reason), "replaces target user '%.*s' that had this %s", olen,
-                 conflict, kind);
-    }
-    if (userdiff_compare(want, have, &d, e) < 0 || userdiff_plan(want, have, &d, &p, e) < 0)
+    if (!grants)
+        return err_oom(e);
+    if (grant_items(c, &d->diff, grants, e) < 0)
         goto out;
-    grants = json_array();
-    if (!grants) {
-        err_oom(e);
-        goto out;
-    }
-    if (grant_items(c, &d, grants, e) < 0)
-        goto out;
-    if (p.via_job) {
+    before = c->n;
+    if (d->plan.via_job) {
         /* The user's grants wait for its job (they need the user). */
-        struct import_counts before = c->n;
-        char skip[300];
-        int w =
-            write_record(c, tconn, uid, email, want, have == NULL, grants, skip, sizeof(skip), e);
-        if (w < 0)
-            goto out;
-        if (w == 1) {
-            /* Meant to be imported but invalid: a failure, not a choice;
-             * its grants won't happen. */
-            c->n.roles_added = before.roles_added;
-            c->n.roles_removed = before.roles_removed;
-            c->n.members_added = before.members_added;
-            c->n.members_removed = before.members_removed;
-            c->n.member_roles_added = before.member_roles_added;
-            c->n.member_roles_removed = before.member_roles_removed;
-            rc = import_note_outcome(c, uid, email, "failed", skip, NULL, e);
+        w = plan_job(c, tconn, uid, email, want, have == NULL, grants, &before, e);
+        if (w != 0) {
+            rc = w < 0 ? -1 : 0;
             goto out;
         }
     } else if (import_grants_add(c, uid, grants, e) < 0) {
         goto out;
     }
-    if (add_patch(c, uid, 1, p.patch, e) < 0 || add_patch(c, uid, 2, p.patch2, e) < 0)
+    if (add_patch(c, uid, 1, d->plan.patch, e) < 0 || add_patch(c, uid, 2, d->plan.patch2, e) < 0)
         goto out;
-    fields = userdiff_fields_json(&d);
-    if (p.action == UD_CREATE)
-        outcome = "created";
-    else if (p.action == UD_UPDATE || json_array_size(fields) > 0)
-        outcome = "updated";
-    else
-        outcome = "unchanged";
-    rc = import_note_outcome(c, uid, email, outcome, reason[0] ? reason : NULL, fields, e);
+    rc = import_note_outcome(c, uid, email, d->outcome, d->reason[0] ? d->reason : NULL, d->fields,
+                             e);
 out:
-    json_decref(fields);
     json_decref(grants);
-    userdiff_plan_release(&p);
-    userdiff_release(&d);
+    return rc;
+}
+
+static int plan_user(struct import_ctx *c, const char *tconn, const char *uid, json_t *want,
+                     json_t *have, const char *conflict, bool may_defer, struct err *e)
+{
+    const char *email = json_string_value(json_object_get(want, "email"));
+    struct import_decide_opts o = {c->opts->on_conflict, c->opts->prune};
+    struct import_decision d;
+    int rc = -1;
+
+    if (conflict && may_defer)
+        c->n.conflicts++;
+    if (import_decide(&o, uid, want, have, conflict, may_defer, &d, e) < 0)
+        return -1;
+    switch (d.action) {
+    case IMPORT_DEFER:
+        rc = defer_conflict(c, tconn, uid, want, have, conflict, e);
+        break;
+    case IMPORT_SKIP:
+        rc = import_note_outcome(c, uid, email, d.outcome, d.reason, NULL, e);
+        break;
+    case IMPORT_WRITE:
+        if (d.replaces[0] && plan_delete(c, d.replaces, NULL, d.replaces_why, false, e) < 0)
+            break;
+        rc = plan_write(c, tconn, uid, want, have, &d, e);
+        break;
+    }
+    import_decision_release(&d);
     return rc;
 }
 
@@ -794,7 +715,8 @@ int import_plan(struct import_ctx *c, struct err *e)
     sort_cursor_init(&w, c->want);
     sort_cursor_init(&cf, c->conf);
     log_verbose("planning: reading the snapshot");
-    if (pass_snapshot(c, e) < 0 || pass_target_index(c, e) < 0 || find_conflicts(c, e) < 0)
+    if (pass_snapshot(c, e) < 0 || pass_target_index(c, e) < 0 ||
+        import_find_conflicts(c->sidx, c->tidx, c->conf, e) < 0)
         return -1;
     if (extsort_finish(c->want, e) < 0 || extsort_finish(c->conf, e) < 0)
         return -1;
