@@ -34,6 +34,8 @@
 struct tenant;
 struct extsort;
 struct privacy_ctx;
+struct privacy_policy;
+struct pseudonym_key;
 struct import_grants;
 
 #define IMPORT_MAX_LIST 256
@@ -98,7 +100,9 @@ struct import_ctx {
     json_t *org_map;    /* org name -> target org id, owned */
     json_t *covered;    /* target connection names the snapshot covers: {name:true}, owned */
     struct privacy_ctx *privacy;
-    char *password_hash; /* bcrypt, for --test-password-env */
+    struct privacy_policy *policy; /* what privacy applies, owned */
+    struct pseudonym_key *key;     /* its key, owned */
+    char *password_hash;           /* bcrypt, for --test-password-env */
     char tmpdir[4096];
     char target_dump[4096]; /* temp snapshot of the target */
     /* sorts */

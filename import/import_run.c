@@ -61,16 +61,13 @@ static void on_progress(void *ctx, const char *phase, size_t done)
  * pseudonymised again unless a policy is named; a raw snapshot gets the
  * default policy unless --no-anonymize. A policy on top of a pseudonymised
  * snapshot must use the same key (fingerprint), unless --force-policy. */
-static int setup_privacy(struct import_ctx *c, struct privacy_policy **policy,
-                         struct pseudonym_key **key, struct err *e)
+static int setup_privacy(struct import_ctx *c, struct err *e)
 {
     const struct import_opts *o = c->opts;
     json_t *priv = json_object_get(c->header, "privacy");
     bool applied = json_is_true(json_object_get(priv, "applied"));
     const char *fp = json_string_value(json_object_get(priv, "key_fingerprint"));
 
-    *policy = NULL;
-    *key = NULL;
     if (o->no_anonymize) {
         if (!applied)
             log_warn("--no-anonymize: importing RAW personal data from the snapshot");
@@ -78,26 +75,33 @@ static int setup_privacy(struct import_ctx *c, struct privacy_policy **policy,
     }
     if (applied && !o->policy_path)
         return 0;
-    if (o->policy_path ? privacy_policy_load(policy, o->policy_path, e) < 0
-                       : privacy_policy_default(policy, e) < 0)
+    if (o->policy_path ? privacy_policy_load(&c->policy, o->policy_path, e) < 0
+                       : privacy_policy_default(&c->policy, e) < 0)
         return -1;
-    if (privacy_policy_needs_key(*policy) &&
-        (o->key_file ? pseudonym_key_from_file(key, o->key_file, e) < 0
-                     : pseudonym_key_from_env(key, e) < 0))
+    if (privacy_policy_needs_key(c->policy) &&
+        (o->key_file ? pseudonym_key_from_file(&c->key, o->key_file, e) < 0
+                     : pseudonym_key_from_env(&c->key, e) < 0))
         return err_prefix(e, applied ? "the import policy needs a pseudonym key"
                                      : "the snapshot holds raw personal data and the default "
                                        "policy needs a pseudonym key (or pass --no-anonymize)");
-    if (applied && fp && *key && strcmp(fp, pseudonym_key_fingerprint(*key)) != 0 &&
+    if (applied && fp && c->key && strcmp(fp, pseudonym_key_fingerprint(c->key)) != 0 &&
         !o->force_policy)
         return err_set(e, ERR_REFUSED,
                        "the snapshot was pseudonymised with another key (fingerprint %s, yours is "
                        "%s); applying this policy would mix two keys' pseudonyms (--force-policy "
                        "to do it anyway)",
-                       fp, pseudonym_key_fingerprint(*key));
+                       fp, pseudonym_key_fingerprint(c->key));
     if (!applied)
         log_info("applying the %s privacy policy to this raw snapshot",
                  o->policy_path ? "given" : "default");
-    return privacy_ctx_new(&c->privacy, *policy, *key, e);
+    return privacy_ctx_new(&c->privacy, c->policy, c->key, e);
+}
+
+static void release_privacy(struct import_ctx *c)
+{
+    privacy_ctx_free(c->privacy);
+    privacy_policy_free(c->policy);
+    pseudonym_key_free(c->key);
 }
 
 /* --test-password-env VAR: one bcrypt hash for every new user. */
@@ -122,6 +126,15 @@ static int setup_password(struct import_ctx *c, struct err *e)
     c->password_hash = strdup(hash);
     explicit_bzero(&cd, sizeof(cd));
     return c->password_hash ? 0 : err_oom(e);
+}
+
+/* The hash is wiped before it is freed. */
+static void release_password(struct import_ctx *c)
+{
+    if (!c->password_hash)
+        return;
+    explicit_bzero(c->password_hash, strlen(c->password_hash));
+    free(c->password_hash);
 }
 
 static int open_sorts(struct import_ctx *c, struct err *e)
@@ -455,25 +468,17 @@ static void ctx_init(struct import_ctx *c, const struct import_opts *o)
 
 static void ctx_release(struct import_ctx *c)
 {
+    json_t *owned[] = {c->header,  c->target_cat, c->conn_map,        c->role_map, c->org_map,
+                       c->covered, c->unmapped,   c->planned_deletes, c->deferred, c->failures};
+
     if (c->target_dump[0] && !c->opts->backup)
         unlink(c->target_dump);
     import_journal_finish(c, false);
     close_sorts(c);
-    json_decref(c->header);
-    json_decref(c->target_cat);
-    json_decref(c->conn_map);
-    json_decref(c->role_map);
-    json_decref(c->org_map);
-    json_decref(c->covered);
-    json_decref(c->unmapped);
-    json_decref(c->failures);
-    json_decref(c->planned_deletes);
-    json_decref(c->deferred);
-    if (c->password_hash) {
-        explicit_bzero(c->password_hash, strlen(c->password_hash));
-        free(c->password_hash);
-    }
-    privacy_ctx_free(c->privacy);
+    for (size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++)
+        json_decref(owned[i]);
+    release_password(c);
+    release_privacy(c);
     tenant_free(c->tenant);
 }
 
@@ -483,8 +488,6 @@ int import_run(const struct import_opts *o, struct import_counts *out, struct er
     struct snapshot_summary snap;
     struct tenant_config cfg;
     struct dump_result dres;
-    struct privacy_policy *policy = NULL;
-    struct pseudonym_key *key = NULL;
     char path[4096];
     double t0 = now_s();
     bool plan = o->mode == MODE_PLAN;
@@ -494,8 +497,8 @@ int import_run(const struct import_opts *o, struct import_counts *out, struct er
     memset(&cfg, 0, sizeof(cfg));
     snapshot_summary_init(&snap);
     dump_result_init(&dres);
-    if (check_snapshot(&c, &snap, e) < 0 || setup_privacy(&c, &policy, &key, e) < 0 ||
-        setup_password(&c, e) < 0 || connect_target(&c, &cfg, e) < 0)
+    if (check_snapshot(&c, &snap, e) < 0 || setup_privacy(&c, e) < 0 || setup_password(&c, e) < 0 ||
+        connect_target(&c, &cfg, e) < 0)
         goto out;
     choose_paths(&c, path, sizeof(path));
     if (!plan && start_journal(&c, path, e) < 0)
@@ -514,8 +517,6 @@ out:
     progress_done();
     *out = c.n;
     ctx_release(&c);
-    privacy_policy_free(policy);
-    pseudonym_key_free(key);
     dump_result_release(&dres);
     snapshot_summary_release(&snap);
     tenant_config_release(&cfg);
