@@ -47,6 +47,14 @@ int import_chunks_new(struct import_chunks **out, const char *prefix, size_t max
     return 0;
 }
 
+void import_body_release(struct import_body *b)
+{
+    free(b->body);
+    free(b->content_type);
+    free(b->external_id);
+    memset(b, 0, sizeof(*b));
+}
+
 static void conn_release(struct conn_chunks *cc)
 {
     free(cc->name);

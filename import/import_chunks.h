@@ -33,7 +33,10 @@ struct import_body {
     char *external_id;
 };
 
-/* Called with each body, which it takes (free its three strings). A
+/* Frees b's strings and zeroes it. */
+void import_body_release(struct import_body *b);
+
+/* Called with each body, which it takes (import_body_release). A
  * failure (-1, e filled) stops the import_chunks_add() or _flush() that
  * handed the body out. */
 typedef int (*import_body_fn)(void *ctx, struct import_body *body, struct err *e);

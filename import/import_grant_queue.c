@@ -24,7 +24,7 @@ struct gwin {
 };
 
 struct grant_queue {
-    char *tmpdir;
+    char tmpdir[4096];
     size_t mem; /* sort budget per kind and window */
     struct grant_queue_hooks hooks;
     struct gwin *filling, *running;
@@ -34,8 +34,8 @@ struct grant_queue {
     const char *key, *rec;
     size_t klen, rlen;
     char id[256];   /* the batch's role or organization id */
-    json_t *uids;   /* the batch being built */
-    json_t *sent;   /* the batch last handed out */
+    json_t *uids;   /* the batch being built, or handed out */
+    bool handed;    /* uids was handed out: emptied at the next call */
     char uid[1024]; /* the user of the per-user call last handed out */
     size_t windows;
     bool final;      /* no more users to come: partial batches go now */
@@ -74,9 +74,7 @@ void grant_queue_free(struct grant_queue *q)
     win_free(q->filling);
     win_free(q->running);
     json_decref(q->uids);
-    json_decref(q->sent);
     json_decref(q->waiting);
-    free(q->tmpdir);
     free(q);
 }
 
@@ -88,11 +86,10 @@ int grant_queue_new(struct grant_queue **out, const char *tmpdir, size_t mem,
     *out = NULL;
     if (!q)
         return err_oom(e);
-    q->tmpdir = strdup(tmpdir);
+    snprintf(q->tmpdir, sizeof(q->tmpdir), "%s", tmpdir);
     q->uids = json_array();
-    q->sent = json_array();
     q->waiting = json_object();
-    if (!q->tmpdir || !q->uids || !q->sent || !q->waiting) {
+    if (!q->uids || !q->waiting) {
         grant_queue_free(q);
         return err_oom(e);
     }
@@ -196,12 +193,10 @@ static int flush_batch(struct grant_queue *q, struct grant_call *call, struct er
     size_t i;
 
     if (json_array_size(q->uids) >= GRANT_BATCH || q->final) {
-        json_t *full = q->uids;
-        q->uids = q->sent;
-        q->sent = full;
         call->kind = q->kind;
         call->id = q->id;
-        call->uids = q->sent;
+        call->uids = q->uids;
+        q->handed = true;
         return 1;
     }
     json_array_foreach(q->uids, i, u)
@@ -343,7 +338,9 @@ static int next_window(struct grant_queue *q, struct err *e)
 int grant_queue_next(struct grant_queue *q, struct grant_call *call, struct err *e)
 {
     memset(call, 0, sizeof(*call));
-    json_array_clear(q->sent);
+    if (q->handed)
+        json_array_clear(q->uids);
+    q->handed = false;
     for (;;) {
         int r;
 

@@ -30,8 +30,7 @@
 
 struct chunk {
     char *conn_id;
-    char *body, *ctype, *ext; /* the request, when already built by the chunker */
-    size_t body_len;
+    struct import_body req; /* the request, when built (its body freed once sent) */
     struct import_job_user *users;
     size_t n, cap;
     int generation; /* 0 = first try, 1 = a half of a failed job */
@@ -51,21 +50,23 @@ struct job_engine {
     char prefix[64];
 };
 
+static void user_release(struct import_job_user *u)
+{
+    free(u->uid);
+    free(u->email);
+    free(u->grants);
+    free(u->record);
+}
+
 static void chunk_free(struct chunk *ch)
 {
     if (!ch)
         return;
-    for (size_t i = 0; i < ch->n; i++) {
-        free(ch->users[i].uid);
-        free(ch->users[i].email);
-        free(ch->users[i].grants);
-        free(ch->users[i].record);
-    }
+    for (size_t i = 0; i < ch->n; i++)
+        user_release(&ch->users[i]);
     free(ch->users);
     free(ch->conn_id);
-    free(ch->body);
-    free(ch->ctype);
-    free(ch->ext);
+    import_body_release(&ch->req);
     free(ch);
 }
 
@@ -99,10 +100,7 @@ static int chunk_push(struct chunk *ch, const char *uid, const char *email, cons
     u->grants = strdup(grants);
     u->record = strdup(rec);
     if (!u->uid || !u->email || !u->grants || !u->record) {
-        free(u->uid);
-        free(u->email);
-        free(u->grants);
-        free(u->record);
+        user_release(u);
         return err_oom(e);
     }
     ch->n++;
@@ -133,7 +131,8 @@ static int build_body(struct job_engine *je, struct chunk *ch, struct err *e)
                 err_set(e, ERR_INTERNAL, "a half of a chunk does not fit in one request");
             goto out;
         }
-    rc = import_chunker_take(mk, &ch->body, &ch->body_len, &ch->ctype, &ch->ext, e);
+    rc = import_chunker_take(mk, &ch->req.body, &ch->req.len, &ch->req.content_type,
+                             &ch->req.external_id, e);
 out:
     import_chunker_free(mk);
     return rc;
@@ -161,11 +160,11 @@ static int submit(struct job_engine *je, struct chunk *ch, struct err *e)
     json_t *res = NULL;
     int rc = -1;
 
-    if (!ch->body && build_body(je, ch, e) < 0)
+    if (!ch->req.body && build_body(je, ch, e) < 0)
         goto out;
-    snprintf(ch->external_id, sizeof(ch->external_id), "%s", ch->ext);
-    if (tenant_call_raw(je->c->tenant, "POST", "/jobs/users-imports", ch->ctype, ch->body,
-                        ch->body_len, &res, e) < 0) {
+    snprintf(ch->external_id, sizeof(ch->external_id), "%s", ch->req.external_id);
+    if (tenant_call_raw(je->c->tenant, "POST", "/jobs/users-imports", ch->req.content_type,
+                        ch->req.body, ch->req.len, &res, e) < 0) {
         err_prefix(e, "submitting import job '%s' (%zu users)", ch->external_id, ch->n);
         goto out;
     }
@@ -178,10 +177,10 @@ static int submit(struct job_engine *je, struct chunk *ch, struct err *e)
     if (note_submitted(je, ch, e) < 0)
         goto out;
     tenant_notify(je->c->tenant, 1, "import job '%s' (%s) submitted: %zu users, %zu bytes",
-                  ch->job_id, ch->external_id, ch->n, ch->body_len);
+                  ch->job_id, ch->external_id, ch->n, ch->req.len);
     /* The body is not needed any more; the records stay for a split retry. */
-    free(ch->body);
-    ch->body = NULL;
+    free(ch->req.body);
+    ch->req.body = NULL;
     rc = 0;
 out:
     json_decref(res);
@@ -420,10 +419,7 @@ static int on_body(void *ctx, struct import_body *b, struct err *e)
 
     assert(full && full->n == b->records);
     je->open[b->conn] = NULL;
-    full->body = b->body;
-    full->body_len = b->len;
-    full->ctype = b->content_type;
-    full->ext = b->external_id;
+    full->req = *b;
     return start(je, full, e);
 }
 

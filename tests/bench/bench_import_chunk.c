@@ -120,9 +120,7 @@ static int count_body(void *ctx, struct import_body *b, struct err *e)
     cc->body_bytes += b->len;
     if (b->len > cc->max_body_seen)
         cc->max_body_seen = b->len;
-    free(b->body);
-    free(b->content_type);
-    free(b->external_id);
+    import_body_release(b);
     return 0;
 }
 

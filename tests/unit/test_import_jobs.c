@@ -266,9 +266,7 @@ static int on_body(void *ctx, struct import_body *b, struct err *e)
     }
     CHECK(b->len == strlen(b->body));
     CHECK(strstr(b->content_type, "multipart/form-data; boundary=") == b->content_type);
-    free(b->body);
-    free(b->content_type);
-    free(b->external_id);
+    import_body_release(b);
     return s->fail ? err_set(e, ERR_API, "the job was refused") : 0;
 }
 
