@@ -178,35 +178,37 @@ static void test_conflict_replaced(void)
     import_decision_release(&d);
 }
 
+/* The action for a new user with the given conflict ("<uid>\x1f<kind>"). */
+static enum import_action action_of(const struct import_decide_opts *o, const char *conflict,
+                                    bool may_defer)
+{
+    struct import_decision d;
+    enum import_action a;
+
+    CHECK_INT(decide(o, WANT "}", NULL, conflict, may_defer, &d), 0);
+    a = d.action;
+    if (a != IMPORT_WRITE)
+        CHECK_STR(d.replaces, "");
+    import_decision_release(&d);
+    return a;
+}
+
 /* Under --prune a conflict waits for the merge's end (its holder may be
  * deleted); decided again then, it is skipped. A conflict with the user
  * itself is never deferred nor replaced. */
 static void test_conflict_deferred_with_prune(void)
 {
-    struct import_decision d;
+    static const char squatter[] = "auth0|squatter\x1f"
+                                   "email";
+    static const char self[] = "auth0|a\x1f"
+                               "email";
 
-    CHECK_INT(decide(&skip_prune, WANT "}", NULL,
-                     "auth0|squatter\x1f"
-                     "email",
-                     true, &d),
-              0);
-    CHECK_INT(d.action, IMPORT_DEFER);
-    import_decision_release(&d);
-    CHECK_INT(decide(&skip_prune, WANT "}", NULL,
-                     "auth0|squatter\x1f"
-                     "email",
-                     false, &d),
-              0);
-    CHECK_INT(d.action, IMPORT_SKIP);
-    import_decision_release(&d);
-    CHECK_INT(decide(&replace, WANT "}", NULL,
-                     "auth0|a\x1f"
-                     "email",
-                     true, &d),
-              0);
-    CHECK_INT(d.action, IMPORT_SKIP);
-    CHECK_STR(d.replaces, "");
-    import_decision_release(&d);
+    CHECK_INT(action_of(&skip_prune, squatter, true), IMPORT_DEFER);
+    CHECK_INT(action_of(&skip_prune, squatter, false), IMPORT_SKIP);
+    CHECK_INT(action_of(&skip, squatter, true), IMPORT_SKIP);
+    CHECK_INT(action_of(&replace, squatter, true), IMPORT_WRITE);
+    CHECK_INT(action_of(&replace, self, true), IMPORT_SKIP);
+    CHECK_INT(action_of(&skip_prune, self, true), IMPORT_SKIP);
 }
 
 static void test_new_user_created_by_job(void)
