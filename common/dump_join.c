@@ -20,39 +20,12 @@
 #include "canonjson.h"
 #include "extsort.h"
 #include "snapshot.h"
+#include "sortcursor.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct cursor {
-    struct extsort *s;
-    bool have;
-    const char *key, *rec;
-    size_t klen, rlen;
-};
-
-static int cursor_next(struct cursor *c, struct err *e)
-{
-    int r = extsort_next(c->s, &c->key, &c->klen, &c->rec, &c->rlen, e);
-
-    if (r < 0)
-        return -1;
-    c->have = r == 1;
-    return 0;
-}
-
-/* Compares the cursor's key with a user_id of ulen bytes. */
-static int key_cmp(const struct cursor *c, const char *uid, size_t ulen)
-{
-    size_t n = c->klen < ulen ? c->klen : ulen;
-    int d = memcmp(c->key, uid, n);
-
-    if (d)
-        return d;
-    return c->klen < ulen ? -1 : c->klen > ulen ? 1 : 0;
-}
 
 static int by_name(const void *a, const void *b)
 {
@@ -497,14 +470,15 @@ static int join_fast(struct join_fast *f, struct dump_ctx *c, struct snapshot_wr
 int dump_join(struct dump_ctx *c, json_t *header, const char *path, bool force, struct err *e)
 {
     struct snapshot_writer *w = NULL;
-    struct cursor users = {c->users, false, NULL, NULL, 0, 0};
-    struct cursor grants = {c->grants, false, NULL, NULL, 0, 0};
+    struct sort_cursor users, grants;
     struct grant_set gs;
     struct join_fast *fast = NULL;
     char *prev_uid = NULL, *uid = NULL;
     int rc = -1, r;
 
     c->phase = "writing";
+    sort_cursor_init(&users, c->users);
+    sort_cursor_init(&grants, c->grants);
     memset(&gs, 0, sizeof(gs));
     buf_init(&gs.text, JOIN_GRANTS_MAX);
     if (extsort_finish(c->users, e) < 0 || extsort_finish(c->grants, e) < 0)
@@ -517,7 +491,7 @@ int dump_join(struct dump_ctx *c, json_t *header, const char *path, bool force, 
     join_fast_init(fast);
     if (snapshot_writer_open(&w, path, header, force, e) < 0)
         goto out;
-    if (cursor_next(&grants, e) < 0 || cursor_next(&users, e) < 0)
+    if (sort_cursor_next(&grants, e) < 0 || sort_cursor_next(&users, e) < 0)
         goto out;
     while (users.have) {
         const char *conn = users.rec, *line;
@@ -533,19 +507,19 @@ int dump_join(struct dump_ctx *c, json_t *header, const char *path, bool force, 
         line_len = users.rlen - conn_len - 1;
         if (prev_uid && strcmp(prev_uid, uid) == 0) {
             /* The same user twice (two overlapping jobs): keep the first. */
-            if (cursor_next(&users, e) < 0)
+            if (sort_cursor_next(&users, e) < 0)
                 goto out;
             continue;
         }
-        while (grants.have && key_cmp(&grants, users.key, users.klen) < 0) {
+        while (grants.have && sort_cursor_cmp(&grants, users.key, users.klen) < 0) {
             c->res->dropped_grants++;
-            if (cursor_next(&grants, e) < 0)
+            if (sort_cursor_next(&grants, e) < 0)
                 goto out;
         }
         buf_reset(&gs.text);
         gs.count = 0;
-        while (grants.have && key_cmp(&grants, users.key, users.klen) == 0) {
-            if (grants_add(&gs, grants.rec, grants.rlen, e) < 0 || cursor_next(&grants, e) < 0)
+        while (grants.have && sort_cursor_cmp(&grants, users.key, users.klen) == 0) {
+            if (grants_add(&gs, grants.rec, grants.rlen, e) < 0 || sort_cursor_next(&grants, e) < 0)
                 goto out;
         }
         if (gs.count == 0) {
@@ -569,12 +543,12 @@ int dump_join(struct dump_ctx *c, json_t *header, const char *path, bool force, 
         free(prev_uid);
         prev_uid = uid;
         uid = NULL;
-        if (cursor_next(&users, e) < 0)
+        if (sort_cursor_next(&users, e) < 0)
             goto out;
     }
     while (grants.have) {
         c->res->dropped_grants++;
-        if (cursor_next(&grants, e) < 0)
+        if (sort_cursor_next(&grants, e) < 0)
             goto out;
     }
     snprintf(c->res->snapshot_id, sizeof(c->res->snapshot_id), "%s", snapshot_writer_id(w));

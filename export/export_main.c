@@ -1,21 +1,18 @@
 /*
  * export_main.c - a0snap-export's command line: options into a struct,
- * export_run(), and the result mapped to a documented exit code.
+ * export_run() (or --pseudonym-of), and the result mapped to a documented
+ * exit code by cli_main().
  */
 #include "export.h"
 
-#include "cli_env.h"
-#include "exitcode.h"
-#include "http.h"
+#include "cli_main.h"
 #include "log.h"
 
 #include <getopt.h>
 #include <jansson.h>
-#include <openssl/opensslv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 static void usage(FILE *f)
 {
@@ -70,13 +67,6 @@ static void usage(FILE *f)
         f);
 }
 
-static void version(void)
-{
-    printf("a0snap-export %s\n", A0SNAP_VERSION);
-    printf("libcurl: %s\njansson: %s\nzlib: %s\nOpenSSL: %s\n", http_curl_version(),
-           jansson_version_str(), zlibVersion(), OPENSSL_VERSION_TEXT);
-}
-
 static int add_list(const char **list, size_t *n, const char *v, const char *what, struct err *e)
 {
     if (*n >= EXPORT_MAX_LIST)
@@ -125,87 +115,69 @@ static const struct option longopts[] = {
     {NULL, 0, NULL, 0},
 };
 
-static int parse_args(int argc, char **argv, struct export_opts *o, int *verbosity, struct err *e)
+/* One option of a0snap-export's own. */
+static int option(void *opts, int ch, char *arg, struct err *e)
 {
-    int ch;
+    struct export_opts *o = opts;
+    long mb;
 
-    opterr = 0;
-    while ((ch = getopt_long(argc, argv, ":o:qvhV", longopts, NULL)) != -1) {
-        switch (ch) {
-        case 'o':
-            o->output = optarg;
-            break;
-        case OPT_FORCE:
-            o->force = true;
-            break;
-        case OPT_JSON:
-            o->json = true;
-            break;
-        case 'q':
-            *verbosity = LOG_QUIET;
-            break;
-        case 'v':
-            *verbosity = LOG_VERBOSE;
-            break;
-        case OPT_DOMAIN:
-            o->domain = optarg;
-            break;
-        case OPT_API_URL:
-            o->api_url = optarg;
-            break;
-        case OPT_CONNECTION:
-            if (add_list(o->connections, &o->n_connections, optarg, "--connection", e) < 0)
-                return -1;
-            break;
-        case OPT_USER:
-            if (add_list(o->users, &o->n_users, optarg, "--user", e) < 0)
-                return -1;
-            break;
-        case OPT_EMAIL:
-            if (add_list(o->emails, &o->n_emails, optarg, "--email", e) < 0)
-                return -1;
-            break;
-        case OPT_QUERY:
-            o->query = optarg;
-            break;
-        case OPT_POLICY:
-            o->policy_path = optarg;
-            break;
-        case OPT_KEY_FILE:
-            o->key_file = optarg;
-            break;
-        case OPT_STRICT:
-            o->strict = true;
-            break;
-        case OPT_NO_ANON:
-            o->no_anonymize = true;
-            break;
-        case OPT_PSEUDONYM_OF:
-            o->pseudonym_of = optarg;
-            break;
-        case OPT_SORT_MEM: {
-            char *end;
-            long mb = strtol(optarg, &end, 10);
-            if (*end || mb < 1 || mb > 65536)
-                return err_set(e, ERR_USAGE, "--sort-memory wants megabytes (1-65536), not '%s'",
-                               optarg);
-            o->sort_mem = (size_t)mb << 20;
-            break;
-        }
-        case 'h':
-            usage(stdout);
-            exit(EXIT_OK);
-        case 'V':
-            version();
-            exit(EXIT_OK);
-        case ':':
-            return err_set(e, ERR_USAGE, "option '%s' needs a value", argv[optind - 1]);
-        default:
-            return err_set(e, ERR_USAGE, "unknown option '%s' (see --help)", argv[optind - 1]);
-        }
+    switch (ch) {
+    case 'o':
+        o->output = arg;
+        return 0;
+    case OPT_FORCE:
+        o->force = true;
+        return 0;
+    case OPT_JSON:
+        o->json = true;
+        return 0;
+    case OPT_DOMAIN:
+        o->domain = arg;
+        return 0;
+    case OPT_API_URL:
+        o->api_url = arg;
+        return 0;
+    case OPT_CONNECTION:
+        return add_list(o->connections, &o->n_connections, arg, "--connection", e);
+    case OPT_USER:
+        return add_list(o->users, &o->n_users, arg, "--user", e);
+    case OPT_EMAIL:
+        return add_list(o->emails, &o->n_emails, arg, "--email", e);
+    case OPT_QUERY:
+        o->query = arg;
+        return 0;
+    case OPT_POLICY:
+        o->policy_path = arg;
+        return 0;
+    case OPT_KEY_FILE:
+        o->key_file = arg;
+        return 0;
+    case OPT_STRICT:
+        o->strict = true;
+        return 0;
+    case OPT_NO_ANON:
+        o->no_anonymize = true;
+        return 0;
+    case OPT_PSEUDONYM_OF:
+        o->pseudonym_of = arg;
+        return 0;
+    case OPT_SORT_MEM:
+        if (!cli_parse_long(arg, 1, 65536, &mb))
+            return err_set(e, ERR_USAGE, "--sort-memory wants megabytes (1-65536), not '%s'", arg);
+        o->sort_mem = (size_t)mb << 20;
+        return 0;
+    default:
+        return 1;
     }
-    if (optind < argc)
-        return err_set(e, ERR_USAGE, "unexpected argument '%s' (see --help)", argv[optind]);
+}
+
+/* No argument may follow the options; some options exclude others. */
+static int finish(void *opts, int n, char **args, struct err *e)
+{
+    struct export_opts *o = opts;
+
+    if (n > 0)
+        return err_set(e, ERR_USAGE, "unexpected argument '%s' (see --help)", args[0]);
     if (o->no_anonymize && (o->policy_path || o->strict))
         return err_set(e, ERR_USAGE, "--no-anonymize cannot be combined with --policy or --strict");
     if (o->connections[0] && (o->n_users || o->n_emails || o->query))
@@ -226,61 +198,25 @@ static void print_json(const struct export_summary *s)
         "excluded_by_policy", (json_int_t)s->excluded_by_policy, "unreviewed_metadata_keys",
         (json_int_t)s->drift_keys, "anonymized", s->anonymized, "seconds", s->seconds,
         "api_requests", (json_int_t)s->api_requests, "retries", (json_int_t)s->retries);
-    if (j) {
-        json_dumpf(j, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
-        fputc('\n', stdout);
-        json_decref(j);
-    }
+
+    cli_print_json(j);
 }
 
-int main(int argc, char **argv)
+/* The export, or --pseudonym-of; what it wrote is said on stderr. */
+static int run(void *opts, struct err *e)
 {
-    struct export_opts o;
+    const struct export_opts *o = opts;
     struct export_summary sum;
-    struct err e;
-    /* static: the options point into it until exit */
-    static char **eargv;
-    int eargc = 0;
-    int verbosity = LOG_NORMAL, code;
+    int rc;
 
-    memset(&o, 0, sizeof(o));
-    memset(&sum, 0, sizeof(sum));
-    err_clear(&e);
-    log_init("a0snap-export");
-    {
-        static const char *const env_skip[] = {"help", "version", "pseudonym-of", "domain", NULL};
-        static const char *const env_lists[] = {"connection", "user", "email", NULL};
-        if (cli_env_args(longopts, env_skip, env_lists, argc, argv, &eargc, &eargv, &e) < 0) {
-            log_err(&e);
-            return EXIT_USAGE;
-        }
-        argc = eargc;
-        argv = eargv;
-    }
-    o.sort_mem = (size_t)32 << 20;
-    if (parse_args(argc, argv, &o, &verbosity, &e) < 0) {
-        log_err(&e);
-        return EXIT_USAGE;
-    }
-    log_set_level((enum log_level)verbosity);
-    if (http_global_init(&e) < 0) {
-        log_err(&e);
-        return EXIT_FAILURE_GENERIC;
-    }
-    if (o.pseudonym_of) {
-        code = export_pseudonym_of(&o, &e) < 0 ? exit_code_for(e.code) : EXIT_OK;
-        if (code)
-            log_err(&e);
-        http_global_cleanup();
-        return code;
-    }
-    if (o.no_anonymize)
+    if (o->pseudonym_of)
+        return export_pseudonym_of(o, e);
+    if (o->no_anonymize)
         log_warn("--no-anonymize: this snapshot will hold RAW personal data; keep it out of "
                  "test environments and delete it when done");
-    if (export_run(&o, &sum, &e) < 0) {
-        log_err(&e);
-        code = exit_code_for(e.code);
-    } else {
+    memset(&sum, 0, sizeof(sum));
+    rc = export_run(o, &sum, e);
+    if (rc == 0) {
         log_info("wrote '%s': %zu users, %zu role grants, %zu memberships in %.1f s "
                  "(%ld API requests, %ld retries)%s",
                  sum.path, sum.users, sum.role_grants, sum.memberships, sum.seconds,
@@ -291,11 +227,23 @@ int main(int argc, char **argv)
         if (sum.excluded_by_policy)
             log_info("%zu users left out by the privacy policy's selection",
                      sum.excluded_by_policy);
-        if (o.json)
+        if (o->json)
             print_json(&sum);
-        code = EXIT_OK;
     }
     export_summary_release(&sum);
-    http_global_cleanup();
-    return code;
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    static const char *const env_skip[] = {"help", "version", "pseudonym-of", "domain", NULL};
+    static const char *const env_lists[] = {"connection", "user", "email", NULL};
+    static const struct cli_program program = {
+        "a0snap-export", ":o:qvhV", longopts, env_skip, env_lists, usage, option, finish, run,
+    };
+    struct export_opts o;
+
+    memset(&o, 0, sizeof(o));
+    o.sort_mem = (size_t)32 << 20;
+    return cli_main(&program, &o, argc, argv);
 }

@@ -10,14 +10,21 @@
  *      private temp snapshot (common/dump.h), sorted by user_id;
  *   4. plan (import_plan.c): stream the snapshot users (after the import
  *      policy and id conversion) into a sort by target user_id, find
- *      email/username conflicts with sorted merges, then merge "want" with
- *      "have" and decide per user: create, update, unchanged, skip,
- *      replace; grant changes go to per-role/per-organization sorts;
- *   5. apply (import_jobs.c, import_apply.c): deletions for replaced
- *      conflicts, bulk import jobs (two in flight, under 500 KB each),
- *      PATCHes for what upsert can't do, role and membership batches;
+ *      email/username conflicts with sorted merges (import_conflicts.c),
+ *      then merge "want" with "have" and decide per user
+ *      (import_decide.c): create, update, unchanged, skip, replace; grant
+ *      changes go to per-role/per-organization sorts;
+ *   5. apply (import_jobs.c, import_apply.c, import_grants.c): deletions
+ *      for replaced conflicts, bulk import jobs (bodies cut per connection
+ *      by import_chunks.c, two in flight and polled as import_sched.c
+ *      decides), PATCHes for what upsert can't do, role and membership
+ *      batches (import_grant_queue.c);
  *   6. report (import_report.c): one NDJSON line per user with its final
  *      outcome, then a summary line.
+ * The pure decisions (import_chunks, import_sched, import_grant_queue,
+ * import_conflicts, import_decide) have headers of their own and unit
+ * tests (tests/unit/test_import_*.c) that need no network. All of this is
+ * the a0snap_import library; import_main.c alone is the program.
  * Memory is bounded by the sort budget whatever the snapshot size.
  */
 #ifndef A0SNAP_IMPORT_H
@@ -34,6 +41,8 @@
 struct tenant;
 struct extsort;
 struct privacy_ctx;
+struct privacy_policy;
+struct pseudonym_key;
 struct import_grants;
 
 #define IMPORT_MAX_LIST 256
@@ -98,7 +107,9 @@ struct import_ctx {
     json_t *org_map;    /* org name -> target org id, owned */
     json_t *covered;    /* target connection names the snapshot covers: {name:true}, owned */
     struct privacy_ctx *privacy;
-    char *password_hash; /* bcrypt, for --test-password-env */
+    struct privacy_policy *policy; /* what privacy applies, owned */
+    struct pseudonym_key *key;     /* its key, owned */
+    char *password_hash;           /* bcrypt, for --test-password-env */
     char tmpdir[4096];
     char target_dump[4096]; /* temp snapshot of the target */
     /* sorts */

@@ -1,23 +1,21 @@
 /*
  * import_main.c - a0snap-import's command line: options into a struct, one
  * of import_run() / --plan / --list / --verify / --diff, and the result
- * mapped to a documented exit code.
+ * mapped to a documented exit code by cli_main().
  */
 #include "import.h"
 
-#include "cli_env.h"
-#include "exitcode.h"
-#include "http.h"
+#include "cli_main.h"
 #include "keeprule.h"
 #include "log.h"
+#include "multipart.h"
 
 #include <getopt.h>
 #include <jansson.h>
-#include <openssl/opensslv.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 static void usage(FILE *f)
 {
@@ -95,13 +93,6 @@ static void usage(FILE *f)
           "  a0snap-import prod.ndjson.gz --target staging.eu.auth0.com --report import.ndjson\n"
           "  a0snap-import --diff monday.ndjson.gz tuesday.ndjson.gz --json\n",
           f);
-}
-
-static void version(void)
-{
-    printf("a0snap-import %s\n", A0SNAP_VERSION);
-    printf("libcurl: %s\njansson: %s\nzlib: %s\nOpenSSL: %s\n", http_curl_version(),
-           jansson_version_str(), zlibVersion(), OPENSSL_VERSION_TEXT);
 }
 
 static int add_map(struct import_map_opt *m, const char *arg, const char *what, struct err *e)
@@ -188,171 +179,189 @@ static const struct option longopts[] = {
     {NULL, 0, NULL, 0},
 };
 
-static int parse_args(int argc, char **argv, struct import_opts *o, int *verbosity, struct err *e)
-{
-    int ch, modes = 0;
+/* The options and what parsing them needs besides. */
+struct import_cli {
+    struct import_opts o;
+    int modes; /* --plan, --list, --verify, --diff given */
+};
 
-    opterr = 0;
-    while ((ch = getopt_long(argc, argv, ":qvhV", longopts, NULL)) != -1) {
-        switch (ch) {
-        case OPT_TARGET:
-            o->target = optarg;
-            break;
-        case OPT_API_URL:
-            o->api_url = optarg;
-            break;
-        case OPT_REPORT:
-            o->report = optarg;
-            break;
-        case OPT_JSON:
-            o->json = true;
-            break;
-        case 'q':
-            *verbosity = LOG_QUIET;
-            break;
-        case 'v':
-            *verbosity = LOG_VERBOSE;
-            break;
-        case OPT_ALLOW_SOURCE:
-            o->allow_source = true;
-            break;
-        case OPT_ON_CONFLICT:
-            if (strcmp(optarg, "skip") == 0)
-                o->on_conflict = CONFLICT_SKIP;
-            else if (strcmp(optarg, "replace") == 0)
-                o->on_conflict = CONFLICT_REPLACE;
-            else
-                return err_set(e, ERR_USAGE, "--on-conflict wants skip or replace, not '%s'",
-                               optarg);
-            break;
-        case OPT_MAP_CONN:
-            if (add_map(&o->map_connection, optarg, "connection", e) < 0)
-                return -1;
-            break;
-        case OPT_MAP_ROLE:
-            if (add_map(&o->map_role, optarg, "role", e) < 0)
-                return -1;
-            break;
-        case OPT_MAP_ORG:
-            if (add_map(&o->map_org, optarg, "org", e) < 0)
-                return -1;
-            break;
-        case OPT_CREATE_ROLES:
-            o->create_missing_roles = true;
-            break;
-        case OPT_SOCIAL:
-            if (strcmp(optarg, "skip") == 0)
-                o->convert_social_to = NULL;
-            else if (strncmp(optarg, "convert:", 8) == 0 && optarg[8])
-                o->convert_social_to = optarg + 8;
-            else
-                return err_set(e, ERR_USAGE,
-                               "--social-users wants skip or convert:CONNECTION, not '%s'", optarg);
-            break;
-        case OPT_TEST_PW:
-            o->test_password_env = optarg;
-            break;
-        case OPT_POLICY:
-            o->policy_path = optarg;
-            break;
-        case OPT_KEY_FILE:
-            o->key_file = optarg;
-            break;
-        case OPT_NO_ANON:
-            o->no_anonymize = true;
-            break;
-        case OPT_FORCE_POLICY:
-            o->force_policy = true;
-            break;
-        case OPT_RESUME:
-            o->resume = true;
-            break;
-        case OPT_PLAN:
-            o->mode = MODE_PLAN;
-            modes++;
-            break;
-        case OPT_PRUNE:
-            o->prune = true;
-            break;
-        case OPT_KEEP:
-            if (o->n_keep >= IMPORT_MAX_LIST)
-                return err_set(e, ERR_USAGE, "too many --keep options");
-            o->keep[o->n_keep++] = optarg;
-            break;
-        case OPT_MAX_DELETES: {
-            char *end;
-            long v = strtol(optarg, &end, 10);
-            if (*end || v < 0)
-                return err_set(e, ERR_USAGE, "--max-deletes wants a number, not '%s'", optarg);
-            o->max_deletes = v;
-            break;
-        }
-        case OPT_ONLY_USERS:
-            o->only_users_file = optarg;
-            break;
-        case OPT_ONLY_CONN:
-            if (o->n_only_connection >= IMPORT_MAX_LIST)
-                return err_set(e, ERR_USAGE, "too many --only-connection options");
-            o->only_connection[o->n_only_connection++] = optarg;
-            break;
-        case OPT_LIST:
-            o->mode = MODE_LIST;
-            modes++;
-            break;
-        case OPT_VERIFY:
-            o->mode = MODE_VERIFY;
-            modes++;
-            break;
-        case OPT_DIFF:
-            o->mode = MODE_DIFF;
-            modes++;
-            break;
-        case OPT_BACKUP:
-            o->backup = optarg;
-            break;
-        case OPT_MAX_BODY: {
-            char *end;
-            long v = strtol(optarg, &end, 10);
-            if (*end || v < 4096 || v > 512000)
-                return err_set(e, ERR_USAGE,
-                               "--max-request-bytes wants 4096-512000 (Auth0 refuses more), not "
-                               "'%s'",
-                               optarg);
-            o->max_body = (size_t)v;
-            break;
-        }
-        case OPT_SORT_MEM: {
-            char *end;
-            long mb = strtol(optarg, &end, 10);
-            if (*end || mb < 1 || mb > 65536)
-                return err_set(e, ERR_USAGE, "--sort-memory wants megabytes, not '%s'", optarg);
-            o->sort_mem = (size_t)mb << 20;
-            break;
-        }
-        case 'h':
-            usage(stdout);
-            exit(EXIT_OK);
-        case 'V':
-            version();
-            exit(EXIT_OK);
-        case ':':
-            return err_set(e, ERR_USAGE, "option '%s' needs a value", argv[optind - 1]);
-        default:
-            return err_set(e, ERR_USAGE, "unknown option '%s' (see --help)", argv[optind - 1]);
-        }
+/* Options of the target and of the output. 1: not one of them. */
+static int option_target(struct import_opts *o, int ch, char *arg)
+{
+    switch (ch) {
+    case OPT_TARGET:
+        o->target = arg;
+        return 0;
+    case OPT_API_URL:
+        o->api_url = arg;
+        return 0;
+    case OPT_ALLOW_SOURCE:
+        o->allow_source = true;
+        return 0;
+    case OPT_REPORT:
+        o->report = arg;
+        return 0;
+    case OPT_JSON:
+        o->json = true;
+        return 0;
+    default:
+        return 1;
     }
-    if (modes > 1)
-        return err_set(e, ERR_USAGE, "--plan, --list, --verify and --diff exclude each other");
-    if (optind < argc)
-        o->snapshot = argv[optind++];
-    if (o->mode == MODE_DIFF && optind < argc)
-        o->snapshot2 = argv[optind++];
-    if (optind < argc)
-        return err_set(e, ERR_USAGE, "unexpected argument '%s' (see --help)", argv[optind]);
-    if (!o->snapshot)
-        return err_set(e, ERR_USAGE, "no snapshot given (see --help)");
-    if (o->mode == MODE_DIFF && !o->snapshot2)
-        return err_set(e, ERR_USAGE, "--diff wants two snapshots: OLD NEW");
+}
+
+/* Options of what the import writes and to whom. 1: not one of them. */
+static int option_write(struct import_opts *o, int ch, char *arg, struct err *e)
+{
+    switch (ch) {
+    case OPT_ON_CONFLICT:
+        if (strcmp(arg, "skip") == 0)
+            o->on_conflict = CONFLICT_SKIP;
+        else if (strcmp(arg, "replace") == 0)
+            o->on_conflict = CONFLICT_REPLACE;
+        else
+            return err_set(e, ERR_USAGE, "--on-conflict wants skip or replace, not '%s'", arg);
+        return 0;
+    case OPT_MAP_CONN:
+        return add_map(&o->map_connection, arg, "connection", e);
+    case OPT_MAP_ROLE:
+        return add_map(&o->map_role, arg, "role", e);
+    case OPT_MAP_ORG:
+        return add_map(&o->map_org, arg, "org", e);
+    case OPT_CREATE_ROLES:
+        o->create_missing_roles = true;
+        return 0;
+    case OPT_SOCIAL:
+        if (strcmp(arg, "skip") == 0)
+            o->convert_social_to = NULL;
+        else if (strncmp(arg, "convert:", 8) == 0 && arg[8])
+            o->convert_social_to = arg + 8;
+        else
+            return err_set(e, ERR_USAGE,
+                           "--social-users wants skip or convert:CONNECTION, not '%s'", arg);
+        return 0;
+    case OPT_TEST_PW:
+        o->test_password_env = arg;
+        return 0;
+    default:
+        return 1;
+    }
+}
+
+/* Options choosing which users, and how much may be deleted. 1: not one
+ * of them. */
+static int option_scope(struct import_opts *o, int ch, char *arg, struct err *e)
+{
+    long v;
+
+    switch (ch) {
+    case OPT_ONLY_USERS:
+        o->only_users_file = arg;
+        return 0;
+    case OPT_ONLY_CONN:
+        if (o->n_only_connection >= IMPORT_MAX_LIST)
+            return err_set(e, ERR_USAGE, "too many --only-connection options");
+        o->only_connection[o->n_only_connection++] = arg;
+        return 0;
+    case OPT_PRUNE:
+        o->prune = true;
+        return 0;
+    case OPT_KEEP:
+        if (o->n_keep >= IMPORT_MAX_LIST)
+            return err_set(e, ERR_USAGE, "too many --keep options");
+        o->keep[o->n_keep++] = arg;
+        return 0;
+    case OPT_MAX_DELETES:
+        if (!cli_parse_long(arg, 0, LONG_MAX, &v))
+            return err_set(e, ERR_USAGE, "--max-deletes wants a number, not '%s'", arg);
+        o->max_deletes = v;
+        return 0;
+    default:
+        return 1;
+    }
+}
+
+/* Privacy options. 1: not one of them. */
+static int option_privacy(struct import_opts *o, int ch, char *arg)
+{
+    switch (ch) {
+    case OPT_POLICY:
+        o->policy_path = arg;
+        return 0;
+    case OPT_KEY_FILE:
+        o->key_file = arg;
+        return 0;
+    case OPT_NO_ANON:
+        o->no_anonymize = true;
+        return 0;
+    case OPT_FORCE_POLICY:
+        o->force_policy = true;
+        return 0;
+    default:
+        return 1;
+    }
+}
+
+/* The modes, and the options of how the run goes (resume, backup, sizes).
+ * 1: not one of them. */
+static int option_run(struct import_cli *cli, int ch, char *arg, struct err *e)
+{
+    struct import_opts *o = &cli->o;
+    long v;
+
+    switch (ch) {
+    case OPT_PLAN:
+    case OPT_LIST:
+    case OPT_VERIFY:
+    case OPT_DIFF:
+        o->mode = ch == OPT_PLAN     ? MODE_PLAN
+                  : ch == OPT_LIST   ? MODE_LIST
+                  : ch == OPT_VERIFY ? MODE_VERIFY
+                                     : MODE_DIFF;
+        cli->modes++;
+        return 0;
+    case OPT_RESUME:
+        o->resume = true;
+        return 0;
+    case OPT_BACKUP:
+        o->backup = arg;
+        return 0;
+    case OPT_MAX_BODY:
+        if (!cli_parse_long(arg, 4096, IMPORT_BODY_LIMIT, &v))
+            return err_set(e, ERR_USAGE,
+                           "--max-request-bytes wants 4096-512000 (Auth0 refuses more), not '%s'",
+                           arg);
+        o->max_body = (size_t)v;
+        return 0;
+    case OPT_SORT_MEM:
+        if (!cli_parse_long(arg, 1, 65536, &v))
+            return err_set(e, ERR_USAGE, "--sort-memory wants megabytes, not '%s'", arg);
+        o->sort_mem = (size_t)v << 20;
+        return 0;
+    default:
+        return 1;
+    }
+}
+
+/* One option of a0snap-import's own, by group. */
+static int option(void *opts, int ch, char *arg, struct err *e)
+{
+    struct import_cli *cli = opts;
+    int r = option_target(&cli->o, ch, arg);
+
+    if (r == 1)
+        r = option_write(&cli->o, ch, arg, e);
+    if (r == 1)
+        r = option_scope(&cli->o, ch, arg, e);
+    if (r == 1)
+        r = option_privacy(&cli->o, ch, arg);
+    if (r == 1)
+        r = option_run(cli, ch, arg, e);
+    return r;
+}
+
+/* The options that exclude or need each other. */
+static int check_combinations(const struct import_opts *o, struct err *e)
+{
     if ((o->mode == MODE_IMPORT || o->mode == MODE_PLAN) && !o->target)
         return err_set(e, ERR_USAGE,
                        "no target: name the tenant to import into with --target DOMAIN (it is "
@@ -368,8 +377,32 @@ static int parse_args(int argc, char **argv, struct import_opts *o, int *verbosi
         return err_set(e, ERR_USAGE, "--keep only makes sense with --prune");
     if (o->no_anonymize && o->policy_path)
         return err_set(e, ERR_USAGE, "--no-anonymize cannot be combined with --policy");
+    return 0;
+}
+
+/* SNAPSHOT (and NEW for --diff) after the options, then the combinations. */
+static int finish(void *opts, int n, char **args, struct err *e)
+{
+    struct import_cli *cli = opts;
+    struct import_opts *o = &cli->o;
+    int i = 0;
+
+    if (cli->modes > 1)
+        return err_set(e, ERR_USAGE, "--plan, --list, --verify and --diff exclude each other");
+    if (i < n)
+        o->snapshot = args[i++];
+    if (o->mode == MODE_DIFF && i < n)
+        o->snapshot2 = args[i++];
+    if (i < n)
+        return err_set(e, ERR_USAGE, "unexpected argument '%s' (see --help)", args[i]);
+    if (!o->snapshot)
+        return err_set(e, ERR_USAGE, "no snapshot given (see --help)");
+    if (o->mode == MODE_DIFF && !o->snapshot2)
+        return err_set(e, ERR_USAGE, "--diff wants two snapshots: OLD NEW");
+    if (check_combinations(o, e) < 0)
+        return -1;
     if (!o->max_body)
-        o->max_body = 500000;
+        o->max_body = IMPORT_BODY_DEFAULT;
     return 0;
 }
 
@@ -400,69 +433,45 @@ static void print_summary(const struct import_opts *o, const struct import_count
             (json_int_t)n->roles_removed, "members_added", (json_int_t)n->members_added,
             "members_removed", (json_int_t)n->members_removed, "jobs", (json_int_t)n->jobs,
             "patches", (json_int_t)n->patches, "jobs_retried", (json_int_t)n->jobs_retried);
-        if (j) {
-            json_dumpf(j, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
-            fputc('\n', stdout);
-            json_decref(j);
-        }
+        cli_print_json(j);
+    }
+}
+
+/* The mode's work; an import or a plan says what it did. */
+static int run(void *opts, struct err *e)
+{
+    const struct import_opts *o = &((struct import_cli *)opts)->o;
+    struct import_counts n;
+    int rc;
+
+    switch (o->mode) {
+    case MODE_LIST:
+        return import_list(o, e);
+    case MODE_VERIFY:
+        return import_verify(o, e);
+    case MODE_DIFF:
+        return import_diff(o, e);
+    default:
+        memset(&n, 0, sizeof(n));
+        rc = import_run(o, &n, e);
+        if (rc == 0 || e->code == ERR_PARTIAL)
+            print_summary(o, &n);
+        return rc;
     }
 }
 
 int main(int argc, char **argv)
 {
-    struct import_opts o;
-    struct import_counts n;
-    struct err e;
-    /* static: the options point into it until exit */
-    static char **eargv;
-    int eargc = 0;
-    int verbosity = LOG_NORMAL, code, rc;
+    static const char *const env_skip[] = {"help", "version", "list", "verify",
+                                           "diff", "resume",  NULL};
+    static const char *const env_lists[] = {"map-connection", "map-role",        "map-org",
+                                            "keep",           "only-connection", NULL};
+    static const struct cli_program program = {
+        "a0snap-import", ":qvhV", longopts, env_skip, env_lists, usage, option, finish, run,
+    };
+    struct import_cli cli;
 
-    memset(&o, 0, sizeof(o));
-    memset(&n, 0, sizeof(n));
-    o.max_deletes = -1;
-    err_clear(&e);
-    log_init("a0snap-import");
-    {
-        static const char *const env_skip[] = {"help", "version", "list", "verify",
-                                               "diff", "resume",  NULL};
-        static const char *const env_lists[] = {"map-connection", "map-role",        "map-org",
-                                                "keep",           "only-connection", NULL};
-        if (cli_env_args(longopts, env_skip, env_lists, argc, argv, &eargc, &eargv, &e) < 0) {
-            log_err(&e);
-            return EXIT_USAGE;
-        }
-        argc = eargc;
-        argv = eargv;
-    }
-    if (parse_args(argc, argv, &o, &verbosity, &e) < 0) {
-        log_err(&e);
-        return EXIT_USAGE;
-    }
-    log_set_level((enum log_level)verbosity);
-    if (http_global_init(&e) < 0) {
-        log_err(&e);
-        return EXIT_FAILURE_GENERIC;
-    }
-    switch (o.mode) {
-    case MODE_LIST:
-        rc = import_list(&o, &e);
-        break;
-    case MODE_VERIFY:
-        rc = import_verify(&o, &e);
-        break;
-    case MODE_DIFF:
-        rc = import_diff(&o, &e);
-        break;
-    default:
-        rc = import_run(&o, &n, &e);
-        if (rc == 0 || e.code == ERR_PARTIAL)
-            print_summary(&o, &n);
-        break;
-    }
-    code = rc < 0 ? exit_code_for(e.code) : EXIT_OK;
-    if (rc < 0)
-        log_err(&e);
-    http_global_cleanup();
-    return code;
+    memset(&cli, 0, sizeof(cli));
+    cli.o.max_deletes = -1;
+    return cli_main(&program, &cli, argc, argv);
 }

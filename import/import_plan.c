@@ -22,10 +22,13 @@
 
 #include "extsort.h"
 #include "fsutil.h"
+#include "import_conflicts.h"
+#include "import_decide.h"
 #include "keeprule.h"
 #include "log.h"
 #include "privacy.h"
 #include "snapshot.h"
+#include "sortcursor.h"
 #include "userconv.h"
 #include "userdiff.h"
 
@@ -34,31 +37,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-struct cursor {
-    struct extsort *s;
-    bool have;
-    const char *key, *rec;
-    size_t klen, rlen;
-};
-
-static int cursor_next(struct cursor *c, struct err *e)
-{
-    int r = extsort_next(c->s, &c->key, &c->klen, &c->rec, &c->rlen, e);
-
-    if (r < 0)
-        return -1;
-    c->have = r == 1;
-    return 0;
-}
-
-static int key_cmp(const char *a, size_t alen, const char *b, size_t blen)
-{
-    size_t n = alen < blen ? alen : blen;
-    int d = memcmp(a, b, n);
-
-    return d ? d : alen < blen ? -1 : alen > blen ? 1 : 0;
-}
 
 static const char *conn_strategy(json_t *source_cat, const char *name)
 {
@@ -72,24 +50,6 @@ static const char *conn_strategy(json_t *source_cat, const char *name)
             return json_string_value(json_object_get(item, "strategy"));
     }
     return NULL;
-}
-
-static int index_add(struct extsort *s, const char *conn, const char *kind, const char *value,
-                     const char *uid, struct err *e)
-{
-    char key[1200];
-    size_t n = 0;
-    int k;
-
-    if (!value || !*value)
-        return 0;
-    k = snprintf(key, sizeof(key), "%s\x1f%s:", conn, kind);
-    if (k < 0 || (size_t)k >= sizeof(key))
-        return 0;
-    n = (size_t)k;
-    for (const char *p = value; *p && n + 1 < sizeof(key); p++)
-        key[n++] = (char)tolower((unsigned char)*p);
-    return extsort_add(s, key, n, uid, strlen(uid), e);
 }
 
 /* Renames roles/organizations to the target's names and drops those the
@@ -198,131 +158,159 @@ static int hold(struct import_ctx *c, const char *uid, struct err *e)
     return uid ? extsort_add(c->want, uid, strlen(uid), "", 1, e) : 0;
 }
 
+/* A snapshot user not imported: reported "skipped" and held. */
+static int skip_user(struct import_ctx *c, const char *uid, const char *email, const char *reason,
+                     struct err *e)
+{
+    if (import_note_outcome(c, uid, email, "skipped", reason, NULL, e) < 0)
+        return -1;
+    return hold(c, uid, e);
+}
+
+/* The user's connection strategy: the catalogue's, else its first
+ * identity's provider. */
+static const char *user_strategy(struct import_ctx *c, json_t *user, const char *conn)
+{
+    const char *strategy = conn_strategy(json_object_get(c->header, "catalogue"), conn);
+    const char *provider = json_string_value(
+        json_object_get(json_array_get(json_object_get(user, "identities"), 0), "provider"));
+
+    return strategy ? strategy : provider ? provider : "";
+}
+
+/* Where a snapshot user goes in the target: *tconn and tuid (len bytes).
+ * A database user keeps its id in the mapped connection; a social user
+ * with --social-users=convert:... becomes a database user. 1 = it goes, 0
+ * = skipped (reported and held). */
+static int route_user(struct import_ctx *c, json_t *user, const char *uid, const char *conn,
+                      struct buf *conv, char *tuid, size_t len, const char **tconn, struct err *e)
+{
+    const char *strategy = user_strategy(c, user, conn);
+    const char *email = json_string_value(json_object_get(user, "email"));
+    char reason[600];
+
+    if (strcmp(strategy, "auth0") == 0) {
+        *tconn = json_string_value(json_object_get(json_object_get(c->conn_map, conn), "name"));
+        if (*tconn) {
+            snprintf(tuid, len, "%s", uid);
+            return 1;
+        }
+        snprintf(reason, sizeof(reason),
+                 "the target has no connection '%s' (map it with --map-connection)", conn);
+        return skip_user(c, uid, email, reason, e) < 0 ? -1 : 0;
+    }
+    if (c->opts->convert_social_to && strcmp(strategy, "email") != 0 &&
+        strcmp(strategy, "sms") != 0) {
+        buf_reset(conv);
+        if (userconv_social_id(uid, conv, e) < 0)
+            return -1;
+        snprintf(tuid, len, "auth0|%s", buf_str(conv));
+        *tconn = c->opts->convert_social_to;
+        json_object_set_new(user, "user_id", json_string(tuid));
+        c->n.social_converted++;
+        return 1;
+    }
+    snprintf(reason, sizeof(reason),
+             "user of %s connection '%s': Auth0 cannot import these users through its API "
+             "(they appear when they log in; --social-users=convert:CONNECTION imports them "
+             "as database users)",
+             userconv_kind_name(userconv_strategy_kind(strategy)), conn);
+    c->n.social_skipped++;
+    return skip_user(c, uid, email, reason, e) < 0 ? -1 : 0;
+}
+
+/* Into the want sort ("<tconn>\0<json>" by target user_id) and the
+ * snapshot's conflict index. */
+static int want_user(struct import_ctx *c, const char *tuid, const char *tconn, json_t *user,
+                     struct buf *rec, struct err *e)
+{
+    char *line = json_dumps(user, JSON_COMPACT | JSON_SORT_KEYS);
+    int rc;
+
+    if (!line)
+        return err_oom(e);
+    buf_reset(rec);
+    rc = buf_append(rec, tconn, strlen(tconn) + 1, e) < 0 || buf_appends(rec, line, e) < 0 ||
+                 extsort_add(c->want, tuid, strlen(tuid), rec->data, rec->len, e) < 0
+             ? -1
+             : 0;
+    free(line);
+    if (rc < 0 ||
+        import_conflict_key_add(c->sidx, tconn, "email",
+                                json_string_value(json_object_get(user, "email")), tuid, e) < 0 ||
+        import_conflict_key_add(c->sidx, tconn, "username",
+                                json_string_value(json_object_get(user, "username")), tuid, e) < 0)
+        return -1;
+    return 0;
+}
+
+/* Scratch buffers of pass A. */
+struct pass_bufs {
+    struct buf conv; /* a converted social user's id */
+    struct buf rec;  /* a record of the want sort */
+};
+
+/* One user of pass A. */
+static int snapshot_user(struct import_ctx *c, json_t *only, json_t *user, struct pass_bufs *b,
+                         struct err *e)
+{
+    const char *conn = snapshot_user_connection(user), *tconn = NULL, *email;
+    const char *id = json_string_value(json_object_get(user, "user_id"));
+    char uid[1024], tuid[1024];
+    int r;
+
+    if (!id) /* a verified snapshot has none such */
+        return err_set(e, ERR_SNAPSHOT, "a snapshot user has no user_id");
+    /* a copy: converting a social user replaces its "user_id" */
+    snprintf(uid, sizeof(uid), "%s", id);
+    if (!selected(c, only, user, conn))
+        return hold(c, uid, e);
+    r = route_user(c, user, uid, conn, &b->conv, tuid, sizeof(tuid), &tconn, e);
+    if (r <= 0)
+        return r;
+    if (c->privacy) {
+        int kept = privacy_apply(c->privacy, user, e);
+        if (kept < 0)
+            return -1;
+        if (kept == 0)
+            return skip_user(c, uid, NULL, "left out by the import policy's selection", e);
+    }
+    email = json_string_value(json_object_get(user, "email"));
+    if (!email || !*email) {
+        c->n.no_email++;
+        return skip_user(c, tuid, NULL, "no email: Auth0's bulk import needs one", e);
+    }
+    rename_grants(c, user);
+    return want_user(c, tuid, tconn, user, &b->rec, e);
+}
+
 /* Pass A. */
 static int pass_snapshot(struct import_ctx *c, struct err *e)
 {
     struct snapshot_reader *r = NULL;
     json_t *user = NULL, *only = NULL;
-    json_t *source_cat = json_object_get(c->header, "catalogue");
-    struct buf conv;
+    struct pass_bufs b;
     int rc = -1, got;
 
-    buf_init(&conv, 4096);
+    buf_init(&b.conv, 4096);
+    buf_init(&b.rec, EXTSORT_MAX_RECORD);
     if (c->opts->only_users_file && load_only_users(c->opts->only_users_file, &only, e) < 0)
         goto out;
     if (snapshot_reader_open(&r, c->opts->snapshot, e) < 0)
         goto out;
     while ((got = snapshot_reader_next(r, &user, e)) == 1) {
-        const char *uid = json_string_value(json_object_get(user, "user_id"));
-        const char *conn = snapshot_user_connection(user);
-        const char *strategy = conn_strategy(source_cat, conn);
-        const char *email = json_string_value(json_object_get(user, "email"));
-        const char *tconn = NULL;
-        char tuid[1024], reason[600];
-        char *line = NULL, *rec;
-        size_t llen, clen;
-
-        if (!strategy) {
-            const char *provider = json_string_value(json_object_get(
-                json_array_get(json_object_get(user, "identities"), 0), "provider"));
-            strategy = provider ? provider : "";
-        }
-        if (!selected(c, only, user, conn)) {
-            if (hold(c, uid, e) < 0)
-                goto out;
-            goto next;
-        }
-        if (strcmp(strategy, "auth0") == 0) {
-            json_t *t = json_object_get(c->conn_map, conn);
-            tconn = json_string_value(json_object_get(t, "name"));
-            if (!tconn) {
-                snprintf(reason, sizeof(reason),
-                         "the target has no connection '%s' (map it with --map-connection)", conn);
-                if (import_note_outcome(c, uid, email, "skipped", reason, NULL, e) < 0 ||
-                    hold(c, uid, e) < 0)
-                    goto out;
-                goto next;
-            }
-            snprintf(tuid, sizeof(tuid), "%s", uid);
-        } else if (c->opts->convert_social_to && strcmp(strategy, "email") != 0 &&
-                   strcmp(strategy, "sms") != 0) {
-            buf_reset(&conv);
-            if (userconv_social_id(uid, &conv, e) < 0)
-                goto out;
-            snprintf(tuid, sizeof(tuid), "auth0|%s", buf_str(&conv));
-            tconn = c->opts->convert_social_to;
-            json_object_set_new(user, "user_id", json_string(tuid));
-            c->n.social_converted++;
-        } else {
-            snprintf(
-                reason, sizeof(reason),
-                "user of %s connection '%s': Auth0 cannot import these users through its API "
-                "(they appear when they log in; --social-users=convert:CONNECTION imports them "
-                "as database users)",
-                userconv_kind_name(userconv_strategy_kind(strategy)), conn);
-            c->n.social_skipped++;
-            if (import_note_outcome(c, uid, email, "skipped", reason, NULL, e) < 0 ||
-                hold(c, uid, e) < 0)
-                goto out;
-            goto next;
-        }
-        if (c->privacy) {
-            int kept = privacy_apply(c->privacy, user, e);
-            if (kept < 0)
-                goto out;
-            if (kept == 0) {
-                if (import_note_outcome(c, uid, NULL, "skipped",
-                                        "left out by the import policy's selection", NULL, e) < 0 ||
-                    hold(c, uid, e) < 0)
-                    goto out;
-                goto next;
-            }
-            email = json_string_value(json_object_get(user, "email"));
-        }
-        if (!email || !*email) {
-            c->n.no_email++;
-            if (import_note_outcome(c, tuid, NULL, "skipped",
-                                    "no email: Auth0's bulk import needs one", NULL, e) < 0 ||
-                hold(c, tuid, e) < 0)
-                goto out;
-            goto next;
-        }
-        rename_grants(c, user);
-        line = json_dumps(user, JSON_COMPACT | JSON_SORT_KEYS);
-        if (!line) {
-            err_oom(e);
-            goto out;
-        }
-        llen = strlen(line);
-        clen = strlen(tconn);
-        rec = malloc(clen + 1 + llen);
-        if (!rec) {
-            free(line);
-            err_oom(e);
-            goto out;
-        }
-        memcpy(rec, tconn, clen);
-        rec[clen] = '\0';
-        memcpy(rec + clen + 1, line, llen);
-        got = extsort_add(c->want, tuid, strlen(tuid), rec, clen + 1 + llen, e);
-        free(rec);
-        free(line);
-        if (got < 0 || index_add(c->sidx, tconn, "email", email, tuid, e) < 0 ||
-            index_add(c->sidx, tconn, "username",
-                      json_string_value(json_object_get(user, "username")), tuid, e) < 0)
-            goto out;
-    next:
+        int u = snapshot_user(c, only, user, &b, e);
         json_decref(user);
         user = NULL;
+        if (u < 0)
+            goto out;
     }
-    if (got < 0)
-        goto out;
-    rc = 0;
+    rc = got < 0 ? -1 : 0;
 out:
-    json_decref(user);
     json_decref(only);
     snapshot_reader_free(r);
-    buf_release(&conv);
+    buf_release(&b.conv);
+    buf_release(&b.rec);
     return rc;
 }
 
@@ -340,10 +328,12 @@ static int pass_target_index(struct import_ctx *c, struct err *e)
         const char *conn = snapshot_user_connection(user);
         if (json_object_get(c->covered, conn))
             c->target_users_in_scope++;
-        if (index_add(c->tidx, conn, "email", json_string_value(json_object_get(user, "email")),
-                      uid, e) < 0 ||
-            index_add(c->tidx, conn, "username",
-                      json_string_value(json_object_get(user, "username")), uid, e) < 0)
+        if (import_conflict_key_add(c->tidx, conn, "email",
+                                    json_string_value(json_object_get(user, "email")), uid,
+                                    e) < 0 ||
+            import_conflict_key_add(c->tidx, conn, "username",
+                                    json_string_value(json_object_get(user, "username")), uid,
+                                    e) < 0)
             goto out;
         json_decref(user);
         user = NULL;
@@ -355,65 +345,31 @@ out:
     return rc;
 }
 
-static int add_conflict(struct import_ctx *c, const char *s_uid, size_t slen, const char *other,
-                        size_t olen, const char *key, size_t klen, struct err *e)
-{
-    char rec[1400];
-    const char *kind = memchr(key, '\x1f', klen);
-    size_t kindlen = kind ? strcspn(kind + 1, ":") : 0;
-    int n = snprintf(rec, sizeof(rec), "%.*s\x1f%.*s", (int)olen, other, (int)kindlen,
-                     kind ? kind + 1 : "");
+/* json_dump_callback's writer into a buf. */
+struct dump_to {
+    struct buf *b;
+    struct err *e;
+};
 
-    if (n < 0 || (size_t)n >= sizeof(rec))
-        return err_set(e, ERR_INTERNAL, "conflict record too long");
-    return extsort_add(c->conf, s_uid, slen, rec, (size_t)n, e);
+static int dump_chunk(const char *data, size_t len, void *ctx)
+{
+    struct dump_to *d = ctx;
+
+    return buf_append(d->b, data, len, d->e);
 }
 
-/* Pass C: keys held by different user_ids on the two sides. */
-static int find_conflicts(struct import_ctx *c, struct err *e)
+/* Appends j as json_dumps(j, JSON_COMPACT) writes it. */
+static int append_json(struct buf *b, const json_t *j, struct err *e)
 {
-    struct cursor s = {c->sidx, false, NULL, NULL, 0, 0};
-    struct cursor t = {c->tidx, false, NULL, NULL, 0, 0};
-    char key[1200], first_s[1024];
-    size_t klen;
-    int rc = -1;
+    struct dump_to d = {b, e};
 
-    if (extsort_finish(c->sidx, e) < 0 || extsort_finish(c->tidx, e) < 0)
-        return -1;
-    if (cursor_next(&s, e) < 0 || cursor_next(&t, e) < 0)
-        return -1;
-    while (s.have) {
-        if (s.klen >= sizeof(key))
-            return err_set(e, ERR_INTERNAL, "index key too long");
-        memcpy(key, s.key, s.klen);
-        klen = s.klen;
-        while (t.have && key_cmp(t.key, t.klen, key, klen) < 0)
-            if (cursor_next(&t, e) < 0)
-                return -1;
-        /* The snapshot side: the first holder of the key is the one that
-         * can have it; later ones are duplicates inside the snapshot. */
-        snprintf(first_s, sizeof(first_s), "%.*s", (int)s.rlen, s.rec);
-        if (cursor_next(&s, e) < 0)
-            return -1;
-        while (s.have && key_cmp(s.key, s.klen, key, klen) == 0) {
-            if (add_conflict(c, s.rec, s.rlen, first_s, strlen(first_s), key, klen, e) < 0)
-                return -1;
-            if (cursor_next(&s, e) < 0)
-                return -1;
-        }
-        while (t.have && key_cmp(t.key, t.klen, key, klen) == 0) {
-            if ((t.rlen != strlen(first_s) || memcmp(t.rec, first_s, t.rlen) != 0) &&
-                add_conflict(c, first_s, strlen(first_s), t.rec, t.rlen, key, klen, e) < 0)
-                return -1;
-            if (cursor_next(&t, e) < 0)
-                return -1;
-        }
-    }
-    rc = 0;
-    return rc;
+    if (json_dump_callback(j, dump_chunk, &d, JSON_COMPACT) == 0)
+        return 0;
+    return e->code == ERR_NONE ? err_oom(e) : -1;
 }
 
-/* Returns 1 and fills skip_reason when the user can't be bulk-imported. */
+/* The user's line in the records file (import.h); 1 and skip_reason filled
+ * when the user can't be bulk-imported. */
 static int write_record(struct import_ctx *c, const char *tconn, const char *uid, const char *email,
                         const json_t *want, bool is_new, const json_t *grants, char *skip_reason,
                         size_t skip_len, struct err *e)
@@ -422,7 +378,6 @@ static int write_record(struct import_ctx *c, const char *tconn, const char *uid
     struct userconv_info info;
     struct buf line;
     json_t *rec = NULL;
-    char *text = NULL, *gtext = NULL;
     int rc = -1;
 
     userconv_opts_init(&uo);
@@ -436,21 +391,15 @@ static int write_record(struct import_ctx *c, const char *tconn, const char *uid
         rc = 1;
         goto out;
     }
-    text = json_dumps(rec, JSON_COMPACT);
-    gtext = json_dumps(grants, JSON_COMPACT);
-    if (!text || !gtext) {
-        err_oom(e);
-        goto out;
-    }
-    if (buf_appendf(&line, e, "%s\t%s\t%s\t%s\t%s\n", tconn, uid, email ? email : "", gtext, text) <
-            0 ||
+    /* "<conn>\t<uid>\t<email>\t<grants>\t<record>\n" (import.h) */
+    if (buf_appendf(&line, e, "%s\t%s\t%s\t", tconn, uid, email ? email : "") < 0 ||
+        append_json(&line, grants, e) < 0 || buf_append(&line, "\t", 1, e) < 0 ||
+        append_json(&line, rec, e) < 0 || buf_append(&line, "\n", 1, e) < 0 ||
         fsutil_write_all(c->records_fd, line.data, line.len, "import records (temp file)", e) < 0)
         goto out;
     rc = 0;
 out:
     json_decref(rec);
-    free(text);
-    free(gtext);
     buf_release(&line);
     return rc;
 }
@@ -699,208 +648,197 @@ static int settle_deferred(struct import_ctx *c, struct err *e)
     return 0;
 }
 
-static int plan_user(struct import_ctx *c, const char *tconn, const char *uid, json_t *want,
-                     json_t *have, const char *conflict, bool may_defer, struct err *e)
+/* The records of a user a job carries; 1 when the user cannot be
+ * bulk-imported after all (reported failed, its grants won't happen). */
+static int plan_job(struct import_ctx *c, const char *tconn, const char *uid, const char *email,
+                    json_t *want, bool is_new, json_t *grants, const struct import_counts *before,
+                    struct err *e)
+{
+    char skip[300];
+    int w = write_record(c, tconn, uid, email, want, is_new, grants, skip, sizeof(skip), e);
+
+    if (w != 1)
+        return w;
+    /* Meant to be imported but invalid: a failure, not a choice. */
+    c->n.roles_added = before->roles_added;
+    c->n.roles_removed = before->roles_removed;
+    c->n.members_added = before->members_added;
+    c->n.members_removed = before->members_removed;
+    c->n.member_roles_added = before->member_roles_added;
+    c->n.member_roles_removed = before->member_roles_removed;
+    return import_note_outcome(c, uid, email, "failed", skip, NULL, e) < 0 ? -1 : 1;
+}
+
+/* Carries out a decision to write: the job record or the grants, the
+ * PATCHes, the report line. */
+static int plan_write(struct import_ctx *c, const char *tconn, const char *uid, json_t *want,
+                      json_t *have, const struct import_decision *d, struct err *e)
 {
     const char *email = json_string_value(json_object_get(want, "email"));
-    struct userdiff d;
-    struct userdiff_plan p;
-    json_t *fields = NULL, *grants = NULL;
-    const char *outcome;
-    char reason[700] = "";
-    int rc = -1;
+    struct import_counts before;
+    json_t *grants = json_array();
+    int rc = -1, w;
 
-    userdiff_init(&d);
-    memset(&p, 0, sizeof(p));
-    if (conflict) {
-        /* conflict = "<other uid>\x1f<kind>" */
-        const char *sep = strchr(conflict, '\x1f');
-        int olen = sep ? (int)(sep - conflict) : (int)strlen(conflict);
-        const char *kind = sep ? sep + 1 : "email";
-        bool self = olen == (int)strlen(uid) && strncmp(conflict, uid, (size_t)olen) == 0;
-        if (may_defer)
-            c->n.conflicts++;
-        if (c->opts->on_conflict == CONFLICT_SKIP && c->opts->prune && may_defer && !self)
-            return defer_conflict(c, tconn, uid, want, have, conflict, e);
-        if (c->opts->on_conflict == CONFLICT_SKIP || self) {
-            snprintf(reason, sizeof(reason),
-                     "conflict: target user '%.*s' already has this %s (--on-conflict=replace "
-                     "deletes it and creates this user)",
-                     olen, conflict, kind);
-            return import_note_outcome(c, uid, email, "skipped", reason, NULL, e);
-        }
-        {
-            char other[1024], why[1200];
-            snprintf(other, sizeof(other), "%.*s", olen, conflict);
-            snprintf(why, sizeof(why), "held the %s of snapshot user '%s' (--on-conflict=replace)",
-                     kind, uid);
-            if (plan_delete(c, other, NULL, why, false, e) < 0)
-                return -1;
-        }
-        snprintf(reason, sizeof(reason), "replaces target user '%.*s' that had this %s", olen,
-                 conflict, kind);
-    }
-    if (userdiff_compare(want, have, &d, e) < 0 || userdiff_plan(want, have, &d, &p, e) < 0)
+    if (!grants)
+        return err_oom(e);
+    if (grant_items(c, &d->diff, grants, e) < 0)
         goto out;
-    grants = json_array();
-    if (!grants) {
-        err_oom(e);
-        goto out;
-    }
-    if (grant_items(c, &d, grants, e) < 0)
-        goto out;
-    if (p.via_job) {
+    before = c->n;
+    if (d->plan.via_job) {
         /* The user's grants wait for its job (they need the user). */
-        struct import_counts before = c->n;
-        char skip[300];
-        int w =
-            write_record(c, tconn, uid, email, want, have == NULL, grants, skip, sizeof(skip), e);
-        if (w < 0)
-            goto out;
-        if (w == 1) {
-            /* Meant to be imported but invalid: a failure, not a choice;
-             * its grants won't happen. */
-            c->n.roles_added = before.roles_added;
-            c->n.roles_removed = before.roles_removed;
-            c->n.members_added = before.members_added;
-            c->n.members_removed = before.members_removed;
-            c->n.member_roles_added = before.member_roles_added;
-            c->n.member_roles_removed = before.member_roles_removed;
-            rc = import_note_outcome(c, uid, email, "failed", skip, NULL, e);
+        w = plan_job(c, tconn, uid, email, want, have == NULL, grants, &before, e);
+        if (w != 0) {
+            rc = w < 0 ? -1 : 0;
             goto out;
         }
     } else if (import_grants_add(c, uid, grants, e) < 0) {
         goto out;
     }
-    if (add_patch(c, uid, 1, p.patch, e) < 0 || add_patch(c, uid, 2, p.patch2, e) < 0)
+    if (add_patch(c, uid, 1, d->plan.patch, e) < 0 || add_patch(c, uid, 2, d->plan.patch2, e) < 0)
         goto out;
-    fields = userdiff_fields_json(&d);
-    if (p.action == UD_CREATE)
-        outcome = "created";
-    else if (p.action == UD_UPDATE || json_array_size(fields) > 0)
-        outcome = "updated";
-    else
-        outcome = "unchanged";
-    rc = import_note_outcome(c, uid, email, outcome, reason[0] ? reason : NULL, fields, e);
+    rc = import_note_outcome(c, uid, email, d->outcome, d->reason[0] ? d->reason : NULL, d->fields,
+                             e);
 out:
-    json_decref(fields);
     json_decref(grants);
-    userdiff_plan_release(&p);
-    userdiff_release(&d);
     return rc;
+}
+
+static int plan_user(struct import_ctx *c, const char *tconn, const char *uid, json_t *want,
+                     json_t *have, const char *conflict, bool may_defer, struct err *e)
+{
+    const char *email = json_string_value(json_object_get(want, "email"));
+    struct import_decide_opts o = {c->opts->on_conflict, c->opts->prune};
+    struct import_decision d;
+    int rc = -1;
+
+    if (conflict && may_defer)
+        c->n.conflicts++;
+    if (import_decide(&o, uid, want, have, conflict, may_defer, &d, e) < 0)
+        return -1;
+    switch (d.action) {
+    case IMPORT_DEFER:
+        rc = defer_conflict(c, tconn, uid, want, have, conflict, e);
+        break;
+    case IMPORT_SKIP:
+        rc = import_note_outcome(c, uid, email, d.outcome, d.reason, NULL, e);
+        break;
+    case IMPORT_WRITE:
+        if (d.replaces[0] && plan_delete(c, d.replaces, NULL, d.replaces_why, false, e) < 0)
+            break;
+        rc = plan_write(c, tconn, uid, want, have, &d, e);
+        break;
+    }
+    import_decision_release(&d);
+    return rc;
+}
+
+/* The merge of "want" (and its conflicts) with the target's users, all
+ * sorted by user_id. */
+struct merge {
+    struct sort_cursor w, cf;
+    struct snapshot_reader *tr;
+    json_t *have; /* the target's current user, when got == 1 */
+    int got;
+};
+
+static bool have_is(const struct merge *m, const char *uid)
+{
+    return m->got == 1 && strcmp(json_string_value(json_object_get(m->have, "user_id")), uid) == 0;
+}
+
+static int next_have(struct merge *m, struct err *e)
+{
+    json_decref(m->have);
+    m->have = NULL;
+    m->got = snapshot_reader_next(m->tr, &m->have, e);
+    return m->got < 0 ? -1 : 0;
 }
 
 /* Advances the target stream to the first user >= uid, handling every
  * user passed over as one the snapshot does not hold. */
-static int skip_target_before(struct import_ctx *c, struct snapshot_reader *tr, json_t **have,
-                              int *got, const char *uid, struct err *e)
+static int skip_target_before(struct import_ctx *c, struct merge *m, const char *uid, struct err *e)
 {
-    while (*got == 1 && strcmp(json_string_value(json_object_get(*have, "user_id")), uid) < 0) {
-        if (target_only(c, *have, e) < 0)
+    while (m->got == 1 && strcmp(json_string_value(json_object_get(m->have, "user_id")), uid) < 0)
+        if (target_only(c, m->have, e) < 0 || next_have(m, e) < 0)
             return -1;
-        json_decref(*have);
-        *have = NULL;
-        if ((*got = snapshot_reader_next(tr, have, e)) < 0)
-            return -1;
-    }
     return 0;
+}
+
+/* uid's conflict record into out: 1 found, 0 none. */
+static int find_conflict(struct merge *m, const char *uid, char *out, size_t len, struct err *e)
+{
+    while (m->cf.have && sort_cursor_cmp(&m->cf, uid, strlen(uid)) < 0)
+        if (sort_cursor_next(&m->cf, e) < 0)
+            return -1;
+    if (!m->cf.have || sort_cursor_cmp(&m->cf, uid, strlen(uid)) != 0)
+        return 0;
+    snprintf(out, len, "%.*s", (int)m->cf.rlen, m->cf.rec);
+    return 1;
+}
+
+/* The current "want" record against the target's user of the same id. */
+static int merge_one(struct import_ctx *c, struct merge *m, struct err *e)
+{
+    size_t clen = strnlen(m->w.rec, m->w.rlen);
+    char uid[1024], conflict[1400];
+    json_error_t jerr;
+    json_t *want;
+    bool match;
+    int r;
+
+    snprintf(uid, sizeof(uid), "%.*s", (int)m->w.klen, m->w.key);
+    /* target users before this one are not in the snapshot */
+    if (skip_target_before(c, m, uid, e) < 0)
+        return -1;
+    match = have_is(m, uid);
+    if (clen == 0) /* held by the snapshot but not imported: only shields its twin */
+        return match ? next_have(m, e) : 0;
+    want = json_loadb(m->w.rec + clen + 1, m->w.rlen - clen - 1, 0, &jerr);
+    if (!want)
+        return err_set(e, ERR_INTERNAL, "bad record in the plan sort: %s", jerr.text);
+    r = find_conflict(m, uid, conflict, sizeof(conflict), e);
+    if (r >= 0)
+        r = plan_user(c, m->w.rec, uid, want, match ? m->have : NULL, r == 1 ? conflict : NULL,
+                      true, e);
+    json_decref(want);
+    if (r < 0)
+        return -1;
+    return match ? next_have(m, e) : 0;
 }
 
 int import_plan(struct import_ctx *c, struct err *e)
 {
-    struct snapshot_reader *tr = NULL;
-    struct cursor w, cf;
-    json_t *have = NULL, *want = NULL;
-    char *conflict = NULL;
-    int got = 1, rc = -1;
+    struct merge m;
+    int rc = -1;
 
-    memset(&w, 0, sizeof(w));
-    memset(&cf, 0, sizeof(cf));
+    memset(&m, 0, sizeof(m));
+    sort_cursor_init(&m.w, c->want);
+    sort_cursor_init(&m.cf, c->conf);
     log_verbose("planning: reading the snapshot");
-    if (pass_snapshot(c, e) < 0 || pass_target_index(c, e) < 0 || find_conflicts(c, e) < 0)
+    if (pass_snapshot(c, e) < 0 || pass_target_index(c, e) < 0 ||
+        import_find_conflicts(c->sidx, c->tidx, c->conf, e) < 0)
         return -1;
     if (extsort_finish(c->want, e) < 0 || extsort_finish(c->conf, e) < 0)
         return -1;
-    w.s = c->want;
-    cf.s = c->conf;
-    if (cursor_next(&w, e) < 0 || cursor_next(&cf, e) < 0)
+    if (sort_cursor_next(&m.w, e) < 0 || sort_cursor_next(&m.cf, e) < 0)
         return -1;
-    if (snapshot_reader_open(&tr, c->target_dump, e) < 0)
+    if (snapshot_reader_open(&m.tr, c->target_dump, e) < 0)
         return -1;
-    got = snapshot_reader_next(tr, &have, e);
-    if (got < 0)
+    m.got = snapshot_reader_next(m.tr, &m.have, e);
+    if (m.got < 0)
         goto out;
-    while (w.have) {
-        size_t clen = strnlen(w.rec, w.rlen);
-        char uid[1024];
-        json_error_t jerr;
-
-        snprintf(uid, sizeof(uid), "%.*s", (int)w.klen, w.key);
-        /* target users before this one are not in the snapshot */
-        if (skip_target_before(c, tr, &have, &got, uid, e) < 0)
+    /* user_ids are unique: one "want" record per user */
+    while (m.w.have)
+        if (merge_one(c, &m, e) < 0 || sort_cursor_next(&m.w, e) < 0)
             goto out;
-        if (clen == 0) {
-            /* held by the snapshot but not imported: only shields its twin */
-            if (got == 1 && strcmp(json_string_value(json_object_get(have, "user_id")), uid) == 0) {
-                json_decref(have);
-                have = NULL;
-                if ((got = snapshot_reader_next(tr, &have, e)) < 0)
-                    goto out;
-            }
-            if (cursor_next(&w, e) < 0)
-                goto out;
-            continue;
-        }
-        want = json_loadb(w.rec + clen + 1, w.rlen - clen - 1, 0, &jerr);
-        if (!want) {
-            err_set(e, ERR_INTERNAL, "bad record in the plan sort: %s", jerr.text);
+    while (m.got == 1)
+        if (target_only(c, m.have, e) < 0 || next_have(&m, e) < 0)
             goto out;
-        }
-        free(conflict);
-        conflict = NULL;
-        while (cf.have && key_cmp(cf.key, cf.klen, uid, strlen(uid)) < 0)
-            if (cursor_next(&cf, e) < 0)
-                goto out;
-        if (cf.have && key_cmp(cf.key, cf.klen, uid, strlen(uid)) == 0) {
-            conflict = strndup(cf.rec, cf.rlen);
-            if (!conflict) {
-                err_oom(e);
-                goto out;
-            }
-        }
-        {
-            bool match =
-                got == 1 && strcmp(json_string_value(json_object_get(have, "user_id")), uid) == 0;
-            if (plan_user(c, w.rec, uid, want, match ? have : NULL, conflict, true, e) < 0)
-                goto out;
-            if (match) {
-                json_decref(have);
-                have = NULL;
-                if ((got = snapshot_reader_next(tr, &have, e)) < 0)
-                    goto out;
-            }
-        }
-        json_decref(want);
-        want = NULL;
-        if (cursor_next(&w, e) < 0)
-            goto out;
-        /* skip duplicate keys of the same user (cannot happen: ids unique) */
-    }
-    while (got == 1) {
-        if (target_only(c, have, e) < 0)
-            goto out;
-        json_decref(have);
-        have = NULL;
-        if ((got = snapshot_reader_next(tr, &have, e)) < 0)
-            goto out;
-    }
     if (settle_deferred(c, e) < 0)
         goto out;
     rc = 0;
 out:
-    free(conflict);
-    json_decref(want);
-    json_decref(have);
-    snapshot_reader_free(tr);
+    json_decref(m.have);
+    snapshot_reader_free(m.tr);
     return rc;
 }

@@ -184,15 +184,104 @@ static void reason_kind(char *out, size_t outlen, const char *reason)
     snprintf(out, outlen, "%.*s", (int)n, reason);
 }
 
-int import_print_plan(struct import_ctx *c, const char *report, FILE *out, struct err *e)
+/* What a plan's report says, counted. */
+struct plan_tally {
+    json_t *counts;  /* outcome -> users */
+    json_t *fields;  /* field -> users whose field changes */
+    json_t *reasons; /* "<outcome>: <reason kind>" -> users */
+    json_t *deletes; /* the first 50 deletions: [{"user_id","email"}] */
+};
+
+static void count_key(json_t *counts, const char *key)
+{
+    json_t *v = json_object_get(counts, key);
+
+    json_object_set_new(counts, key, json_integer(v ? json_integer_value(v) + 1 : 1));
+}
+
+/* One report line into t. */
+static void tally_line(struct plan_tally *t, json_t *l)
+{
+    const char *outcome = json_string_value(json_object_get(l, "outcome"));
+    const char *reason = json_string_value(json_object_get(l, "reason"));
+    json_t *v;
+    size_t i;
+
+    if (!outcome)
+        return; /* the summary line */
+    count_key(t->counts, outcome);
+    json_array_foreach(json_object_get(l, "fields"), i, v)
+    {
+        count_key(t->fields, json_string_value(v));
+    }
+    if (reason && (!strcmp(outcome, "skipped") || !strcmp(outcome, "failed"))) {
+        char kind[200], key[260];
+        reason_kind(kind, sizeof(kind), reason);
+        snprintf(key, sizeof(key), "%s: %s", outcome, kind);
+        count_key(t->reasons, key);
+    }
+    if (!strcmp(outcome, "deleted") && json_array_size(t->deletes) < 50)
+        json_array_append_new(t->deletes,
+                              json_pack("{s:O,s:O?}", "user_id", json_object_get(l, "user_id"),
+                                        "email", json_object_get(l, "email")));
+}
+
+/* A heading and one "  name  count" line per key of counts, if any. */
+static void print_counts(FILE *out, const char *heading, json_t *counts, bool count_first)
+{
+    const char *k;
+    json_t *v;
+
+    if (!json_object_size(counts))
+        return;
+    fprintf(out, "%s\n", heading);
+    json_object_foreach(counts, k, v)
+    {
+        if (count_first)
+            fprintf(out, "  %8lld  %s\n", (long long)json_integer_value(v), k);
+        else
+            fprintf(out, "  %-16s %8lld\n", k, (long long)json_integer_value(v));
+    }
+}
+
+static void print_tally(const struct import_ctx *c, const struct plan_tally *t, const char *report,
+                        FILE *out)
 {
     static const char *const order[] = {"created", "updated", "unchanged", "skipped",
                                         "failed",  "deleted", "kept",      NULL};
     static const char *const verbs[] = {"create", "update", "unchanged",     "skip",
                                         "fail",   "delete", "keep (--keep)", NULL};
+    json_t *v;
+    size_t i;
+
+    fprintf(out, "Plan for '%s' (nothing was written):\n", c->opts->target);
+    for (i = 0; order[i]; i++) {
+        v = json_object_get(t->counts, order[i]);
+        fprintf(out, "  %-16s %8lld\n", verbs[i], v ? (long long)json_integer_value(v) : 0LL);
+    }
+    print_counts(out, "Fields to change (users):", t->fields, false);
+    print_counts(out, "Skipped or failing, by reason (users):", t->reasons, true);
+    fprintf(out,
+            "Roles: %zu to assign, %zu to remove; organizations: %zu memberships to add, %zu to "
+            "remove; member roles: %zu to assign, %zu to remove\n",
+            c->n.roles_added, c->n.roles_removed, c->n.members_added, c->n.members_removed,
+            c->n.member_roles_added, c->n.member_roles_removed);
+    if (json_array_size(t->deletes)) {
+        fprintf(out, "Deletions%s:\n", json_array_size(t->deletes) == 50 ? " (first 50)" : "");
+        json_array_foreach(t->deletes, i, v)
+        {
+            const char *email = json_string_value(json_object_get(v, "email"));
+            fprintf(out, "  %s  %s\n", json_string_value(json_object_get(v, "user_id")),
+                    email ? email : "");
+        }
+    }
+    fprintf(out, "Every user's line: '%s'\n", report);
+}
+
+int import_print_plan(struct import_ctx *c, const char *report, FILE *out, struct err *e)
+{
+    struct plan_tally t = {json_object(), json_object(), json_object(), json_array()};
     FILE *f = fopen(report, "r");
-    json_t *counts = json_object(), *fields = json_object(), *reasons = json_object();
-    json_t *deletes = json_array();
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
@@ -203,86 +292,19 @@ int import_print_plan(struct import_ctx *c, const char *report, FILE *out, struc
         goto out;
     }
     while ((n = getline(&line, &cap, f)) > 0) {
-        json_t *l = json_loadb(line, (size_t)n, 0, NULL), *fl, *v;
-        const char *outcome = json_string_value(json_object_get(l, "outcome"));
-        const char *reason = json_string_value(json_object_get(l, "reason"));
-        size_t i;
-
-        if (!outcome) {
-            json_decref(l);
-            continue; /* the summary line */
-        }
-        v = json_object_get(counts, outcome);
-        json_object_set_new(counts, outcome, json_integer(v ? json_integer_value(v) + 1 : 1));
-        fl = json_object_get(l, "fields");
-        json_array_foreach(fl, i, v)
-        {
-            json_t *k = json_object_get(fields, json_string_value(v));
-            json_object_set_new(fields, json_string_value(v),
-                                json_integer(k ? json_integer_value(k) + 1 : 1));
-        }
-        if (reason && (!strcmp(outcome, "skipped") || !strcmp(outcome, "failed"))) {
-            char kind[200], key[260];
-            reason_kind(kind, sizeof(kind), reason);
-            snprintf(key, sizeof(key), "%s: %s", outcome, kind);
-            v = json_object_get(reasons, key);
-            json_object_set_new(reasons, key, json_integer(v ? json_integer_value(v) + 1 : 1));
-        }
-        if (!strcmp(outcome, "deleted") && json_array_size(deletes) < 50)
-            json_array_append_new(deletes,
-                                  json_pack("{s:O,s:O?}", "user_id", json_object_get(l, "user_id"),
-                                            "email", json_object_get(l, "email")));
+        json_t *l = json_loadb(line, (size_t)n, 0, NULL);
+        tally_line(&t, l);
         json_decref(l);
     }
-    fprintf(out, "Plan for '%s' (nothing was written):\n", c->opts->target);
-    for (size_t i = 0; order[i]; i++) {
-        json_t *v = json_object_get(counts, order[i]);
-        fprintf(out, "  %-16s %8lld\n", verbs[i], v ? (long long)json_integer_value(v) : 0LL);
-    }
-    if (json_object_size(fields)) {
-        const char *k;
-        json_t *v;
-        fprintf(out, "Fields to change (users):\n");
-        json_object_foreach(fields, k, v)
-        {
-            fprintf(out, "  %-16s %8lld\n", k, (long long)json_integer_value(v));
-        }
-    }
-    if (json_object_size(reasons)) {
-        const char *k;
-        json_t *v;
-        fprintf(out, "Skipped or failing, by reason (users):\n");
-        json_object_foreach(reasons, k, v)
-        {
-            fprintf(out, "  %8lld  %s\n", (long long)json_integer_value(v), k);
-        }
-    }
-    fprintf(out,
-            "Roles: %zu to assign, %zu to remove; organizations: %zu memberships to add, %zu to "
-            "remove; member roles: %zu to assign, %zu to remove\n",
-            c->n.roles_added, c->n.roles_removed, c->n.members_added, c->n.members_removed,
-            c->n.member_roles_added, c->n.member_roles_removed);
-    if (json_array_size(deletes)) {
-        json_t *v;
-        size_t i;
-        fprintf(out, "Deletions%s:\n", json_array_size(deletes) == 50 ? " (first 50)" : "");
-        json_array_foreach(deletes, i, v)
-        {
-            fprintf(out, "  %s  %s\n", json_string_value(json_object_get(v, "user_id")),
-                    json_string_value(json_object_get(v, "email"))
-                        ? json_string_value(json_object_get(v, "email"))
-                        : "");
-        }
-    }
-    fprintf(out, "Every user's line: '%s'\n", report);
+    print_tally(c, &t, report, out);
     rc = 0;
 out:
     if (f)
         fclose(f);
     free(line);
-    json_decref(counts);
-    json_decref(fields);
-    json_decref(reasons);
-    json_decref(deletes);
+    json_decref(t.counts);
+    json_decref(t.fields);
+    json_decref(t.reasons);
+    json_decref(t.deletes);
     return rc;
 }

@@ -61,16 +61,13 @@ static void on_progress(void *ctx, const char *phase, size_t done)
  * pseudonymised again unless a policy is named; a raw snapshot gets the
  * default policy unless --no-anonymize. A policy on top of a pseudonymised
  * snapshot must use the same key (fingerprint), unless --force-policy. */
-static int setup_privacy(struct import_ctx *c, struct privacy_policy **policy,
-                         struct pseudonym_key **key, struct err *e)
+static int setup_privacy(struct import_ctx *c, struct err *e)
 {
     const struct import_opts *o = c->opts;
     json_t *priv = json_object_get(c->header, "privacy");
     bool applied = json_is_true(json_object_get(priv, "applied"));
     const char *fp = json_string_value(json_object_get(priv, "key_fingerprint"));
 
-    *policy = NULL;
-    *key = NULL;
     if (o->no_anonymize) {
         if (!applied)
             log_warn("--no-anonymize: importing RAW personal data from the snapshot");
@@ -78,26 +75,33 @@ static int setup_privacy(struct import_ctx *c, struct privacy_policy **policy,
     }
     if (applied && !o->policy_path)
         return 0;
-    if (o->policy_path ? privacy_policy_load(policy, o->policy_path, e) < 0
-                       : privacy_policy_default(policy, e) < 0)
+    if (o->policy_path ? privacy_policy_load(&c->policy, o->policy_path, e) < 0
+                       : privacy_policy_default(&c->policy, e) < 0)
         return -1;
-    if (privacy_policy_needs_key(*policy) &&
-        (o->key_file ? pseudonym_key_from_file(key, o->key_file, e) < 0
-                     : pseudonym_key_from_env(key, e) < 0))
+    if (privacy_policy_needs_key(c->policy) &&
+        (o->key_file ? pseudonym_key_from_file(&c->key, o->key_file, e) < 0
+                     : pseudonym_key_from_env(&c->key, e) < 0))
         return err_prefix(e, applied ? "the import policy needs a pseudonym key"
                                      : "the snapshot holds raw personal data and the default "
                                        "policy needs a pseudonym key (or pass --no-anonymize)");
-    if (applied && fp && *key && strcmp(fp, pseudonym_key_fingerprint(*key)) != 0 &&
+    if (applied && fp && c->key && strcmp(fp, pseudonym_key_fingerprint(c->key)) != 0 &&
         !o->force_policy)
         return err_set(e, ERR_REFUSED,
                        "the snapshot was pseudonymised with another key (fingerprint %s, yours is "
                        "%s); applying this policy would mix two keys' pseudonyms (--force-policy "
                        "to do it anyway)",
-                       fp, pseudonym_key_fingerprint(*key));
+                       fp, pseudonym_key_fingerprint(c->key));
     if (!applied)
         log_info("applying the %s privacy policy to this raw snapshot",
                  o->policy_path ? "given" : "default");
-    return privacy_ctx_new(&c->privacy, *policy, *key, e);
+    return privacy_ctx_new(&c->privacy, c->policy, c->key, e);
+}
+
+static void release_privacy(struct import_ctx *c)
+{
+    privacy_ctx_free(c->privacy);
+    privacy_policy_free(c->policy);
+    pseudonym_key_free(c->key);
 }
 
 /* --test-password-env VAR: one bcrypt hash for every new user. */
@@ -122,6 +126,15 @@ static int setup_password(struct import_ctx *c, struct err *e)
     c->password_hash = strdup(hash);
     explicit_bzero(&cd, sizeof(cd));
     return c->password_hash ? 0 : err_oom(e);
+}
+
+/* The hash is wiped before it is freed. */
+static void release_password(struct import_ctx *c)
+{
+    if (!c->password_hash)
+        return;
+    explicit_bzero(c->password_hash, strlen(c->password_hash));
+    free(c->password_hash);
 }
 
 static int open_sorts(struct import_ctx *c, struct err *e)
@@ -197,258 +210,315 @@ static json_t *summary_json(struct import_ctx *c, const char *target, double sec
         (json_int_t)(st ? st->retries : 0));
 }
 
-int import_run(const struct import_opts *o, struct import_counts *out, struct err *e)
+/* One event of the journal: {"event", "snapshot_id", "target"}. */
+static int journal_event(struct import_ctx *c, const char *event, struct err *e)
 {
-    struct import_ctx c;
-    struct snapshot_summary snap;
-    struct tenant_config cfg;
-    struct tenant_options topt;
-    struct dump_request dreq;
-    struct dump_result dres;
-    struct privacy_policy *policy = NULL;
-    struct pseudonym_key *key = NULL;
-    json_t *summary = NULL;
+    return import_journal_write(
+        c,
+        json_pack("{s:s,s:s?,s:s}", "event", event, "snapshot_id",
+                  json_string_value(json_object_get(c->header, "snapshot_id")), "target",
+                  c->opts->target),
+        e);
+}
+
+/* 1. The snapshot must prove intact before anything else happens; then
+ * the refusals that need nothing but the snapshot and the environment. */
+static int check_snapshot(struct import_ctx *c, struct snapshot_summary *snap, struct err *e)
+{
+    const struct import_opts *o = c->opts;
     const char *source;
-    char report[4096], copy[4096];
-    double t0 = now_s();
-    bool plan = o->mode == MODE_PLAN;
-    int rc = -1;
 
-    memset(&c, 0, sizeof(c));
-    memset(&cfg, 0, sizeof(cfg));
-    c.opts = o;
-    c.records_fd = -1;
-    c.journal_fd = -1;
-    c.target_dump[0] = '\0';
-    snapshot_summary_init(&snap);
-    dump_result_init(&dres);
-
-    /* 1. The snapshot must prove intact before anything else happens. */
     log_verbose("verifying '%s'", o->snapshot);
-    if (snapshot_verify(o->snapshot, &snap, e) < 0)
-        goto out;
-    c.header = json_incref(snap.header);
-    if (o->prune && json_is_true(json_object_get(json_object_get(c.header, "request"), "subset"))) {
-        err_set(e, ERR_USAGE,
-                "--prune needs a snapshot of whole connections; this one holds a subset "
-                "(--user/--email/--query), so every other user would look deleted");
-        goto out;
-    }
-    source = json_string_value(json_object_get(json_object_get(c.header, "source"), "domain"));
+    if (snapshot_verify(o->snapshot, snap, e) < 0)
+        return -1;
+    c->header = json_incref(snap->header);
+    if (o->prune && json_is_true(json_object_get(json_object_get(c->header, "request"), "subset")))
+        return err_set(e, ERR_USAGE,
+                       "--prune needs a snapshot of whole connections; this one holds a subset "
+                       "(--user/--email/--query), so every other user would look deleted");
+    source = json_string_value(json_object_get(json_object_get(c->header, "source"), "domain"));
     if (guard_target(o->target, getenv("AUTH0_DOMAIN"), source, getenv("A0SNAP_PROTECTED_TENANTS"),
                      o->allow_source, e) < 0)
-        goto out;
-    if (o->test_password_env &&
-        guard_domain_listed(o->target, getenv("A0SNAP_PROTECTED_TENANTS"))) {
-        err_set(e, ERR_REFUSED, "--test-password-env is never used on a protected tenant");
-        goto out;
-    }
-    if (setup_privacy(&c, &policy, &key, e) < 0 || setup_password(&c, e) < 0)
-        goto out;
+        return -1;
+    if (o->test_password_env && guard_domain_listed(o->target, getenv("A0SNAP_PROTECTED_TENANTS")))
+        return err_set(e, ERR_REFUSED, "--test-password-env is never used on a protected tenant");
+    return 0;
+}
 
-    /* 2. The target. */
-    if (tenant_config_from_env(&cfg, o->target, o->api_url, e) < 0)
-        goto out;
+/* 2. The target: credentials, token, scopes. */
+static int connect_target(struct import_ctx *c, struct tenant_config *cfg, struct err *e)
+{
+    const struct import_opts *o = c->opts;
+    struct tenant_options topt;
+
+    if (tenant_config_from_env(cfg, o->target, o->api_url, e) < 0)
+        return -1;
     memset(&topt, 0, sizeof(topt));
     topt.notify = log_notify;
-    if (tenant_new(&c.tenant, &cfg, &topt, e) < 0)
-        goto out;
-    if (tenant_authenticate(c.tenant, e) < 0 ||
-        tenant_require_scopes(c.tenant, import_scopes, e) < 0)
-        goto out;
+    if (tenant_new(&c->tenant, cfg, &topt, e) < 0)
+        return -1;
+    if (tenant_authenticate(c->tenant, e) < 0 ||
+        tenant_require_scopes(c->tenant, import_scopes, e) < 0)
+        return -1;
     if (o->on_conflict == CONFLICT_REPLACE || o->prune) {
         static const char *const del[] = {"delete:users", NULL};
-        if (tenant_require_scopes(c.tenant, del, e) < 0)
-            goto out;
+        if (tenant_require_scopes(c->tenant, del, e) < 0)
+            return -1;
     }
+    return 0;
+}
+
+/* The temp folder (the report's, else the snapshot's) and the report. */
+static void choose_paths(struct import_ctx *c, char *report, size_t len)
+{
+    const struct import_opts *o = c->opts;
+    char copy[4096];
+
     snprintf(copy, sizeof(copy), "%s", o->report ? o->report : o->snapshot);
-    snprintf(c.tmpdir, sizeof(c.tmpdir), "%s", dirname(copy));
+    snprintf(c->tmpdir, sizeof(c->tmpdir), "%s", dirname(copy));
     if (o->report)
-        snprintf(report, sizeof(report), "%s", o->report);
+        snprintf(report, len, "%s", o->report);
     else
-        default_report(report, sizeof(report), o->snapshot, o->target, plan);
+        default_report(report, len, o->snapshot, o->target, o->mode == MODE_PLAN);
+}
 
-    /* An interrupted run's jobs finish before this one plans anything. */
-    if (!plan) {
-        char jpath[4200];
-        snprintf(jpath, sizeof(jpath), "%s.journal", report);
-        if (o->resume) {
-            if (import_journal_resume(&c, jpath, e) < 0)
-                goto out;
-        } else if (fsutil_exists(jpath)) {
-            log_warn("'%s' says an earlier run was interrupted; this run redoes what is still "
-                     "needed (--resume would first wait for that run's jobs)",
-                     jpath);
-            unlink(jpath);
-        }
-        if (import_journal_open(&c, jpath, e) < 0 ||
-            import_journal_write(
-                &c,
-                json_pack("{s:s,s:s?,s:s}", "event", "start", "snapshot_id",
-                          json_string_value(json_object_get(c.header, "snapshot_id")), "target",
-                          o->target),
-                e) < 0)
-            goto out;
-    }
+/* An interrupted run's jobs finish before this one plans anything; then
+ * this run's journal starts. */
+static int start_journal(struct import_ctx *c, const char *report, struct err *e)
+{
+    char jpath[4200];
 
-    /* 3. What the target holds now. */
-    if (o->backup) {
-        snprintf(c.target_dump, sizeof(c.target_dump), "%s", o->backup);
-    } else {
-        int fd;
-        if ((size_t)snprintf(c.target_dump, sizeof(c.target_dump), "%.4000s/.a0snap-target-XXXXXX",
-                             c.tmpdir) >= sizeof(c.target_dump)) {
-            err_set(e, ERR_USAGE, "path too long");
-            c.target_dump[0] = '\0';
-            goto out;
-        }
-        fd = mkstemp(c.target_dump);
-        if (fd < 0) {
-            err_errno(e, ERR_IO, errno, "cannot create a temp file in '%s'", c.tmpdir);
-            c.target_dump[0] = '\0';
-            goto out;
-        }
-        close(fd);
+    snprintf(jpath, sizeof(jpath), "%s.journal", report);
+    if (c->opts->resume) {
+        if (import_journal_resume(c, jpath, e) < 0)
+            return -1;
+    } else if (fsutil_exists(jpath)) {
+        log_warn("'%s' says an earlier run was interrupted; this run redoes what is still "
+                 "needed (--resume would first wait for that run's jobs)",
+                 jpath);
+        unlink(jpath);
     }
+    if (import_journal_open(c, jpath, e) < 0)
+        return -1;
+    return journal_event(c, "start", e);
+}
+
+/* Where the target's state goes: --backup, else a temp file. */
+static int target_dump_path(struct import_ctx *c, struct err *e)
+{
+    int fd;
+
+    if (c->opts->backup) {
+        snprintf(c->target_dump, sizeof(c->target_dump), "%s", c->opts->backup);
+        return 0;
+    }
+    if ((size_t)snprintf(c->target_dump, sizeof(c->target_dump), "%.4000s/.a0snap-target-XXXXXX",
+                         c->tmpdir) >= sizeof(c->target_dump)) {
+        c->target_dump[0] = '\0';
+        return err_set(e, ERR_USAGE, "path too long");
+    }
+    fd = mkstemp(c->target_dump);
+    if (fd < 0) {
+        err_errno(e, ERR_IO, errno, "cannot create a temp file in '%s'", c->tmpdir);
+        c->target_dump[0] = '\0';
+        return -1;
+    }
+    close(fd);
+    return 0;
+}
+
+/* Whether the run covers source connection name: chosen by
+ * --only-connection (all without it) and held by the snapshot (a snapshot
+ * of some connections covers only those). */
+static bool covers(const struct import_ctx *c, const char *name)
+{
+    const struct import_opts *o = c->opts;
+    json_t *req_conns = json_object_get(json_object_get(c->header, "request"), "connections");
+    bool chosen = o->n_only_connection == 0;
+    json_t *item;
+    size_t i;
+
+    for (i = 0; i < o->n_only_connection; i++)
+        if (strcmp(o->only_connection[i], name) == 0)
+            chosen = true;
+    if (json_array_size(req_conns) > 0) {
+        bool listed = false;
+        json_array_foreach(req_conns, i, item)
+        {
+            if (json_is_string(item) && strcmp(json_string_value(item), name) == 0)
+                listed = true;
+        }
+        chosen = chosen && listed;
+    }
+    return chosen;
+}
+
+/* The target connections the run covers (and so what --prune may touch):
+ * only database connections are written. */
+static void cover_connections(struct import_ctx *c)
+{
+    json_t *v;
+    const char *k;
+
+    json_object_foreach(c->conn_map, k, v)
+    {
+        const char *strategy = json_string_value(json_object_get(v, "strategy"));
+        if (covers(c, k) && strategy && strcmp(strategy, "auth0") == 0)
+            json_object_set_new(c->covered, json_string_value(json_object_get(v, "name")),
+                                json_true());
+    }
+    if (c->opts->convert_social_to)
+        json_object_set_new(c->covered, c->opts->convert_social_to, json_true());
+}
+
+/* 3. What the target holds now, and how the snapshot's names map to it. */
+static int read_target(struct import_ctx *c, struct dump_result *dres, struct err *e)
+{
+    const struct import_opts *o = c->opts;
+    struct dump_request dreq;
+
+    if (target_dump_path(c, e) < 0)
+        return -1;
     memset(&dreq, 0, sizeof(dreq));
     dreq.header = NULL;
     dreq.force = !o->backup;
     dreq.progress = on_progress;
     dreq.sort_mem = o->sort_mem;
-    dreq.tmpdir = c.tmpdir;
+    dreq.tmpdir = c->tmpdir;
     log_info("reading the current users of '%s'", o->target);
-    if (dump_tenant(c.tenant, &dreq, c.target_dump, &dres, e) < 0) {
-        err_prefix(e, "reading target '%s'", o->target);
-        goto out;
-    }
+    if (dump_tenant(c->tenant, &dreq, c->target_dump, dres, e) < 0)
+        return err_prefix(e, "reading target '%s'", o->target);
     progress_done();
-    c.target_cat = json_incref(dres.catalogue);
-    if (import_map_build(&c, json_object_get(c.header, "catalogue"), c.target_cat, e) < 0)
-        goto out;
-    {
-        json_t *v;
-        const char *k;
-        json_object_foreach(c.conn_map, k, v)
-        {
-            /* Only database connections are written; --only-connection
-             * narrows what the run covers (and so what --prune may touch). */
-            const char *strategy = json_string_value(json_object_get(v, "strategy"));
-            json_t *req_conns =
-                json_object_get(json_object_get(c.header, "request"), "connections");
-            bool chosen = o->n_only_connection == 0;
-            for (size_t i = 0; i < o->n_only_connection; i++)
-                if (strcmp(o->only_connection[i], k) == 0)
-                    chosen = true;
-            /* a snapshot of some connections covers only those */
-            if (json_array_size(req_conns) > 0) {
-                bool listed = false;
-                json_t *rc_item;
-                size_t i;
-                json_array_foreach(req_conns, i, rc_item)
-                {
-                    if (json_is_string(rc_item) && strcmp(json_string_value(rc_item), k) == 0)
-                        listed = true;
-                }
-                chosen = chosen && listed;
-            }
-            if (chosen && strategy && strcmp(strategy, "auth0") == 0)
-                json_object_set_new(c.covered, json_string_value(json_object_get(v, "name")),
-                                    json_true());
-        }
-        if (o->convert_social_to)
-            json_object_set_new(c.covered, o->convert_social_to, json_true());
-    }
+    c->target_cat = json_incref(dres->catalogue);
+    if (import_map_build(c, json_object_get(c->header, "catalogue"), c->target_cat, e) < 0)
+        return -1;
+    cover_connections(c);
+    return 0;
+}
 
-    /* 4. Plan. */
-    if (open_sorts(&c, e) < 0)
-        goto out;
-    if (import_plan(&c, e) < 0)
-        goto out;
+/* The --prune guard, before anything is written: a plan only warns. */
+static int check_prune(struct import_ctx *c, struct err *e)
+{
+    const struct import_opts *o = c->opts;
+    size_t limit = o->max_deletes >= 0 ? (size_t)o->max_deletes : c->target_users_in_scope / 10;
 
-    /* The --prune guard, before anything is written. */
-    if (o->prune) {
-        size_t limit = o->max_deletes >= 0 ? (size_t)o->max_deletes : c.target_users_in_scope / 10;
-        if (c.prune_deletes > limit) {
-            if (plan) {
-                log_warn("--prune would delete %zu users, more than --max-deletes %zu%s: an "
-                         "import with these options stops before writing anything",
-                         c.prune_deletes, limit, o->max_deletes >= 0 ? "" : " (10% of the target)");
-            } else {
-                err_set(e, ERR_REFUSED,
-                        "--prune would delete %zu of the %zu target users in the covered "
-                        "connections, more than --max-deletes %zu%s; nothing was written (--plan "
-                        "lists them)",
-                        c.prune_deletes, c.target_users_in_scope, limit,
-                        o->max_deletes >= 0 ? "" : " (default: 10%)");
-                goto out;
-            }
-        }
+    if (!o->prune || c->prune_deletes <= limit)
+        return 0;
+    if (o->mode == MODE_PLAN) {
+        log_warn("--prune would delete %zu users, more than --max-deletes %zu%s: an "
+                 "import with these options stops before writing anything",
+                 c->prune_deletes, limit, o->max_deletes >= 0 ? "" : " (10% of the target)");
+        return 0;
     }
+    return err_set(e, ERR_REFUSED,
+                   "--prune would delete %zu of the %zu target users in the covered "
+                   "connections, more than --max-deletes %zu%s; nothing was written (--plan "
+                   "lists them)",
+                   c->prune_deletes, c->target_users_in_scope, limit,
+                   o->max_deletes >= 0 ? "" : " (default: 10%)");
+}
 
-    /* 5. Apply. */
-    if (!plan) {
-        if (import_journal_write(
-                &c,
-                json_pack("{s:s,s:s?,s:s}", "event", "apply", "snapshot_id",
-                          json_string_value(json_object_get(c.header, "snapshot_id")), "target",
-                          o->target),
-                e) < 0)
-            goto out;
-        /* Role and membership changes start while the jobs run (between
-         * polls) and finish after the PATCHes. */
-        if (import_apply_deletes(&c, e) < 0 || import_run_jobs(&c, e) < 0 ||
-            import_apply_patches(&c, e) < 0 || import_grants_drain(&c, e) < 0)
-            goto out;
-        progress_done();
-    }
+/* 5. Apply. Role and membership changes start while the jobs run (between
+ * polls) and finish after the PATCHes. */
+static int apply(struct import_ctx *c, struct err *e)
+{
+    if (journal_event(c, "apply", e) < 0 || import_apply_deletes(c, e) < 0 ||
+        import_run_jobs(c, e) < 0 || import_apply_patches(c, e) < 0 ||
+        import_grants_drain(c, e) < 0)
+        return -1;
+    progress_done();
+    return 0;
+}
 
-    /* 6. Report. */
-    summary = summary_json(&c, o->target, now_s() - t0);
-    if (!summary) {
-        err_oom(e);
+/* 6. Report. Some users failed: ERR_PARTIAL once the report is written. */
+static int report(struct import_ctx *c, const char *path, double seconds, struct err *e)
+{
+    const struct import_opts *o = c->opts;
+    bool plan = o->mode == MODE_PLAN;
+    json_t *summary = summary_json(c, o->target, seconds);
+    int rc = -1;
+
+    if (!summary)
+        return err_oom(e);
+    if (import_write_report(c, path, summary, e) < 0)
         goto out;
-    }
-    if (import_write_report(&c, report, summary, e) < 0)
+    log_info("report: '%s'", path);
+    if (plan && !o->json && import_print_plan(c, path, stdout, e) < 0)
         goto out;
-    log_info("report: '%s'", report);
-    if (plan && !o->json && import_print_plan(&c, report, stdout, e) < 0)
-        goto out;
-    *out = c.n;
-    import_journal_finish(&c, true);
-    if (!plan && c.n.failed > 0) {
-        err_set(e, ERR_PARTIAL, "%zu user%s failed (see '%s')", c.n.failed,
-                c.n.failed == 1 ? "" : "s", report);
+    import_journal_finish(c, true);
+    if (!plan && c->n.failed > 0) {
+        err_set(e, ERR_PARTIAL, "%zu user%s failed (see '%s')", c->n.failed,
+                c->n.failed == 1 ? "" : "s", path);
         goto out;
     }
     rc = 0;
 out:
+    json_decref(summary);
+    return rc;
+}
+
+static void ctx_init(struct import_ctx *c, const struct import_opts *o)
+{
+    memset(c, 0, sizeof(*c));
+    c->opts = o;
+    c->records_fd = -1;
+    c->journal_fd = -1;
+    c->target_dump[0] = '\0';
+}
+
+static void ctx_release(struct import_ctx *c)
+{
+    json_t *owned[] = {c->header,  c->target_cat, c->conn_map,        c->role_map, c->org_map,
+                       c->covered, c->unmapped,   c->planned_deletes, c->deferred, c->failures};
+
+    if (c->target_dump[0] && !c->opts->backup)
+        unlink(c->target_dump);
+    import_journal_finish(c, false);
+    close_sorts(c);
+    for (size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++)
+        json_decref(owned[i]);
+    release_password(c);
+    release_privacy(c);
+    tenant_free(c->tenant);
+}
+
+int import_run(const struct import_opts *o, struct import_counts *out, struct err *e)
+{
+    struct import_ctx c;
+    struct snapshot_summary snap;
+    struct tenant_config cfg;
+    struct dump_result dres;
+    char path[4096];
+    double t0 = now_s();
+    bool plan = o->mode == MODE_PLAN;
+    int rc = -1;
+
+    ctx_init(&c, o);
+    memset(&cfg, 0, sizeof(cfg));
+    snapshot_summary_init(&snap);
+    dump_result_init(&dres);
+    if (check_snapshot(&c, &snap, e) < 0 || setup_privacy(&c, e) < 0 || setup_password(&c, e) < 0 ||
+        connect_target(&c, &cfg, e) < 0)
+        goto out;
+    choose_paths(&c, path, sizeof(path));
+    if (!plan && start_journal(&c, path, e) < 0)
+        goto out;
+    if (read_target(&c, &dres, e) < 0)
+        goto out;
+    /* 4. Plan. */
+    if (open_sorts(&c, e) < 0 || import_plan(&c, e) < 0 || check_prune(&c, e) < 0)
+        goto out;
+    if (!plan && apply(&c, e) < 0)
+        goto out;
+    if (report(&c, path, now_s() - t0, e) < 0)
+        goto out;
+    rc = 0;
+out:
     progress_done();
     *out = c.n;
-    if (c.target_dump[0] && !o->backup)
-        unlink(c.target_dump);
-    import_journal_finish(&c, false);
-    close_sorts(&c);
-    json_decref(summary);
-    json_decref(c.header);
-    json_decref(c.target_cat);
-    json_decref(c.conn_map);
-    json_decref(c.role_map);
-    json_decref(c.org_map);
-    json_decref(c.covered);
-    json_decref(c.unmapped);
-    json_decref(c.failures);
-    json_decref(c.planned_deletes);
-    json_decref(c.deferred);
-    if (c.password_hash) {
-        explicit_bzero(c.password_hash, strlen(c.password_hash));
-        free(c.password_hash);
-    }
-    privacy_ctx_free(c.privacy);
-    privacy_policy_free(policy);
-    pseudonym_key_free(key);
+    ctx_release(&c);
     dump_result_release(&dres);
     snapshot_summary_release(&snap);
-    tenant_free(c.tenant);
     tenant_config_release(&cfg);
     return rc;
 }

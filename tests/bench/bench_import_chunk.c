@@ -11,14 +11,16 @@
  * snapshot_reader (which checks it again as it goes), every database user
  * (the default --social-users=skip leaves the others out) becomes a record
  * (userconv_to_import, serialized with USERCONV_JSON_FLAGS) and goes to the
- * chunker of its connection (common/multipart.h), whose full bodies are
- * taken and counted as import_jobs.c would send them. What the import does
- * besides (reading the target, the plan's sorts and diff) is not here.
+ * import's own chunking (import/import_chunks.h, as import_jobs.c calls
+ * it), whose full bodies are counted where import_jobs.c would send them.
+ * What the import does besides (reading the target, the plan's sorts and
+ * diff) is not here.
  *
  * Prints the counts and phase times as plain lines, then one JSON line.
  * Peak memory is measured by the caller (tests/bench/bench_local.py).
  */
 #include "bench_clock.h"
+#include "import_chunks.h"
 #include "multipart.h"
 #include "snapshot.h"
 #include "userconv.h"
@@ -30,23 +32,26 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#define MAX_CONNS 16 /* as import_jobs.c */
-
 struct opts {
     const char *input;
     size_t max_body;
     bool verify;
 };
 
+/* What the bodies of one connection held. */
 struct conn_chunks {
-    char name[256];
-    struct import_chunker *chunker;
     size_t bodies, users;
     unsigned long long body_bytes;
     unsigned long long record_bytes; /* the records alone, without "[", "," and "]" */
     size_t max_body_seen;
     size_t framing;              /* bytes of a body that are not the JSON array */
     unsigned long long in_chunk; /* record bytes in the current chunk */
+};
+
+/* The callbacks' context. */
+struct bench_chunks {
+    json_t *header;                                   /* the snapshot's, borrowed */
+    struct conn_chunks conns[IMPORT_MAX_CONNECTIONS]; /* by connection number */
 };
 
 static int parse_args(int argc, char **argv, struct opts *o)
@@ -85,9 +90,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 
 /* The connection's id from the snapshot's catalogue (the chunker only
  * needs some valid id; the target's would do the same). */
-static const char *conn_id(json_t *header, const char *name)
+static const char *conn_id(void *ctx, const char *name)
 {
-    json_t *conns = json_object_get(json_object_get(header, "catalogue"), "connections"), *c;
+    const struct bench_chunks *bc = ctx;
+    json_t *conns = json_object_get(json_object_get(bc->header, "catalogue"), "connections"), *c;
     size_t i;
 
     json_array_foreach(conns, i, c)
@@ -100,48 +106,22 @@ static const char *conn_id(json_t *header, const char *name)
     return "con_bench0000000000";
 }
 
-/* Takes the current chunk's body as import_jobs.c does, and counts it. */
-static int take(struct conn_chunks *cc, struct err *e)
+/* A body as import_jobs.c would send it: counted. */
+static int count_body(void *ctx, struct import_body *b, struct err *e)
 {
-    char *body = NULL, *ctype = NULL, *ext = NULL;
-    size_t len = 0;
+    struct bench_chunks *bc = ctx;
+    struct conn_chunks *cc = &bc->conns[b->conn];
 
-    size_t n = import_chunker_count(cc->chunker);
-
-    if (import_chunker_take(cc->chunker, &body, &len, &ctype, &ext, e) < 0)
-        return -1;
+    (void)e;
     /* body = framing + "[" + records joined by "," + "]" */
-    cc->framing = len - (size_t)cc->in_chunk - (n - 1) - 2;
+    cc->framing = b->len - (size_t)cc->in_chunk - (b->records - 1) - 2;
     cc->in_chunk = 0;
     cc->bodies++;
-    cc->body_bytes += len;
-    if (len > cc->max_body_seen)
-        cc->max_body_seen = len;
-    free(body);
-    free(ctype);
-    free(ext);
+    cc->body_bytes += b->len;
+    if (b->len > cc->max_body_seen)
+        cc->max_body_seen = b->len;
+    import_body_release(b);
     return 0;
-}
-
-static struct conn_chunks *chunks_for(struct conn_chunks *all, size_t *n, json_t *header,
-                                      const char *name, size_t max_body, struct err *e)
-{
-    char prefix[64];
-    size_t k;
-
-    for (k = 0; k < *n; k++)
-        if (strcmp(all[k].name, name) == 0)
-            return &all[k];
-    if (*n == MAX_CONNS) {
-        err_set(e, ERR_USAGE, "more than %d connections", MAX_CONNS);
-        return NULL;
-    }
-    snprintf(all[k].name, sizeof(all[k].name), "%s", name);
-    snprintf(prefix, sizeof(prefix), "a0snap-bench-%zu", k + 1);
-    if (import_chunker_new(&all[k].chunker, conn_id(header, name), prefix, max_body, e) < 0)
-        return NULL;
-    (*n)++;
-    return &all[k];
 }
 
 int main(int argc, char **argv)
@@ -149,10 +129,11 @@ int main(int argc, char **argv)
     struct opts o;
     struct err e;
     struct snapshot_reader *r = NULL;
-    struct conn_chunks conns[MAX_CONNS];
+    struct import_chunks *chunks = NULL;
+    struct bench_chunks bc;
     struct userconv_opts uo;
     struct clock_mark t0, t1, t2;
-    size_t n_conns = 0, users = 0, database = 0, other = 0, skipped = 0, too_big = 0;
+    size_t n_conns, users = 0, database = 0, other = 0, skipped = 0, too_big = 0;
     size_t bodies = 0;
     unsigned long long record_bytes = 0, body_bytes = 0;
     size_t max_seen = 0;
@@ -165,7 +146,7 @@ int main(int argc, char **argv)
         return 2;
     }
     err_clear(&e);
-    memset(conns, 0, sizeof(conns));
+    memset(&bc, 0, sizeof(bc));
     userconv_opts_init(&uo);
 
     t0 = mark();
@@ -174,12 +155,15 @@ int main(int argc, char **argv)
     t1 = mark();
     if (snapshot_reader_open(&r, o.input, &e) < 0)
         goto out;
+    bc.header = snapshot_reader_header(r);
+    if (import_chunks_new(&chunks, "a0snap-bench", o.max_body, conn_id, count_body, &bc, &e) < 0)
+        goto out;
     while ((got = snapshot_reader_next(r, &user, &e)) == 1) {
         struct userconv_info info;
         struct conn_chunks *cc;
         json_t *rec = NULL;
         char *text;
-        size_t len;
+        size_t len, k;
         int added;
 
         users++;
@@ -204,53 +188,45 @@ int main(int argc, char **argv)
             err_oom(&e);
             goto out;
         }
-        cc = chunks_for(conns, &n_conns, snapshot_reader_header(r),
-                        userconv_user_connection(user) ? userconv_user_connection(user) : "",
-                        o.max_body, &e);
-        json_decref(user);
-        user = NULL;
-        if (!cc) {
-            free(text);
-            goto out;
-        }
         len = strlen(text);
         record_bytes += len;
-        added = import_chunker_add(cc->chunker, text, len, &e);
-        if (added == 1) {
-            if (take(cc, &e) < 0) {
-                free(text);
-                goto out;
-            }
-            added = import_chunker_add(cc->chunker, text, len, &e);
-        }
+        added = import_chunks_add(
+            chunks, userconv_user_connection(user) ? userconv_user_connection(user) : "", text, len,
+            &k, &e);
+        json_decref(user);
+        user = NULL;
         free(text);
-        if (added < 0) {
+        if (added < 0)
+            goto out;
+        if (added == 1) {
             too_big++; /* the import reports such a user as failed */
             err_clear(&e);
             continue;
         }
+        cc = &bc.conns[k];
         cc->users++;
         cc->record_bytes += len;
         cc->in_chunk += len;
     }
     if (got < 0)
         goto out;
-    for (size_t k = 0; k < n_conns; k++)
-        if (import_chunker_count(conns[k].chunker) > 0 && take(&conns[k], &e) < 0)
-            goto out;
+    if (import_chunks_flush(chunks, &e) < 0)
+        goto out;
     t2 = mark();
+    n_conns = import_chunks_connections(chunks);
 
     for (size_t k = 0; k < n_conns; k++) {
         printf("connection '%s': %zu users in %zu bodies (%.0f users and %.0f bytes per body, "
                "largest %zu)\n",
-               conns[k].name, conns[k].users, conns[k].bodies,
-               (double)conns[k].users / (double)(conns[k].bodies ? conns[k].bodies : 1),
-               (double)conns[k].body_bytes / (double)(conns[k].bodies ? conns[k].bodies : 1),
-               conns[k].max_body_seen);
-        bodies += conns[k].bodies;
-        body_bytes += conns[k].body_bytes;
-        if (conns[k].max_body_seen > max_seen)
-            max_seen = conns[k].max_body_seen;
+               import_chunks_name(chunks, k), bc.conns[k].users, bc.conns[k].bodies,
+               (double)bc.conns[k].users / (double)(bc.conns[k].bodies ? bc.conns[k].bodies : 1),
+               (double)bc.conns[k].body_bytes /
+                   (double)(bc.conns[k].bodies ? bc.conns[k].bodies : 1),
+               bc.conns[k].max_body_seen);
+        bodies += bc.conns[k].bodies;
+        body_bytes += bc.conns[k].body_bytes;
+        if (bc.conns[k].max_body_seen > max_seen)
+            max_seen = bc.conns[k].max_body_seen;
     }
     printf("users %zu: database %zu, other (skipped as social/enterprise) %zu, not importable %zu, "
            "too big %zu\n",
@@ -267,8 +243,8 @@ int main(int argc, char **argv)
     for (size_t k = 0; k < n_conns; k++)
         printf("%s\"%s\":{\"users\":%zu,\"bodies\":%zu,\"body_bytes\":%llu,\"record_bytes\":%llu,"
                "\"framing\":%zu}",
-               k ? "," : "", conns[k].name, conns[k].users, conns[k].bodies, conns[k].body_bytes,
-               conns[k].record_bytes, conns[k].framing);
+               k ? "," : "", import_chunks_name(chunks, k), bc.conns[k].users, bc.conns[k].bodies,
+               bc.conns[k].body_bytes, bc.conns[k].record_bytes, bc.conns[k].framing);
     printf("},\"verify\":%s,\"wall\":{\"verify\":%.3f,\"chunk\":%.3f,\"total\":%.3f},"
            "\"cpu\":{\"verify\":%.3f,\"chunk\":%.3f,\"total\":%.3f}}\n",
            o.verify ? "true" : "false", t1.wall - t0.wall, t2.wall - t1.wall, t2.wall - t0.wall,
@@ -279,7 +255,6 @@ out:
         fprintf(stderr, "bench_import_chunk: %s\n", e.msg);
     json_decref(user);
     snapshot_reader_free(r);
-    for (size_t k = 0; k < MAX_CONNS; k++)
-        import_chunker_free(conns[k].chunker);
+    import_chunks_free(chunks);
     return rc;
 }

@@ -7,6 +7,7 @@
 #include "err.h"
 #include "extsort.h"
 #include "harness.h"
+#include "sortcursor.h"
 
 #include <dirent.h>
 #include <signal.h>
@@ -285,6 +286,39 @@ static void test_disk_full(void)
     free_recs(r, 4000);
 }
 
+/* The cursor walks the sort's records in order and compares its key in
+ * the sort's order: bytes first, then a shorter prefix first. */
+static void test_cursor(void)
+{
+    struct extsort *s = NULL;
+    struct sort_cursor c;
+    struct err e;
+    static const char *const keys[] = {"b", "ab", "a", "a\xff"};
+
+    err_clear(&e);
+    CHECK_INT(extsort_new(&s, tmpdir, 0, &e), 0);
+    for (size_t i = 0; i < 4; i++)
+        CHECK_INT(extsort_add(s, keys[i], strlen(keys[i]), "v", 1, &e), 0);
+    CHECK_INT(extsort_finish(s, &e), 0);
+    sort_cursor_init(&c, s);
+    CHECK(!c.have);
+    CHECK_INT(sort_cursor_next(&c, &e), 0);
+    CHECK(c.have && c.klen == 1 && c.key[0] == 'a' && c.rlen == 1 && c.rec[0] == 'v');
+    CHECK_INT(sort_cursor_cmp(&c, "a", 1), 0);
+    CHECK(sort_cursor_cmp(&c, "a\xff", 2) < 0); /* a shorter prefix first */
+    CHECK(sort_cursor_cmp(&c, "", 0) > 0);
+    CHECK_INT(sort_cursor_next(&c, &e), 0);
+    CHECK(c.have && sort_cursor_cmp(&c, "ab", 2) == 0);
+    CHECK(sort_cursor_cmp(&c, "a\xff", 2) < 0); /* bytes unsigned: 'b' < 0xff */
+    CHECK_INT(sort_cursor_next(&c, &e), 0);
+    CHECK(c.have && sort_cursor_cmp(&c, "a\xff", 2) == 0);
+    CHECK_INT(sort_cursor_next(&c, &e), 0);
+    CHECK(c.have && sort_cursor_cmp(&c, "b", 1) == 0);
+    CHECK_INT(sort_cursor_next(&c, &e), 0);
+    CHECK(!c.have);
+    extsort_free(s);
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof(tmpdir), "/tmp/a0snap-test-extsort-XXXXXX");
@@ -300,6 +334,7 @@ int main(void)
     RUN(test_deterministic);
     RUN(test_misuse_and_limits);
     RUN(test_disk_full);
+    RUN(test_cursor);
     rmdir(tmpdir);
     return harness_done();
 }

@@ -1,0 +1,38 @@
+/*
+ * import_conflicts.h - finding snapshot users whose email or username a
+ * different user already holds (pass C of import_plan.c).
+ *
+ * Both sides put their users' emails and usernames into an index sort
+ * (import_conflict_key_add): the key is "<target connection>\x1f<kind>:
+ * <value lower-cased>", the record the user_id. Merging the two sorted
+ * indexes finds every key held under two user_ids: a target user holding
+ * a snapshot user's email or username, or a second snapshot user with the
+ * same value as a first one. Each conflict becomes a record of the
+ * conflict sort: key the snapshot user's id, record "<other user_id>\x1f
+ * <kind>" (kind "email" or "username"). What is done about a conflict is
+ * import_decide.h's.
+ *
+ * No network: the sorts are extsorts (common/util), in memory up to their
+ * budget.
+ */
+#ifndef A0SNAP_IMPORT_CONFLICTS_H
+#define A0SNAP_IMPORT_CONFLICTS_H
+
+#include "err.h"
+
+struct extsort;
+
+/* Adds uid's value of kind ("email", "username") in connection conn to
+ * index s. Nothing for a NULL or empty value; a key longer than 1199 bytes
+ * is cut (values that long never match anything real). */
+int import_conflict_key_add(struct extsort *s, const char *conn, const char *kind,
+                            const char *value, const char *uid, struct err *e);
+
+/* Finishes the snapshot's index sidx and the target's tidx and merges
+ * them into conf (not finished). For each key, the snapshot's first holder
+ * (in user_id order) may have it: later snapshot holders conflict with it,
+ * and so does every target holder under another user_id. */
+int import_find_conflicts(struct extsort *sidx, struct extsort *tidx, struct extsort *conf,
+                          struct err *e);
+
+#endif

@@ -1,0 +1,73 @@
+/* import_decide.c - see import_decide.h. */
+#include "import_decide.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void import_decision_init(struct import_decision *d)
+{
+    memset(d, 0, sizeof(*d));
+    userdiff_init(&d->diff);
+}
+
+void import_decision_release(struct import_decision *d)
+{
+    userdiff_release(&d->diff);
+    userdiff_plan_release(&d->plan);
+    json_decref(d->fields);
+    import_decision_init(d);
+}
+
+/* A conflict: 1 when it decides (skip or defer), 0 when the user is to be
+ * written after its holder is deleted. */
+static int decide_conflict(const struct import_decide_opts *o, const char *uid,
+                           const char *conflict, bool may_defer, struct import_decision *d)
+{
+    const char *sep = strchr(conflict, '\x1f');
+    int olen = sep ? (int)(sep - conflict) : (int)strlen(conflict);
+    const char *kind = sep ? sep + 1 : "email";
+    bool self = olen == (int)strlen(uid) && strncmp(conflict, uid, (size_t)olen) == 0;
+
+    if (o->on_conflict == CONFLICT_SKIP && o->prune && may_defer && !self) {
+        d->action = IMPORT_DEFER;
+        return 1;
+    }
+    if (o->on_conflict == CONFLICT_SKIP || self) {
+        d->action = IMPORT_SKIP;
+        d->outcome = "skipped";
+        snprintf(d->reason, sizeof(d->reason),
+                 "conflict: target user '%.*s' already has this %s (--on-conflict=replace "
+                 "deletes it and creates this user)",
+                 olen, conflict, kind);
+        return 1;
+    }
+    snprintf(d->replaces, sizeof(d->replaces), "%.*s", olen, conflict);
+    snprintf(d->replaces_why, sizeof(d->replaces_why),
+             "held the %s of snapshot user '%s' (--on-conflict=replace)", kind, uid);
+    snprintf(d->reason, sizeof(d->reason), "replaces target user '%.*s' that had this %s", olen,
+             conflict, kind);
+    return 0;
+}
+
+int import_decide(const struct import_decide_opts *o, const char *uid, const json_t *want,
+                  const json_t *have, const char *conflict, bool may_defer,
+                  struct import_decision *d, struct err *e)
+{
+    import_decision_init(d);
+    if (conflict && decide_conflict(o, uid, conflict, may_defer, d) == 1)
+        return 0;
+    d->action = IMPORT_WRITE;
+    if (userdiff_compare(want, have, &d->diff, e) < 0 ||
+        userdiff_plan(want, have, &d->diff, &d->plan, e) < 0) {
+        import_decision_release(d);
+        return -1;
+    }
+    d->fields = userdiff_fields_json(&d->diff);
+    if (d->plan.action == UD_CREATE)
+        d->outcome = "created";
+    else if (d->plan.action == UD_UPDATE || json_array_size(d->fields) > 0)
+        d->outcome = "updated";
+    else
+        d->outcome = "unchanged";
+    return 0;
+}
