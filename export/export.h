@@ -47,6 +47,7 @@ struct export_summary {
     size_t dropped_grants; /* grants of users not in the snapshot */
     size_t excluded_by_policy;
     size_t drift_keys;
+    size_t member_role_requests; /* organization member roles read one member at a time */
     double seconds;
     long api_requests;
     long retries;

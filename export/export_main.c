@@ -190,14 +190,15 @@ static int finish(void *opts, int n, char **args, struct err *e)
 static void print_json(const struct export_summary *s)
 {
     json_t *j = json_pack(
-        "{s:s,s:I,s:O,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:f,s:I,s:I}", "path", s->path, "users",
-        (json_int_t)s->users, "per_connection", s->per_connection, "connections",
+        "{s:s,s:I,s:O,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:f,s:I,s:I,s:I}", "path", s->path,
+        "users", (json_int_t)s->users, "per_connection", s->per_connection, "connections",
         (json_int_t)s->connections, "roles", (json_int_t)s->roles, "organizations",
         (json_int_t)s->organizations, "role_grants", (json_int_t)s->role_grants, "memberships",
         (json_int_t)s->memberships, "dropped_grants", (json_int_t)s->dropped_grants,
         "excluded_by_policy", (json_int_t)s->excluded_by_policy, "unreviewed_metadata_keys",
         (json_int_t)s->drift_keys, "anonymized", s->anonymized, "seconds", s->seconds,
-        "api_requests", (json_int_t)s->api_requests, "retries", (json_int_t)s->retries);
+        "api_requests", (json_int_t)s->api_requests, "retries", (json_int_t)s->retries,
+        "member_role_requests", (json_int_t)s->member_role_requests);
 
     cli_print_json(j);
 }
@@ -227,6 +228,10 @@ static int run(void *opts, struct err *e)
         if (sum.excluded_by_policy)
             log_info("%zu users left out by the privacy policy's selection",
                      sum.excluded_by_policy);
+        if (sum.member_role_requests)
+            log_info("the organization member lists held no roles: %zu requests read them one "
+                     "member at a time",
+                     sum.member_role_requests);
         if (o->json)
             print_json(&sum);
     }

@@ -260,6 +260,7 @@ int export_run(const struct export_opts *o, struct export_summary *sum, struct e
     sum->role_grants = res.role_grants;
     sum->memberships = res.memberships;
     sum->dropped_grants = res.dropped_grants;
+    sum->member_role_requests = res.member_role_requests;
     sum->excluded_by_policy = res.excluded_by_policy;
     sum->connections = json_array_size(json_object_get(res.catalogue, "connections"));
     sum->roles = json_array_size(json_object_get(res.catalogue, "roles"));

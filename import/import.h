@@ -95,6 +95,7 @@ struct import_counts {
     size_t member_roles_added, member_roles_removed;
     size_t jobs, jobs_retried, patches;
     size_t roles_created;
+    size_t member_role_requests; /* reading the target: member roles one member at a time */
 };
 
 struct import_ctx {

@@ -476,6 +476,12 @@ static int engine_init(struct job_engine *je, struct import_ctx *c, struct err *
     memset(je, 0, sizeof(*je));
     je->c = c;
     import_poll_config_default(&pc);
+    /* A0SNAP_POLL_MS (config.h) sets the shortest wait between polls. */
+    if (tenant_timing(c->tenant)->poll_ms > 0) {
+        pc.first_ms = tenant_timing(c->tenant)->poll_ms;
+        if (pc.max_ms < pc.first_ms)
+            pc.max_ms = pc.first_ms;
+    }
     import_sched_init(&je->sched, &pc);
     snprintf(je->prefix, sizeof(je->prefix), "a0snap-%.16s", sid ? sid : "snapshot");
     return import_chunks_new(&je->chunks, je->prefix, c->opts->max_body, conn_id_of, on_body, je,

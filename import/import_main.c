@@ -424,7 +424,7 @@ static void print_summary(const struct import_opts *o, const struct import_count
                  "password reset, or --test-password-env for test logins");
     if (o->json) {
         json_t *j = json_pack(
-            "{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "mode", verb,
+            "{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "mode", verb,
             "created", (json_int_t)n->created, "updated", (json_int_t)n->updated, "unchanged",
             (json_int_t)n->unchanged, "skipped", (json_int_t)n->skipped, "failed",
             (json_int_t)n->failed, "deleted", (json_int_t)n->deleted, "conflicts",
@@ -432,7 +432,8 @@ static void print_summary(const struct import_opts *o, const struct import_count
             "roles_added", (json_int_t)n->roles_added, "roles_removed",
             (json_int_t)n->roles_removed, "members_added", (json_int_t)n->members_added,
             "members_removed", (json_int_t)n->members_removed, "jobs", (json_int_t)n->jobs,
-            "patches", (json_int_t)n->patches, "jobs_retried", (json_int_t)n->jobs_retried);
+            "patches", (json_int_t)n->patches, "jobs_retried", (json_int_t)n->jobs_retried,
+            "member_role_requests", (json_int_t)n->member_role_requests);
         cli_print_json(j);
     }
 }

@@ -192,7 +192,7 @@ static json_t *summary_json(struct import_ctx *c, const char *target, double sec
 
     return json_pack(
         "{s:s,s:s,s:s,s:s?,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
-        "s:I,s:f,s:I,s:I}",
+        "s:I,s:I,s:f,s:I,s:I}",
         "a0snap", "import-summary", "mode", c->opts->mode == MODE_PLAN ? "plan" : "import",
         "target", target, "snapshot_id",
         json_string_value(json_object_get(c->header, "snapshot_id")), "conflicts",
@@ -206,7 +206,8 @@ static json_t *summary_json(struct import_ctx *c, const char *target, double sec
         (json_int_t)c->n.jobs, "jobs_retried", (json_int_t)c->n.jobs_retried, "patches",
         (json_int_t)c->n.patches, "roles_created", (json_int_t)c->n.roles_created,
         "passwords_not_copied", (json_int_t)0, "prune_candidates", (json_int_t)c->prune_candidates,
-        "seconds", seconds, "api_requests", (json_int_t)(st ? st->requests : 0), "retries",
+        "member_role_requests", (json_int_t)c->n.member_role_requests, "seconds", seconds,
+        "api_requests", (json_int_t)(st ? st->requests : 0), "retries",
         (json_int_t)(st ? st->retries : 0));
 }
 
@@ -390,6 +391,7 @@ static int read_target(struct import_ctx *c, struct dump_result *dres, struct er
         return err_prefix(e, "reading target '%s'", o->target);
     progress_done();
     c->target_cat = json_incref(dres->catalogue);
+    c->n.member_role_requests = dres->member_role_requests;
     if (import_map_build(c, json_object_get(c->header, "catalogue"), c->target_cat, e) < 0)
         return -1;
     cover_connections(c);
