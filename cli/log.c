@@ -46,54 +46,18 @@ static void progress_clear(void)
     }
 }
 
-static void log_vline(const char *kind, const char *fmt, va_list ap)
+void log_line(enum log_level min, const char *kind, const char *fmt, ...)
 {
+    va_list ap;
+
+    if (g_level < min)
+        return;
     progress_clear();
     fprintf(stderr, "%s: %s", g_prog, kind);
+    va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
+    va_end(ap);
     fputc('\n', stderr);
-}
-
-void log_error(const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    log_vline("", fmt, ap);
-    va_end(ap);
-}
-
-void log_warn(const char *fmt, ...)
-{
-    va_list ap;
-
-    if (g_level == LOG_QUIET)
-        return;
-    va_start(ap, fmt);
-    log_vline("warning: ", fmt, ap);
-    va_end(ap);
-}
-
-void log_info(const char *fmt, ...)
-{
-    va_list ap;
-
-    if (g_level < LOG_NORMAL)
-        return;
-    va_start(ap, fmt);
-    log_vline("", fmt, ap);
-    va_end(ap);
-}
-
-void log_verbose(const char *fmt, ...)
-{
-    va_list ap;
-
-    if (g_level < LOG_VERBOSE)
-        return;
-    va_start(ap, fmt);
-    log_vline("", fmt, ap);
-    va_end(ap);
 }
 
 void log_err(const struct err *e)

@@ -24,12 +24,20 @@ void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 const char *log_progname(void);
 
-void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* One line "PROG: KIND<message>" on stderr when the level set allows
+ * lines of level min (LOG_QUIET: always). The four below are the ones to
+ * use. */
+void log_line(enum log_level min, const char *kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Always shown. */
+#define log_error(...) log_line(LOG_QUIET, "", __VA_ARGS__)
+/* Shown unless --quiet, as "warning: ...". */
+#define log_warn(...) log_line(LOG_NORMAL, "warning: ", __VA_ARGS__)
 /* Shown unless --quiet. */
-void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#define log_info(...) log_line(LOG_NORMAL, "", __VA_ARGS__)
 /* Shown only with --verbose. */
-void log_verbose(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#define log_verbose(...) log_line(LOG_VERBOSE, "", __VA_ARGS__)
 
 /* Prints e->msg as an error line. */
 void log_err(const struct err *e);

@@ -5,6 +5,8 @@
  */
 #include "dump_internal.h"
 
+#include "jsonutil.h"
+
 #include "tenant.h"
 
 #include <stdlib.h>
@@ -35,35 +37,6 @@ static int collect_item(void *ctx, json_t *item, struct err *e)
     }
     if (json_array_append_new(c->list, o) < 0)
         return err_oom(e);
-    return 0;
-}
-
-static int by_name(const void *a, const void *b)
-{
-    json_t *const *x = a, *const *y = b;
-    return strcmp(json_string_value(json_object_get(*x, "name")),
-                  json_string_value(json_object_get(*y, "name")));
-}
-
-static int sort_by_name(json_t *list, struct err *e)
-{
-    size_t n = json_array_size(list);
-    json_t **items;
-    json_t *sorted;
-
-    if (n < 2)
-        return 0;
-    items = calloc(n, sizeof(*items));
-    if (!items)
-        return err_oom(e);
-    for (size_t i = 0; i < n; i++)
-        items[i] = json_incref(json_array_get(list, i));
-    qsort(items, n, sizeof(*items), by_name);
-    json_array_clear(list);
-    sorted = list;
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(sorted, items[i]);
-    free(items);
     return 0;
 }
 
@@ -100,9 +73,9 @@ int dump_catalogue(struct dump_ctx *c, struct err *e)
     if (tenant_list_checkpoint(c->tenant, "/organizations", "organizations", collect_item, &col,
                                e) < 0)
         return err_prefix(e, "listing organizations");
-    if (sort_by_name(json_object_get(cat, "connections"), e) < 0 ||
-        sort_by_name(json_object_get(cat, "roles"), e) < 0 ||
-        sort_by_name(json_object_get(cat, "organizations"), e) < 0)
+    if (json_sort_by_name(json_object_get(cat, "connections"), e) < 0 ||
+        json_sort_by_name(json_object_get(cat, "roles"), e) < 0 ||
+        json_sort_by_name(json_object_get(cat, "organizations"), e) < 0)
         return -1;
     return 0;
 }

@@ -17,6 +17,8 @@
  */
 #include "dump_internal.h"
 
+#include "jsonutil.h"
+
 #include "canonjson.h"
 #include "extsort.h"
 #include "snapshot.h"
@@ -26,41 +28,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int by_name(const void *a, const void *b)
-{
-    json_t *const *x = a, *const *y = b;
-    const char *p = json_string_value(json_object_get(*x, "name"));
-    const char *q = json_string_value(json_object_get(*y, "name"));
-    int d = strcmp(p ? p : "", q ? q : "");
-
-    if (d)
-        return d;
-    p = json_string_value(json_object_get(*x, "id"));
-    q = json_string_value(json_object_get(*y, "id"));
-    return strcmp(p ? p : "", q ? q : "");
-}
-
-/* Sorts an array of objects by name (then id), in place. */
-static int sort_array(json_t *arr, struct err *e)
-{
-    size_t n = json_array_size(arr);
-    json_t **items;
-
-    if (n < 2)
-        return 0;
-    items = malloc(n * sizeof(*items));
-    if (!items)
-        return err_oom(e);
-    for (size_t i = 0; i < n; i++)
-        items[i] = json_incref(json_array_get(arr, i));
-    qsort(items, n, sizeof(*items), by_name);
-    json_array_clear(arr);
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, items[i]);
-    free(items);
-    return 0;
-}
 
 /* Adds one grant (JSON text) to the roles/orgs arrays. */
 static int add_grant(json_t *roles, json_t *orgs, const char *rec, size_t len, struct err *e)
@@ -83,7 +50,7 @@ static int add_grant(json_t *roles, json_t *orgs, const char *rec, size_t len, s
         rc = item && json_array_append_new(roles, item) == 0 ? 0 : err_oom(e);
     } else {
         json_t *r = json_object_get(g, "roles");
-        if (json_is_array(r) && sort_array(r, e) < 0) {
+        if (json_is_array(r) && json_sort_by_name(r, e) < 0) {
             json_decref(g);
             return -1;
         }
@@ -158,7 +125,7 @@ static int join_slow(struct dump_ctx *c, struct snapshot_writer *w, const struct
         err_set(e, ERR_INTERNAL, "bad user record in the sort: %s", jerr.text);
         goto out;
     }
-    if (sort_array(roles, e) < 0 || sort_array(orgs, e) < 0)
+    if (json_sort_by_name(roles, e) < 0 || json_sort_by_name(orgs, e) < 0)
         goto out;
     c->res->role_grants += json_array_size(roles);
     c->res->memberships += json_array_size(orgs);

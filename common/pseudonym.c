@@ -17,6 +17,7 @@
 #include "pseudonym.h"
 
 #include "fsutil.h"
+#include "jsonutil.h"
 
 #include <ctype.h>
 #include <stdint.h>
@@ -288,17 +289,6 @@ int pseudonym_key_dup(struct pseudonym_key **out, const struct pseudonym_key *k,
     return 0;
 }
 
-static int hexval(int ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 int pseudonym_key_from_text(struct pseudonym_key **out, const char *text, size_t len,
                             const char *origin, struct err *e)
 {
@@ -320,12 +310,12 @@ int pseudonym_key_from_text(struct pseudonym_key **out, const char *text, size_t
                        "(make one with 'openssl rand -hex 32')",
                        origin, len, PSEUDONYM_KEY_MIN_CHARS);
     for (i = 0; i < len && all_hex; i++)
-        all_hex = hexval((unsigned char)text[i]) >= 0;
+        all_hex = hex_digit_value((unsigned char)text[i]) >= 0;
     if (!all_hex || len % 2 != 0 || len / 2 > sizeof(bytes))
         return pseudonym_key_from_bytes(out, text, len, e);
     for (i = 0; i < len / 2; i++)
-        bytes[i] = (unsigned char)(hexval((unsigned char)text[2 * i]) << 4 |
-                                   hexval((unsigned char)text[2 * i + 1]));
+        bytes[i] = (unsigned char)(hex_digit_value((unsigned char)text[2 * i]) << 4 |
+                                   hex_digit_value((unsigned char)text[2 * i + 1]));
     rc = pseudonym_key_from_bytes(out, bytes, len / 2, e);
     OPENSSL_cleanse(bytes, sizeof(bytes));
     return rc;

@@ -40,21 +40,8 @@ struct field_desc {
     enum kind kind;
 };
 
-static const struct field_desc field_table[] = {
-    {UD_EMAIL, "email", K_EMAIL},
-    {UD_EMAIL_VERIFIED, "email_verified", K_BOOL},
-    {UD_USERNAME, "username", K_STRING},
-    {UD_PHONE_NUMBER, "phone_number", K_STRING},
-    {UD_PHONE_VERIFIED, "phone_verified", K_BOOL},
-    {UD_GIVEN_NAME, "given_name", K_STRING},
-    {UD_FAMILY_NAME, "family_name", K_STRING},
-    {UD_NAME, "name", K_DEFAULTED},
-    {UD_NICKNAME, "nickname", K_DEFAULTED},
-    {UD_PICTURE, "picture", K_DEFAULTED},
-    {UD_BLOCKED, "blocked", K_BOOL},
-    {UD_USER_METADATA, "user_metadata", K_META},
-    {UD_APP_METADATA, "app_metadata", K_META},
-};
+#define USERDIFF_ROW(name, key, kind) {UD_##name, key, kind},
+static const struct field_desc field_table[] = {USERDIFF_FIELDS(USERDIFF_ROW)};
 
 #define NFIELDS (sizeof(field_table) / sizeof(field_table[0]))
 

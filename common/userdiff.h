@@ -31,23 +31,30 @@
 
 #include "err.h"
 
-enum userdiff_field {
-    UD_EMAIL = 1u << 0,
-    UD_EMAIL_VERIFIED = 1u << 1,
-    UD_USERNAME = 1u << 2,
-    UD_PHONE_NUMBER = 1u << 3,
-    UD_PHONE_VERIFIED = 1u << 4,
-    UD_GIVEN_NAME = 1u << 5,
-    UD_FAMILY_NAME = 1u << 6,
-    UD_NAME = 1u << 7,
-    UD_NICKNAME = 1u << 8,
-    UD_PICTURE = 1u << 9,
-    UD_BLOCKED = 1u << 10,
-    UD_USER_METADATA = 1u << 11,
-    UD_APP_METADATA = 1u << 12,
-};
+/* The profile fields an import compares, once: X(NAME, "auth0_key", KIND)
+ * for each, in bit order. KIND says how userdiff.c compares them. */
+#define USERDIFF_FIELDS(X)                                                                         \
+    X(EMAIL, "email", K_EMAIL)                                                                     \
+    X(EMAIL_VERIFIED, "email_verified", K_BOOL)                                                    \
+    X(USERNAME, "username", K_STRING)                                                              \
+    X(PHONE_NUMBER, "phone_number", K_STRING)                                                      \
+    X(PHONE_VERIFIED, "phone_verified", K_BOOL)                                                    \
+    X(GIVEN_NAME, "given_name", K_STRING)                                                          \
+    X(FAMILY_NAME, "family_name", K_STRING)                                                        \
+    X(NAME, "name", K_DEFAULTED)                                                                   \
+    X(NICKNAME, "nickname", K_DEFAULTED)                                                           \
+    X(PICTURE, "picture", K_DEFAULTED)                                                             \
+    X(BLOCKED, "blocked", K_BOOL)                                                                  \
+    X(USER_METADATA, "user_metadata", K_META)                                                      \
+    X(APP_METADATA, "app_metadata", K_META)
 
-#define UD_ALL_FIELDS ((1u << 13) - 1)
+#define USERDIFF_INDEX(name, key, kind) UDI_##name,
+enum userdiff_field_index { USERDIFF_FIELDS(USERDIFF_INDEX) UDI_COUNT };
+#define USERDIFF_BIT(name, key, kind) UD_##name = 1u << UDI_##name,
+/* One bit per field, for the masks below and struct userdiff.changed. */
+enum userdiff_field { USERDIFF_FIELDS(USERDIFF_BIT) };
+
+#define UD_ALL_FIELDS ((1u << UDI_COUNT) - 1)
 /* What a bulk upsert writes on an existing user (matched by email). */
 #define UD_UPSERTABLE                                                                              \
     (UD_EMAIL_VERIFIED | UD_GIVEN_NAME | UD_FAMILY_NAME | UD_NAME | UD_NICKNAME | UD_PICTURE |     \

@@ -16,6 +16,7 @@
  * escapes are decoded and escaped again, by jansson's rules.
  */
 #include "canonjson.h"
+#include "jsonutil.h"
 
 #include <errno.h>
 #include <locale.h>
@@ -113,17 +114,6 @@ static void skip_ws(struct parser *p)
         p->i++;
 }
 
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* The 4 hex digits after "\u" at s; -1 if they are not. */
 static long hex4(const unsigned char *s)
 {
@@ -131,7 +121,7 @@ static long hex4(const unsigned char *s)
     int i, d;
 
     for (i = 0; i < 4; i++) {
-        d = hexval(s[i]);
+        d = hex_digit_value(s[i]);
         if (d < 0)
             return -1;
         v = v * 16 + d;
@@ -829,6 +819,18 @@ bool canonjson_string(const struct canonjson *cj, size_t node, const char **s, s
 
 /* ---- jansson values ----------------------------------------------------- */
 
+/* The character a one-letter escape stands for: \b \f \n \r \t, or the
+ * letter itself (\" \\ \/). */
+static char unescape_char(unsigned char c)
+{
+    static const char pairs[] = "b\bf\fn\nr\rt\t";
+
+    for (const char *p = pairs; *p; p += 2)
+        if ((unsigned char)p[0] == c)
+            return p[1];
+    return (char)c;
+}
+
 /* A string's value, escapes decoded (validated by the parse); its length. */
 static size_t decode_string(const unsigned char *s, size_t len, char *dst)
 {
@@ -839,30 +841,12 @@ static size_t decode_string(const unsigned char *s, size_t len, char *dst)
             dst[d++] = (char)s[i++];
             continue;
         }
-        switch (s[i + 1]) {
-        case 'b':
-            dst[d++] = '\b';
-            break;
-        case 'f':
-            dst[d++] = '\f';
-            break;
-        case 'n':
-            dst[d++] = '\n';
-            break;
-        case 'r':
-            dst[d++] = '\r';
-            break;
-        case 't':
-            dst[d++] = '\t';
-            break;
-        case 'u':
+        if (s[i + 1] == 'u') {
             d += put_utf8(dst + d, unicode_escape(s, i, len, &adv));
             i += adv;
             continue;
-        default: /* '"', '\\', '/' */
-            dst[d++] = (char)s[i + 1];
-            break;
         }
+        dst[d++] = unescape_char(s[i + 1]);
         i += 2;
     }
     return d;

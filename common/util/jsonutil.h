@@ -1,0 +1,27 @@
+/*
+ * jsonutil.h - small jansson and text helpers the layers above share.
+ */
+#ifndef A0SNAP_JSONUTIL_H
+#define A0SNAP_JSONUTIL_H
+
+#include <jansson.h>
+
+#include "err.h"
+
+/* Sorts an array of objects in place by their "name", then their "id"
+ * (missing ones sort as ""), so the order is the same in every run. */
+int json_sort_by_name(json_t *arr, struct err *e);
+
+/* The value of a hex digit (either case), or -1. */
+static inline int hex_digit_value(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+#endif
