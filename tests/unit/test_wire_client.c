@@ -89,9 +89,12 @@ static const char *list_key(const char *method, const char *path)
     segment(path, 0, s0, sizeof(s0));
     segment(path, 2, s2, sizeof(s2));
     segment(path, 4, s4, sizeof(s4));
-    if (n == 1 && (!strcmp(s0, "users") || !strcmp(s0, "roles") || !strcmp(s0, "organizations") ||
-                   !strcmp(s0, "connections")))
-        return !strcmp(s0, "users") ? "users" : s0;
+    if (n == 1) {
+        static const char *const lists[] = {"users", "roles", "organizations", "connections"};
+        for (size_t i = 0; i < sizeof(lists) / sizeof(*lists); i++)
+            if (!strcmp(s0, lists[i]))
+                return lists[i]; /* a literal: s0 lives on this stack */
+    }
     if (n == 1 && !strcmp(s0, "users-by-email"))
         return "users"; /* a bare array */
     if (n == 3 && !strcmp(s0, "users"))
