@@ -175,8 +175,8 @@ enum age_failure {
 struct age_decrypt;
 
 /* A decryptor that opens the file with any of ids and sends the plaintext
- * to out. ids is borrowed and must outlive the decryptor. *dec is the
- * caller's. */
+ * to out. ids (at least one identity) is borrowed and must outlive the
+ * decryptor. *dec is the caller's. */
 int age_decrypt_new(struct age_decrypt **dec, const struct age_identities *ids, age_output_fn out,
                     void *ctx, struct err *e);
 /* Takes the next len bytes of the file, as they come (any split). Calls

@@ -55,6 +55,8 @@ int age_decrypt_new(struct age_decrypt **out, const struct age_identities *ids, 
     struct age_decrypt *d;
 
     *out = NULL;
+    if (ids->set.n == 0)
+        return err_set(e, ERR_USAGE, "no identity to decrypt with");
     d = calloc(1, sizeof(*d));
     if (!d)
         return err_oom(e);

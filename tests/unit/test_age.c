@@ -770,6 +770,13 @@ static void test_wrong_identity_and_foreign_input(void)
     CHECK_STR(e.msg, "no identity matches any recipient of the encrypted file");
     CHECK_INT(pt.len, 0);
 
+    /* No identity at all: refused up front. */
+    age_identities_free(other);
+    CHECK(age_identities_new(&other, &e) == 0);
+    CHECK(age_decrypt_new(&d, other, collect, &pt, &e) < 0);
+    CHECK_INT(e.code, ERR_USAGE);
+    CHECK(d == NULL);
+
     /* Not age at all: fails at the first bytes, not after 1 MiB. */
     CHECK(age_decrypt_new(&d, s.ids, collect, &pt, &e) == 0);
     CHECK(age_decrypt_feed(d, "\x1f\x8b\x08\x00\x00\x00", 6, &e) < 0);
