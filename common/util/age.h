@@ -108,9 +108,9 @@ int age_identities_add(struct age_identities *ids, const char *secret_key, struc
  * On failure nothing of the text was added. */
 int age_identities_add_text(struct age_identities *ids, const char *text, size_t len,
                             const char *name, struct err *e);
-/* The same from a file (at most 1 MiB), which must be a regular file that
- * neither group nor others may access (ERR_REFUSED otherwise, with the
- * chmod to run), like every secret file of a0snap. */
+/* The same from a file (at most 1 MiB), read by fsutil_read_private():
+ * a regular file that neither group nor others may access (ERR_REFUSED
+ * otherwise, with the chmod to run), like every secret file of a0snap. */
 int age_identities_add_file(struct age_identities *ids, const char *path, struct err *e);
 /* Adds a passphrase (tried on scrypt stanzas only). Copied. */
 int age_identities_add_passphrase(struct age_identities *ids, const char *passphrase,

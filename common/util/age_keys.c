@@ -5,7 +5,8 @@
  * A text (file) is parsed into a scratch set first and moved into the
  * caller's set only when every line was good, so a failure adds nothing.
  * Messages name the file and line but never repeat a secret key; a
- * recipient (public) is quoted, cut at 80 characters.
+ * recipient (public) is quoted, cut at 80 characters. Identity files are
+ * read by fsutil_read_private(), like every secret file of a0snap.
  */
 #include "age_impl.h"
 
@@ -19,6 +20,7 @@
 #include <openssl/crypto.h>
 
 #include "bech32.h"
+#include "fsutil.h"
 
 #define RECIPIENT_HRP "age"
 #define IDENTITY_HRP  "AGE-SECRET-KEY-"
@@ -242,9 +244,10 @@ out:
     return rc;
 }
 
-/* Reads a whole small file into *out (NUL-terminated, wiped and freed by
- * the caller). With private, it must not be open to group or others. */
-static int read_key_file(const char *path, bool private, char **out, size_t *out_len, struct err *e)
+/* Reads a whole recipients file (public keys: no permission check) into
+ * *out, NUL-terminated; the caller frees it. Identity files go through
+ * fsutil_read_private() instead. */
+static int read_public_file(const char *path, char **out, size_t *out_len, struct err *e)
 {
     struct stat st;
     char *data = NULL;
@@ -254,23 +257,16 @@ static int read_key_file(const char *path, bool private, char **out, size_t *out
 
     *out = NULL;
     *out_len = 0;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO at path must not hang the open. */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0)
-        return err_errno(e, ERR_USAGE, errno, "cannot open '%s'", path);
-    /* fstat, not stat: the file checked is the file read. */
+        return err_errno(e, ERR_USAGE, errno, "cannot open recipients file '%s'", path);
     if (fstat(fd, &st) < 0) {
-        err_errno(e, ERR_IO, errno, "cannot stat '%s'", path);
+        err_errno(e, ERR_IO, errno, "cannot examine recipients file '%s'", path);
         goto out;
     }
     if (!S_ISREG(st.st_mode)) {
-        err_set(e, ERR_USAGE, "'%s' is not a regular file", path);
-        goto out;
-    }
-    if (private && (st.st_mode & (S_IRWXG | S_IRWXO))) {
-        err_set(e, ERR_REFUSED,
-                "identity file '%s' is accessible by other users (mode %04o); make it private "
-                "with 'chmod 600 %s'",
-                path, (unsigned)(st.st_mode & 07777), path);
+        err_set(e, ERR_USAGE, "recipients file '%s' is not a regular file", path);
         goto out;
     }
     data = malloc(AGE_KEY_FILE_MAX + 1);
@@ -283,7 +279,7 @@ static int read_key_file(const char *path, bool private, char **out, size_t *out
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            err_errno(e, ERR_IO, errno, "cannot read '%s'", path);
+            err_errno(e, ERR_IO, errno, "cannot read recipients file '%s'", path);
             goto out;
         }
         if (n == 0)
@@ -291,7 +287,8 @@ static int read_key_file(const char *path, bool private, char **out, size_t *out
         len += (size_t)n;
     }
     if (len > AGE_KEY_FILE_MAX) {
-        err_set(e, ERR_USAGE, "'%s' is too large for a key file (over 1 MiB)", path);
+        err_set(e, ERR_USAGE, "recipients file '%s' is larger than %d bytes", path,
+                AGE_KEY_FILE_MAX);
         goto out;
     }
     data[len] = '\0';
@@ -300,10 +297,7 @@ static int read_key_file(const char *path, bool private, char **out, size_t *out
     data = NULL;
     rc = 0;
 out:
-    if (data) {
-        OPENSSL_cleanse(data, AGE_KEY_FILE_MAX + 1);
-        free(data);
-    }
+    free(data);
     close(fd);
     return rc;
 }
@@ -364,11 +358,11 @@ int age_recipients_add_file(struct age_recipients *r, const char *path, struct e
     size_t len = 0;
     int rc = -1;
 
-    if (read_key_file(path, false, &text, &len, e) < 0)
+    if (read_public_file(path, &text, &len, e) < 0)
         goto out;
     rc = age_recipients_add_text(r, text, len, path, e);
 out:
-    wipe_text(text, len);
+    free(text);
     return rc;
 }
 
@@ -465,7 +459,7 @@ int age_identities_add_file(struct age_identities *ids, const char *path, struct
     size_t len = 0;
     int rc = -1;
 
-    if (read_key_file(path, true, &text, &len, e) < 0)
+    if (fsutil_read_private(path, "identity file", AGE_KEY_FILE_MAX, &text, &len, e) < 0)
         goto out;
     rc = age_identities_add_text(ids, text, len, path, e);
 out:

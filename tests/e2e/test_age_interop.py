@@ -242,7 +242,7 @@ def refusals_hold_on_files_age_made():
 
     os.chmod("key.txt", 0o644)
     p = tool("decrypt", "-i", "key.txt", stdin=ct, ok=False)
-    check(b"accessible by other users" in p.stderr and b"(refused)" in p.stderr,
+    check(b"accessible by group or others" in p.stderr and b"(refused)" in p.stderr,
           p.stderr.decode())
     os.chmod("key.txt", 0o600)
 
