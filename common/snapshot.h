@@ -41,11 +41,24 @@
 
 struct snapshot_writer;
 struct edsig_key;
+struct age_recipients;
+struct age_identities;
 
 /* What a snapshot is written with, beyond its header. */
 struct snapshot_write_opts {
     bool force;                   /* replace an existing file */
     const struct edsig_key *sign; /* sign the snapshot (header "signature", trailer "signature") */
+    /* Encrypt the file (the gzip stream) in the age format to these
+     * recipients; borrowed for the writer's life. `age -d` gives back the
+     * plain snapshot. */
+    const struct age_recipients *encrypt_to;
+};
+
+/* What reading a snapshot may need: identities that open an encrypted one
+ * (borrowed). A reader without them refuses an encrypted file and says
+ * how to give them. */
+struct snapshot_keys {
+    const struct age_identities *identities;
 };
 
 /* The message a signature covers: the snapshot's id and the SHA-256 of
@@ -115,8 +128,16 @@ unsigned long long snapshot_writer_users(const struct snapshot_writer *w);
 struct snapshot_reader;
 
 /* Opens path and reads and checks the header line. *out is the caller's
- * (snapshot_reader_free()); NULL on failure. */
+ * (snapshot_reader_free()); NULL on failure. An encrypted (age) snapshot
+ * is decrypted as it is read, with keys (may be NULL); nothing of it
+ * reaches the disk. A file no identity opens fails with ERR_USAGE; one
+ * that is damaged, tampered with or cut short with ERR_SNAPSHOT, at the
+ * latest when the end is reached. */
 int snapshot_reader_open(struct snapshot_reader **out, const char *path, struct err *e);
+int snapshot_reader_open_keys(struct snapshot_reader **out, const char *path,
+                              const struct snapshot_keys *keys, struct err *e);
+/* Whether the file is encrypted (age). */
+bool snapshot_reader_encrypted(const struct snapshot_reader *r);
 
 /* The header object, borrowed for r's lifetime. */
 json_t *snapshot_reader_header(const struct snapshot_reader *r);
@@ -160,6 +181,7 @@ struct snapshot_summary {
     json_t *header;                /* owned reference */
     json_t *connections;           /* owned: {"<connection>": users, ...} */
     char signer[65];               /* the signing key's fingerprint, "" if unsigned */
+    bool encrypted;                /* the file is age-encrypted */
 };
 
 void snapshot_summary_init(struct snapshot_summary *s);
@@ -169,6 +191,8 @@ void snapshot_summary_release(struct snapshot_summary *s);
  * success fills *out (init'ed first; release it); on failure *out is left
  * init'ed (empty). out may be NULL to only verify. */
 int snapshot_verify(const char *path, struct snapshot_summary *out, struct err *e);
+int snapshot_verify_keys(const char *path, const struct snapshot_keys *keys,
+                         struct snapshot_summary *out, struct err *e);
 
 /* --- helpers shared with export/import --------------------------------- */
 

@@ -25,11 +25,13 @@
 #define ZLIB_CONST
 #include <zlib.h>
 
+#include "age.h"
 #include "buf.h"
 #include "edsig.h"
 #include "sha256.h"
 
 #define R_IN_SIZE    (256u * 1024)
+#define R_RAW_SIZE   (64u * 1024) /* encrypted bytes read at a time: at most one age chunk */
 #define R_OUT_MIN    (256u * 1024)
 #define R_OUT_SLACK  (64u * 1024) /* compact the window when less is free */
 #define R_JSON_FLAGS (JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL | JSON_DECODE_ANY)
@@ -45,7 +47,10 @@ struct snapshot_reader {
     bool file_eof;
     bool out_eof; /* no more decompressed bytes will come */
     unsigned char *in;
-    char *out; /* the window: out[pos..len) is not handed out yet */
+    size_t in_len;           /* encrypted files: plaintext the decryptor put in `in` */
+    struct age_decrypt *dec; /* NULL: the file is the gzip stream itself */
+    unsigned char *raw;      /* encrypted files: bytes read from the file */
+    char *out;               /* the window: out[pos..len) is not handed out yet */
     size_t out_cap, out_pos, out_len, out_scan;
     const char *line; /* the last user line handed out */
     size_t line_len;
@@ -91,22 +96,58 @@ static int r_fail_err(struct snapshot_reader *r, struct err *e)
     return -1;
 }
 
+/* The decryptor's plaintext: appended to `in` (room is there: r_read
+ * feeds it at most R_RAW_SIZE bytes while `in` is empty). */
+static int r_plain(void *ctx, const void *data, size_t len, struct err *e)
+{
+    struct snapshot_reader *r = ctx;
+
+    if (len > R_IN_SIZE - r->in_len)
+        return err_set(e, ERR_INTERNAL, "snapshot reader: no room for decrypted bytes");
+    memcpy(r->in + r->in_len, data, len);
+    r->in_len += len;
+    return 0;
+}
+
+/* An encrypted file's failure, said as the reader says the others. */
+static int r_fail_decrypt(struct snapshot_reader *r, struct err *e)
+{
+    if (e->code == ERR_SNAPSHOT)
+        return r_fail(r, e, 0, "%s", e->msg);
+    err_prefix(e, "snapshot '%s'", r->path);
+    return r_fail_err(r, e);
+}
+
+/* Reads the file into `in` (decrypting it when it is encrypted) for
+ * inflate; at the end of the file, file_eof. */
 static int r_read(struct snapshot_reader *r, struct err *e)
 {
     ssize_t n;
 
-    do
-        n = read(r->fd, r->in, R_IN_SIZE);
-    while (n < 0 && errno == EINTR);
-    if (n < 0) {
-        err_errno(e, ERR_IO, errno, "cannot read '%s'", r->path);
-        return r_fail_err(r, e);
-    }
-    if (n == 0)
-        r->file_eof = true;
+    r->in_len = 0;
+    do {
+        do
+            n = read(r->fd, r->dec ? r->raw : r->in, r->dec ? R_RAW_SIZE : R_IN_SIZE);
+        while (n < 0 && errno == EINTR);
+        if (n < 0) {
+            err_errno(e, ERR_IO, errno, "cannot read '%s'", r->path);
+            return r_fail_err(r, e);
+        }
+        r->gzip_bytes += (unsigned long long)n;
+        if (n == 0) {
+            r->file_eof = true;
+            /* The stream must end with its final chunk. */
+            if (r->dec && age_decrypt_finish(r->dec, e) < 0)
+                return r_fail_decrypt(r, e);
+        } else if (r->dec) {
+            if (age_decrypt_feed(r->dec, r->raw, (size_t)n, e) < 0)
+                return r_fail_decrypt(r, e);
+        } else {
+            r->in_len = (size_t)n;
+        }
+    } while (r->dec && r->in_len == 0 && !r->file_eof);
     r->zs.next_in = r->in;
-    r->zs.avail_in = (uInt)n;
-    r->gzip_bytes += (unsigned long long)n;
+    r->zs.avail_in = (uInt)r->in_len;
     return 0;
 }
 
@@ -515,7 +556,52 @@ static int r_next(struct snapshot_reader *r, struct err *e)
     return 1;
 }
 
+/* Looks at the first bytes: gzip goes on as it is; age is decrypted with
+ * the keys' identities from here on. */
+static int r_detect(struct snapshot_reader *r, const struct snapshot_keys *keys, struct err *e)
+{
+    unsigned char head[AGE_DETECT_LEN];
+    ssize_t n;
+
+    do
+        n = pread(r->fd, head, sizeof(head), 0);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        err_errno(e, ERR_IO, errno, "cannot read '%s'", r->path);
+        return r_fail_err(r, e);
+    }
+    switch (age_detect(head, (size_t)n)) {
+    case AGE_FORMAT_NONE:
+        return 0;
+    case AGE_FORMAT_ARMORED:
+        return r_fail(r, e, 0,
+                      "an ASCII-armored age file, which a0snap does not read: decrypt it with "
+                      "'age -d' or encrypt it again without -a");
+    case AGE_FORMAT_BINARY:
+        break;
+    }
+    if (!keys || !keys->identities)
+        return err_set(e, ERR_USAGE,
+                       "snapshot '%s' is encrypted (age): give the identity that opens it with "
+                       "--identity FILE or A0SNAP_IDENTITY_FILE",
+                       r->path);
+    r->raw = malloc(R_RAW_SIZE);
+    if (!r->raw)
+        return err_oom(e);
+    if (age_decrypt_new(&r->dec, keys->identities, r_plain, r, e) < 0) {
+        err_prefix(e, "snapshot '%s'", r->path);
+        return -1;
+    }
+    return 0;
+}
+
 int snapshot_reader_open(struct snapshot_reader **out, const char *path, struct err *e)
+{
+    return snapshot_reader_open_keys(out, path, NULL, e);
+}
+
+int snapshot_reader_open_keys(struct snapshot_reader **out, const char *path,
+                              const struct snapshot_keys *keys, struct err *e)
 {
     struct snapshot_reader *r = NULL;
     struct err scratch;
@@ -552,7 +638,7 @@ int snapshot_reader_open(struct snapshot_reader **out, const char *path, struct 
         err_errno(e, ERR_IO, errno, "cannot open '%s'", path);
         goto out;
     }
-    if (r_read(r, e) < 0)
+    if (r_detect(r, keys, e) < 0 || r_read(r, e) < 0)
         goto out;
     if (r->zs.avail_in == 0) {
         r_fail(r, e, 0, "empty file (not a snapshot)");
@@ -571,6 +657,11 @@ int snapshot_reader_open(struct snapshot_reader **out, const char *path, struct 
 out:
     snapshot_reader_free(r);
     return rc;
+}
+
+bool snapshot_reader_encrypted(const struct snapshot_reader *r)
+{
+    return r->dec != NULL;
 }
 
 json_t *snapshot_reader_header(const struct snapshot_reader *r)
@@ -626,7 +717,11 @@ void snapshot_reader_free(struct snapshot_reader *r)
         inflateEnd(&r->zs);
     if (r->fd >= 0)
         close(r->fd);
+    age_decrypt_free(r->dec);
+    free(r->raw);
     free(r->path);
+    if (r->in && r->dec)
+        explicit_bzero(r->in, R_IN_SIZE); /* decrypted bytes */
     free(r->in);
     free(r->out);
     json_decref(r->header);
@@ -656,6 +751,12 @@ void snapshot_summary_release(struct snapshot_summary *s)
 
 int snapshot_verify(const char *path, struct snapshot_summary *out, struct err *e)
 {
+    return snapshot_verify_keys(path, NULL, out, e);
+}
+
+int snapshot_verify_keys(const char *path, const struct snapshot_keys *keys,
+                         struct snapshot_summary *out, struct err *e)
+{
     struct snapshot_reader *r = NULL;
     const char *line;
     size_t len;
@@ -663,7 +764,7 @@ int snapshot_verify(const char *path, struct snapshot_summary *out, struct err *
 
     if (out)
         snapshot_summary_init(out);
-    if (snapshot_reader_open(&r, path, e) < 0)
+    if (snapshot_reader_open_keys(&r, path, keys, e) < 0)
         return -1;
     while ((rc = snapshot_reader_next_line(r, &line, &len, e)) == 1)
         ;
@@ -676,6 +777,7 @@ int snapshot_verify(const char *path, struct snapshot_summary *out, struct err *
         out->header = json_incref(r->header);
         out->connections = json_incref(r->counts);
         memcpy(out->signer, r->signer, sizeof(out->signer));
+        out->encrypted = r->dec != NULL;
     }
     snapshot_reader_free(r);
     return rc;

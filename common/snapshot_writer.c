@@ -34,6 +34,7 @@
 #define ZLIB_CONST
 #include <zlib.h>
 
+#include "age.h"
 #include "buf.h"
 #include "edsig.h"
 #include "fsutil.h"
@@ -73,6 +74,7 @@ struct snapshot_writer {
     unsigned long long users;
     char id[SNAPSHOT_ID_LEN + 1];
     const struct edsig_key *sign; /* borrowed; NULL: unsigned */
+    struct age_encrypt *enc;      /* NULL: the gzip stream goes to the file as it is */
 };
 
 /* --- helpers shared with the reader ------------------------------------ */
@@ -168,6 +170,23 @@ void snapshot_printable(char *out, size_t outsz, const char *s, size_t len)
 
 /* --- writing ----------------------------------------------------------- */
 
+/* Writes compressed bytes to the file (the age encryptor's output too). */
+static int w_write_file(void *ctx, const void *data, size_t len, struct err *e)
+{
+    struct snapshot_writer *w = ctx;
+
+    return fsutil_write_all(w->tmp.fd, data, len, w->tmp.final_path, e);
+}
+
+/* Compressed bytes on their way to the file: through the encryptor when
+ * there is one. */
+static int w_out(struct snapshot_writer *w, const void *data, size_t len, struct err *e)
+{
+    if (len == 0)
+        return 0;
+    return w->enc ? age_encrypt_write(w->enc, data, len, e) : w_write_file(w, data, len, e);
+}
+
 static int w_deflate(struct snapshot_writer *w, const void *data, size_t len, int flush,
                      struct err *e)
 {
@@ -181,8 +200,7 @@ static int w_deflate(struct snapshot_writer *w, const void *data, size_t len, in
         ret = deflate(&w->zs, flush);
         if (ret == Z_STREAM_ERROR)
             return err_set(e, ERR_INTERNAL, "gzip compression failed");
-        if (fsutil_write_all(w->tmp.fd, w->zout, W_ZOUT_SIZE - w->zs.avail_out, w->tmp.final_path,
-                             e) < 0)
+        if (w_out(w, w->zout, W_ZOUT_SIZE - w->zs.avail_out, e) < 0)
             return -1;
     } while (w->zs.avail_out == 0 || (flush == Z_FINISH && ret != Z_STREAM_END));
     return 0;
@@ -468,6 +486,7 @@ static void w_free(struct snapshot_writer *w)
     buf_release(&w->prev_id);
     json_decref(w->counts);
     sha256_free(w->hash);
+    age_encrypt_free(w->enc);
     free(w);
 }
 
@@ -519,6 +538,8 @@ int snapshot_writer_open_with(struct snapshot_writer **out, const char *final_pa
     }
     w->zs_ready = true;
     if (fsutil_tmpfile_open(&w->tmp, final_path, opts->force, e) < 0)
+        goto out;
+    if (opts->encrypt_to && age_encrypt_new(&w->enc, opts->encrypt_to, w_write_file, w, e) < 0)
         goto out;
     if (w_put_line(w, w->line.data, w->line.len, e) < 0)
         goto out;
@@ -682,6 +703,8 @@ int snapshot_writer_commit(struct snapshot_writer *w, struct err *e)
         err_set(e, ERR_INTERNAL, "gzip compression failed");
         goto out;
     }
+    if (w->enc && age_encrypt_finish(w->enc, e) < 0)
+        goto out;
     rc = fsutil_tmpfile_commit(&w->tmp, e);
 out:
     json_decref(t);

@@ -1,7 +1,10 @@
-/* Unit tests for signed snapshots (snapshot_writer_open_with's sign, the
- * reader's check): a signed snapshot verifies and names its signer; one
- * whose content, signature, signer or digest was changed is refused, also
- * when the attacker re-seals the SHA-256 (which needs no key). */
+/* Unit tests for sealed snapshots: signed ones (snapshot_writer_open_with's
+ * sign, the reader's check) verify and name their signer, and one whose
+ * content, signature, signer or digest was changed is refused, also when
+ * the attacker re-seals the SHA-256 (which needs no key); encrypted ones
+ * (age) read back with the identity and are refused without it, with
+ * another one, cut short or damaged. */
+#include "age.h"
 #include "edsig.h"
 #include "harness.h"
 #include "sha256.h"
@@ -45,10 +48,12 @@ static struct edsig_key *new_key(const char *name)
     return key;
 }
 
-/* A snapshot of three users at path, signed with key (or not). */
-static int write_signed(const char *path, const struct edsig_key *key)
+/* A snapshot of three users at path, signed with key (or not), encrypted
+ * to to (or not). */
+static int write_sealed(const char *path, const struct edsig_key *key,
+                        const struct age_recipients *to)
 {
-    struct snapshot_write_opts opts = {.force = true, .sign = key};
+    struct snapshot_write_opts opts = {.force = true, .sign = key, .encrypt_to = to};
     struct snapshot_writer *w = NULL;
     json_t *h = json_pack("{s:{s:s}}", "source", "domain", "prod.example.com");
     struct err e;
@@ -77,6 +82,11 @@ out:
     snapshot_writer_abort(w);
     json_decref(h);
     return rc;
+}
+
+static int write_signed(const char *path, const struct edsig_key *key)
+{
+    return write_sealed(path, key, NULL);
 }
 
 /* The decompressed text of a gzip file (NUL-terminated), or NULL. */
@@ -156,13 +166,13 @@ static char *reseal(const char *text)
     return out;
 }
 
-static void expect_refused(const char *path, const char *want)
+static void expect_refused(const char *path, const char *want, const struct snapshot_keys *keys)
 {
     struct snapshot_summary s;
     struct err e;
 
     err_clear(&e);
-    CHECK_INT(snapshot_verify(path, &s, &e), -1);
+    CHECK_INT(snapshot_verify_keys(path, keys, &s, &e), -1);
     CHECK_INT(e.code, ERR_SNAPSHOT);
     if (!strstr(e.msg, want))
         fprintf(stderr, "refused with \"%s\", wanted \"%s\"\n", e.msg, want);
@@ -218,7 +228,7 @@ static void test_tampering_refused(void)
     t1 = replace(text, "b@x.test", "evil@x.test");
     t2 = reseal(t1);
     gzip_all(tpath("bad.gz"), t2);
-    expect_refused(tpath("bad.gz"), "signature does not match");
+    expect_refused(tpath("bad.gz"), "signature does not match", NULL);
     free(t1);
     free(t2);
     /* Another signer's key in the header, re-sealed: its fingerprint no
@@ -226,26 +236,26 @@ static void test_tampering_refused(void)
     t1 = replace(text, edsig_key_public(k), edsig_key_public(other));
     t2 = reseal(t1);
     gzip_all(tpath("bad.gz"), t2);
-    expect_refused(tpath("bad.gz"), "fingerprint does not match its public key");
+    expect_refused(tpath("bad.gz"), "fingerprint does not match its public key", NULL);
     free(t2);
     t2 = replace(t1, edsig_key_fingerprint(k), edsig_key_fingerprint(other));
     free(t1);
     t1 = reseal(t2);
     gzip_all(tpath("bad.gz"), t1);
-    expect_refused(tpath("bad.gz"), "signature does not match");
+    expect_refused(tpath("bad.gz"), "signature does not match", NULL);
     free(t1);
     free(t2);
     /* Only the header's fingerprint changed, re-sealed. */
     t1 = replace(text, edsig_key_fingerprint(k), edsig_key_fingerprint(other));
     t2 = reseal(t1);
     gzip_all(tpath("bad.gz"), t2);
-    expect_refused(tpath("bad.gz"), "fingerprint does not match its public key");
+    expect_refused(tpath("bad.gz"), "fingerprint does not match its public key", NULL);
     free(t1);
     free(t2);
     /* The signature removed from the trailer. */
     t1 = replace(text, ",\"signature\":\"", ",\"x\":\"");
     gzip_all(tpath("bad.gz"), t1);
-    expect_refused(tpath("bad.gz"), "trailer holds no signature");
+    expect_refused(tpath("bad.gz"), "trailer holds no signature", NULL);
     free(t1);
     /* The signer removed from the header (re-sealed): the signature is orphaned. */
     {
@@ -257,7 +267,7 @@ static void test_tampering_refused(void)
             strcpy(cut + (h - text), end + 1);
             t2 = reseal(cut);
             gzip_all(tpath("bad.gz"), t2);
-            expect_refused(tpath("bad.gz"), "names no signer");
+            expect_refused(tpath("bad.gz"), "names no signer", NULL);
             free(t2);
             free(cut);
         }
@@ -282,6 +292,94 @@ static void test_signed_message(void)
     CHECK_INT(n, strlen(msg));
 }
 
+static void raw_copy(const char *from, const char *to, long cut, long flip)
+{
+    FILE *f = fopen(from, "rb"), *g = fopen(to, "wb");
+    long n = 0;
+    int c;
+
+    while (f && g && (c = fgetc(f)) != EOF) {
+        if (cut >= 0 && n >= cut)
+            break;
+        fputc(n == flip ? c ^ 0x40 : c, g);
+        n++;
+    }
+    if (f)
+        fclose(f);
+    if (g)
+        fclose(g);
+}
+
+static long file_size(const char *path)
+{
+    struct stat st;
+
+    return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+static void test_encrypted(void)
+{
+    char sk[AGE_SECRET_KEY_LEN + 1], rcpt[AGE_RECIPIENT_LEN + 1];
+    char sk2[AGE_SECRET_KEY_LEN + 1], rcpt2[AGE_RECIPIENT_LEN + 1];
+    struct age_recipients *to = NULL;
+    struct age_identities *ids = NULL, *wrong = NULL;
+    struct snapshot_keys keys = {0}, wrong_keys = {0};
+    struct edsig_key *k = new_key("k3.pem");
+    struct snapshot_summary s;
+    struct err e;
+    unsigned char head[4] = {0};
+    FILE *f;
+    long size;
+
+    err_clear(&e);
+    CHECK_INT(age_keygen(sk, rcpt, &e), 0);
+    CHECK_INT(age_keygen(sk2, rcpt2, &e), 0);
+    CHECK_INT(age_recipients_new(&to, &e), 0);
+    CHECK_INT(age_recipients_add(to, rcpt, &e), 0);
+    CHECK_INT(age_identities_new(&ids, &e), 0);
+    CHECK_INT(age_identities_add(ids, sk, &e), 0);
+    CHECK_INT(age_identities_new(&wrong, &e), 0);
+    CHECK_INT(age_identities_add(wrong, sk2, &e), 0);
+    keys.identities = ids;
+    wrong_keys.identities = wrong;
+    /* Encrypted and signed: no gzip bytes on disk, the same snapshot inside. */
+    CHECK_INT(write_sealed(tpath("e.age"), k, to), 0);
+    f = fopen(tpath("e.age"), "rb");
+    CHECK(f && fread(head, 1, 3, f) == 3);
+    if (f)
+        fclose(f);
+    CHECK(memcmp(head, "age", 3) == 0);
+    CHECK_INT(snapshot_verify_keys(tpath("e.age"), &keys, &s, &e), 0);
+    CHECK_INT(s.users, 3);
+    CHECK(s.encrypted);
+    CHECK_STR(s.signer, k ? edsig_key_fingerprint(k) : "");
+    snapshot_summary_release(&s);
+    /* Without an identity, or with another one: said so, one line. */
+    CHECK_INT(snapshot_verify(tpath("e.age"), NULL, &e), -1);
+    CHECK_INT(e.code, ERR_USAGE);
+    CHECK(strstr(e.msg, "is encrypted (age)") && strstr(e.msg, "--identity"));
+    CHECK_INT(snapshot_verify_keys(tpath("e.age"), &wrong_keys, NULL, &e), -1);
+    CHECK_INT(e.code, ERR_USAGE);
+    CHECK(strchr(e.msg, '\n') == NULL);
+    /* Cut short (inside the last chunk, and before it) and damaged. */
+    size = file_size(tpath("e.age"));
+    raw_copy(tpath("e.age"), tpath("cut.age"), size - 10, -1);
+    expect_refused(tpath("cut.age"), "", &keys);
+    raw_copy(tpath("e.age"), tpath("cut.age"), size / 2, -1);
+    expect_refused(tpath("cut.age"), "", &keys);
+    raw_copy(tpath("e.age"), tpath("bad.age"), -1, size - 20);
+    expect_refused(tpath("bad.age"), "", &keys);
+    /* A plain snapshot still reads with keys given. */
+    CHECK_INT(write_sealed(tpath("p.gz"), NULL, NULL), 0);
+    CHECK_INT(snapshot_verify_keys(tpath("p.gz"), &keys, &s, &e), 0);
+    CHECK(!s.encrypted);
+    snapshot_summary_release(&s);
+    age_recipients_free(to);
+    age_identities_free(ids);
+    age_identities_free(wrong);
+    edsig_key_free(k);
+}
+
 int main(void)
 {
     char cmd[128];
@@ -292,6 +390,7 @@ int main(void)
     RUN(test_signed_round_trip);
     RUN(test_tampering_refused);
     RUN(test_signed_message);
+    RUN(test_encrypted);
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", dir);
