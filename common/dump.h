@@ -35,6 +35,8 @@
 
 struct tenant;
 struct privacy_ctx;
+struct edsig_key;
+struct age_recipients;
 
 typedef void (*dump_progress_fn)(void *ctx, const char *phase, size_t done);
 /* Called after every user was read and before the snapshot is written; a
@@ -48,12 +50,14 @@ struct dump_request {
     size_t n_users;
     const char *const *emails; /* subset by email */
     size_t n_emails;
-    const char *query;           /* subset by Lucene query */
-    struct privacy_ctx *privacy; /* borrowed; NULL = raw */
-    json_t *header;              /* borrowed; copied into the snapshot header */
-    size_t sort_mem;             /* bytes for the users sort (0 = 32 MiB) */
-    const char *tmpdir;          /* spill files; NULL = the output's folder */
-    bool force;                  /* replace an existing output file */
+    const char *query;                       /* subset by Lucene query */
+    struct privacy_ctx *privacy;             /* borrowed; NULL = raw */
+    json_t *header;                          /* borrowed; copied into the snapshot header */
+    size_t sort_mem;                         /* bytes for the users sort (0 = 32 MiB) */
+    const char *tmpdir;                      /* spill files; NULL = the output's folder */
+    bool force;                              /* replace an existing output file */
+    const struct edsig_key *sign;            /* sign the snapshot (borrowed), or NULL */
+    const struct age_recipients *encrypt_to; /* encrypt it to these (borrowed), or NULL */
     dump_progress_fn progress;
     dump_check_fn before_write;
     void *ctx;

@@ -436,6 +436,7 @@ static int join_fast(struct join_fast *f, struct dump_ctx *c, struct snapshot_wr
 
 int dump_join(struct dump_ctx *c, json_t *header, const char *path, bool force, struct err *e)
 {
+    struct snapshot_write_opts wo;
     struct snapshot_writer *w = NULL;
     struct sort_cursor users, grants;
     struct grant_set gs;
@@ -456,7 +457,10 @@ int dump_join(struct dump_ctx *c, json_t *header, const char *path, bool force, 
         goto out;
     }
     join_fast_init(fast);
-    if (snapshot_writer_open(&w, path, header, force, e) < 0)
+    wo.force = force;
+    wo.sign = c->req->sign;
+    wo.encrypt_to = c->req->encrypt_to;
+    if (snapshot_writer_open_with(&w, path, header, &wo, e) < 0)
         goto out;
     if (sort_cursor_next(&grants, e) < 0 || sort_cursor_next(&users, e) < 0)
         goto out;

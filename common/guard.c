@@ -1,6 +1,8 @@
 /* guard.c - see guard.h. */
 #include "guard.h"
 
+#include "edsig.h"
+
 #include <ctype.h>
 #include <string.h>
 #include <strings.h>
@@ -66,5 +68,26 @@ int guard_target(const char *target, const char *env_domain, const char *source_
                        "'%s' is the tenant this snapshot was taken from; refusing to import into "
                        "it without --allow-source-tenant",
                        target);
+    return 0;
+}
+
+int guard_signer(const char *path, const char *signer, const struct edsig_trusted *trusted,
+                 struct err *e)
+{
+    size_t n = edsig_trusted_count(trusted);
+
+    if (!trusted)
+        return 0;
+    if (!signer || !*signer)
+        return err_set(e, ERR_SNAPSHOT,
+                       "snapshot '%s' is not signed, and A0SNAP_TRUSTED_KEYS asks for a signature "
+                       "by one of its %zu key%s",
+                       path, n, n == 1 ? "" : "s");
+    if (!edsig_trusted_has(trusted, signer))
+        return err_set(
+            e, ERR_SNAPSHOT,
+            "snapshot '%s' is signed by key %.16s..., which A0SNAP_TRUSTED_KEYS does not "
+            "hold",
+            path, signer);
     return 0;
 }

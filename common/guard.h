@@ -30,4 +30,14 @@ bool guard_domain_listed(const char *domain, const char *csv);
 /* Case-insensitive comparison ignoring one trailing dot. */
 bool guard_same_domain(const char *a, const char *b);
 
+struct edsig_trusted;
+
+/* The signature rule: with a set of trusted keys (A0SNAP_TRUSTED_KEYS),
+ * a snapshot must be signed (signer: the fingerprint its verified
+ * signature names, NULL or "" when unsigned) by one of them. Fails with
+ * ERR_SNAPSHOT naming the file and what is wrong; trusted NULL accepts
+ * everything. */
+int guard_signer(const char *path, const char *signer, const struct edsig_trusted *trusted,
+                 struct err *e);
+
 #endif

@@ -32,8 +32,29 @@ struct export_opts {
     const char *key_file;
     const char *pseudonym_of;
     bool json;
-    size_t sort_mem; /* bytes for the external sort */
+    size_t sort_mem;                         /* bytes for the external sort */
+    const char *encrypt_to[EXPORT_MAX_LIST]; /* "age1..." keys, or files of them */
+    size_t n_encrypt_to;
+    const char *sign_key; /* Ed25519 private key, PEM */
 };
+
+struct age_recipients;
+struct edsig_key;
+
+/* export_seal.c: the recipients and the signing key the options name. */
+struct export_seal {
+    struct age_recipients *recipients; /* NULL: not encrypted */
+    struct edsig_key *sign;            /* NULL: not signed */
+};
+int export_seal_load(const struct export_opts *o, struct export_seal *s, struct err *e);
+void export_seal_release(struct export_seal *s);
+/* Where the snapshot goes: --output FILE, or a name made of the domain and
+ * the time in --output FOLDER (one that exists, or ends with '/'), or in
+ * snapshots/ by default; ".age" is added to made names of encrypted files.
+ * Refuses (ERR_REFUSED) an existing file without --force, and anything but
+ * a regular file. */
+int export_output_path(const struct export_opts *o, const char *domain, bool encrypted, char *out,
+                       size_t outlen, struct err *e);
 
 struct export_summary {
     char path[4096];

@@ -22,9 +22,12 @@ static void usage(FILE *f)
         "organization memberships) to one gzipped NDJSON file.\n"
         "\n"
         "Output:\n"
-        "  -o, --output FILE        snapshot path (default: snapshots/<domain>-<UTC "
-        "time>.ndjson.gz)\n"
+        "  -o, --output FILE|DIR    snapshot path, or a folder (existing, or ending in '/') to\n"
+        "                           name it in (default: snapshots/<domain>-<UTC time>.ndjson.gz)\n"
         "      --force              replace an existing file (default: refuse)\n"
+        "      --encrypt-to RECIPIENT  encrypt the file (age) to an age1... public key, or to\n"
+        "                           every key of a file (repeatable); '.age' ends made names\n"
+        "      --sign-key FILE      sign the snapshot with this Ed25519 private key (PEM, 0600)\n"
         "      --json               print a JSON summary on stdout\n"
         "  -q, --quiet              no progress or information on stderr\n"
         "  -v, --verbose            trace every HTTP request (secrets redacted)\n"
@@ -63,7 +66,8 @@ static void usage(FILE *f)
         "Examples:\n"
         "  a0snap-export -o prod.ndjson.gz\n"
         "  a0snap-export --email alice@example.com -o bug-1234.ndjson.gz\n"
-        "  a0snap-export --connection Username-Password-Authentication --json\n",
+        "  a0snap-export --connection Username-Password-Authentication --json\n"
+        "  a0snap-export -o archive/ --encrypt-to recipients.txt --sign-key signing.pem\n",
         f);
 }
 
@@ -90,6 +94,8 @@ enum {
     OPT_NO_ANON,
     OPT_PSEUDONYM_OF,
     OPT_SORT_MEM,
+    OPT_ENCRYPT_TO,
+    OPT_SIGN_KEY,
 };
 
 static const struct option longopts[] = {
@@ -110,6 +116,8 @@ static const struct option longopts[] = {
     {"no-anonymize", no_argument, NULL, OPT_NO_ANON},
     {"pseudonym-of", required_argument, NULL, OPT_PSEUDONYM_OF},
     {"sort-memory", required_argument, NULL, OPT_SORT_MEM},
+    {"encrypt-to", required_argument, NULL, OPT_ENCRYPT_TO},
+    {"sign-key", required_argument, NULL, OPT_SIGN_KEY},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -160,6 +168,11 @@ static int option(void *opts, int ch, char *arg, struct err *e)
         return 0;
     case OPT_PSEUDONYM_OF:
         o->pseudonym_of = arg;
+        return 0;
+    case OPT_ENCRYPT_TO:
+        return add_list(o->encrypt_to, &o->n_encrypt_to, arg, "--encrypt-to", e);
+    case OPT_SIGN_KEY:
+        o->sign_key = arg;
         return 0;
     case OPT_SORT_MEM:
         if (!cli_parse_long(arg, 1, 65536, &mb))
@@ -242,7 +255,7 @@ static int run(void *opts, struct err *e)
 int main(int argc, char **argv)
 {
     static const char *const env_skip[] = {"help", "version", "pseudonym-of", "domain", NULL};
-    static const char *const env_lists[] = {"connection", "user", "email", NULL};
+    static const char *const env_lists[] = {"connection", "user", "email", "encrypt-to", NULL};
     static const struct cli_program program = {
         "a0snap-export", ":o:qvhV", longopts, env_skip, env_lists, usage, option, finish, run,
     };

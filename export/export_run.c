@@ -45,25 +45,6 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* snapshots/<domain>-<UTC timestamp>.ndjson.gz under the current folder. */
-static int default_path(char *out, size_t outlen, const char *domain, struct err *e)
-{
-    char stamp[32];
-    time_t t = time(NULL);
-    struct tm tm;
-
-    gmtime_r(&t, &tm);
-    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
-    if (mkdir("snapshots", 0700) < 0 && errno != EEXIST)
-        return err_errno(e, ERR_IO, errno, "cannot create folder 'snapshots'");
-    if ((size_t)snprintf(out, outlen, "snapshots/%s-%s.ndjson.gz", domain, stamp) >= outlen)
-        return err_set(e, ERR_USAGE, "output path too long");
-    for (char *p = out + strlen("snapshots/"); *p; p++)
-        if (*p == ':')
-            *p = '_'; /* a domain with a port */
-    return 0;
-}
-
 /* Loads the policy and the key (when the policy needs one). */
 int export_privacy_setup(const struct export_opts *o, struct privacy_policy **policy,
                          struct pseudonym_key **key, struct err *e);
@@ -190,6 +171,7 @@ int export_run(const struct export_opts *o, struct export_summary *sum, struct e
     struct privacy_policy *policy = NULL;
     struct pseudonym_key *key = NULL;
     struct tenant *t = NULL;
+    struct export_seal seal = {0};
     char path[4096];
     double t0 = now_s();
     int rc = -1;
@@ -206,26 +188,9 @@ int export_run(const struct export_opts *o, struct export_summary *sum, struct e
         /* salted digests of the originals, for the collision check */
         privacy_ctx_want_src(rctx.privacy, true);
     }
-    if (o->output) {
-        if ((size_t)snprintf(path, sizeof(path), "%s", o->output) >= sizeof(path)) {
-            err_set(e, ERR_USAGE, "output path too long");
-            goto out;
-        }
-    } else if (default_path(path, sizeof(path), cfg.domain, e) < 0) {
+    if (export_seal_load(o, &seal, e) < 0 ||
+        export_output_path(o, cfg.domain, seal.recipients != NULL, path, sizeof(path), e) < 0)
         goto out;
-    }
-    {
-        struct stat st;
-        if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-            err_set(e, ERR_REFUSED,
-                    "'%s' exists and is not a regular file; refusing to write there", path);
-            goto out;
-        }
-    }
-    if (!o->force && fsutil_exists(path)) {
-        err_set(e, ERR_REFUSED, "'%s' already exists; use --force to replace it", path);
-        goto out;
-    }
     snprintf(sum->path, sizeof(sum->path), "%s", path);
     sum->anonymized = rctx.privacy != NULL;
 
@@ -247,6 +212,8 @@ int export_run(const struct export_opts *o, struct export_summary *sum, struct e
     req.header = header_extra(o, policy, key);
     req.sort_mem = o->sort_mem;
     req.force = o->force;
+    req.sign = seal.sign;
+    req.encrypt_to = seal.recipients;
     req.progress = on_progress;
     req.before_write = check_drift;
     req.ctx = &rctx;
@@ -285,6 +252,7 @@ out:
     pseudonym_key_free(key);
     tenant_free(t);
     tenant_config_release(&cfg);
+    export_seal_release(&seal);
     return rc;
 }
 

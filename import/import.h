@@ -37,8 +37,10 @@
 #include <stdio.h>
 
 #include "err.h"
+#include "snapshot.h"
 
 struct tenant;
+struct edsig_trusted;
 struct extsort;
 struct privacy_ctx;
 struct privacy_policy;
@@ -85,7 +87,28 @@ struct import_opts {
     const char *backup;
     size_t max_body; /* bytes per import request, default 500000 */
     size_t sort_mem;
+    const char *identity_file; /* --identity, else A0SNAP_IDENTITY_FILE */
+    /* Loaded by import_keys_load() before a mode runs (borrowed): what
+     * opens an encrypted snapshot, and the signers A0SNAP_TRUSTED_KEYS
+     * trusts (NULL: any snapshot, signed or not). */
+    const struct snapshot_keys *keys;
+    const struct edsig_trusted *trusted;
 };
+
+/* import_keys.c: the identity (--identity or A0SNAP_IDENTITY_FILE, a file
+ * only its owner may read) and the trusted signing keys
+ * (A0SNAP_TRUSTED_KEYS, public keys in PEM). */
+struct age_identities;
+struct import_keys {
+    struct age_identities *identities;
+    struct edsig_trusted *trusted;
+    struct snapshot_keys sk;
+};
+int import_keys_load(struct import_keys *k, const char *identity_file, struct err *e);
+void import_keys_release(struct import_keys *k);
+/* The trust rule for a verified snapshot (guard_signer). */
+int import_check_signer(const struct import_opts *o, const char *path, const char *signer,
+                        struct err *e);
 
 /* Outcome counters (the summary line and --json). */
 struct import_counts {
@@ -101,7 +124,12 @@ struct import_counts {
 struct import_ctx {
     const struct import_opts *opts;
     struct tenant *tenant;
-    json_t *header;     /* the snapshot's, owned */
+    json_t *header; /* the snapshot's, owned */
+    /* Which snapshot this is, for the report: its SHA-256 (before the
+     * trailer), its signer's key fingerprint ("" unsigned), encrypted. */
+    char snapshot_sha256[65];
+    char snapshot_signer[65];
+    bool snapshot_encrypted;
     json_t *target_cat; /* target catalogue, owned */
     json_t *conn_map;   /* source connection name -> {"id","name","strategy"} in target, owned */
     json_t *role_map;   /* role name -> target role id, owned */

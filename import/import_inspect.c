@@ -23,6 +23,8 @@
  */
 #include "import.h"
 
+#include "edsig.h"
+
 #include "fsutil.h"
 #include "log.h"
 #include "snapdiff.h"
@@ -168,6 +170,32 @@ static void privacy_facts(const json_t *h, struct privacy_facts *p)
     p->key_fingerprint = json_string_value(json_object_get(pv, "key_fingerprint"));
 }
 
+/* Who signed and whether the file is encrypted, for --list and --verify:
+ * {"signer": fingerprint or null, "trusted": bool or null (no
+ * A0SNAP_TRUSTED_KEYS), "encrypted": bool}. */
+static json_t *seal_json(const struct snapshot_summary *sum, const struct edsig_trusted *trusted)
+{
+    json_t *tr = !trusted ? json_null() : json_boolean(edsig_trusted_has(trusted, sum->signer));
+
+    return json_pack("{s:s?,s:o,s:b}", "signer", sum->signer[0] ? sum->signer : NULL, "trusted", tr,
+                     "encrypted", sum->encrypted);
+}
+
+/* The same in words: "signed by KEY (trusted)", "unsigned", "encrypted". */
+static void seal_text(char *out, size_t outsz, const struct snapshot_summary *sum,
+                      const struct edsig_trusted *trusted)
+{
+    const char *trust = !trusted                                  ? ""
+                        : edsig_trusted_has(trusted, sum->signer) ? " (trusted)"
+                                                                  : " (NOT among the trusted keys)";
+
+    if (sum->signer[0])
+        snprintf(out, outsz, "signed by key %s%s%s", sum->signer, trust,
+                 sum->encrypted ? ", encrypted (age)" : "");
+    else
+        snprintf(out, outsz, "unsigned%s", sum->encrypted ? ", encrypted (age)" : "");
+}
+
 /* --- --verify ---------------------------------------------------------- */
 
 int import_verify(const struct import_opts *o, struct err *e)
@@ -176,23 +204,30 @@ int import_verify(const struct import_opts *o, struct err *e)
     json_t *j = NULL;
     int rc = -1;
 
-    if (snapshot_verify(o->snapshot, &sum, e) < 0)
+    char seal[256];
+
+    if (snapshot_verify_keys(o->snapshot, o->keys, &sum, e) < 0)
         return -1;
+    /* With A0SNAP_TRUSTED_KEYS, "verifies" means "an import would take it". */
+    if (import_check_signer(o, o->snapshot, sum.signer, e) < 0)
+        goto out;
     if (o->json) {
-        /* {"file","ok","snapshot_id","users","connections","sha256","bytes","gzip_bytes"} */
+        /* {"file","ok","snapshot_id","users","connections","sha256","bytes","gzip_bytes",
+         *  "signer","trusted","encrypted"} */
         j = json_pack("{s:o,s:b,s:s,s:I,s:O,s:s,s:I,s:I}", "file", path_json(o->snapshot), "ok", 1,
                       "snapshot_id", sum.snapshot_id, "users", (json_int_t)sum.users, "connections",
                       sum.connections, "sha256", sum.sha256, "bytes", (json_int_t)sum.bytes,
                       "gzip_bytes", (json_int_t)sum.gzip_bytes);
-        if (!j) {
+        if (!j || json_object_update_new(j, seal_json(&sum, o->trusted)) < 0) {
             err_oom(e);
             goto out;
         }
         json_dumpf(j, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
         fputc('\n', stdout);
     } else {
-        printf("'%s': ok, %llu user%s, sha256 %s\n", o->snapshot, sum.users,
-               sum.users == 1 ? "" : "s", sum.sha256);
+        seal_text(seal, sizeof(seal), &sum, o->trusted);
+        printf("'%s': ok, %llu user%s, sha256 %s, %s\n", o->snapshot, sum.users,
+               sum.users == 1 ? "" : "s", sum.sha256, seal);
     }
     rc = flush_stdout(e);
 out:
@@ -286,8 +321,8 @@ static int toc_add(struct toc *t, const json_t *u, struct err *e)
 
 /* The second pass: counts everything the listing shows; the file must seal
  * to the sha256 the first pass found. */
-static int toc_read(const char *path, const struct snapshot_summary *sum, struct toc *t,
-                    struct err *e)
+static int toc_read(const char *path, const struct snapshot_keys *keys,
+                    const struct snapshot_summary *sum, struct toc *t, struct err *e)
 {
     struct snapshot_reader *r = NULL;
     const json_t *cat;
@@ -295,7 +330,7 @@ static int toc_read(const char *path, const struct snapshot_summary *sum, struct
     const char *sha;
     int rc = -1, n;
 
-    if (snapshot_reader_open(&r, path, e) < 0)
+    if (snapshot_reader_open_keys(&r, path, keys, e) < 0)
         return -1;
     cat = json_object_get(snapshot_reader_header(r), "catalogue");
     if (toc_seed(t->roles, json_object_get(cat, "roles"), e) < 0 ||
@@ -333,7 +368,8 @@ out:
  *   gzip_bytes (the file), bytes (decompressed), sha256 (verified seal).
  */
 static int list_json(const char *path, const struct snapshot_summary *sum,
-                     const struct privacy_facts *pf, const struct toc *t, struct err *e)
+                     const struct privacy_facts *pf, const struct toc *t,
+                     const struct edsig_trusted *trusted, struct err *e)
 {
     const json_t *h = sum->header, *tool = json_object_get(h, "tool"),
                  *req = json_object_get(h, "request");
@@ -353,8 +389,10 @@ static int list_json(const char *path, const struct snapshot_summary *sum,
         (json_int_t)t->with_members, "connections", t->conns, "roles", t->roles, "organizations",
         t->orgs, "gzip_bytes", (json_int_t)sum->gzip_bytes, "bytes", (json_int_t)sum->bytes,
         "sha256", sum->sha256);
-    if (!j)
+    if (!j || json_object_update_new(j, seal_json(sum, trusted)) < 0) {
+        json_decref(j);
         return err_oom(e);
+    }
     json_dumpf(j, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
     fputc('\n', stdout);
     json_decref(j);
@@ -470,8 +508,10 @@ static int list_counts(const char *title, const char *count_title, json_t *obj, 
 }
 
 static int list_human(const char *path, const struct snapshot_summary *sum,
-                      const struct privacy_facts *pf, const struct toc *t, struct err *e)
+                      const struct privacy_facts *pf, const struct toc *t,
+                      const struct edsig_trusted *trusted, struct err *e)
 {
+    char seal[256];
     const json_t *h = sum->header;
     const char *tool = hstr(h, "tool", "name"), *tver = hstr(h, "tool", "version");
     const char **keys = NULL;
@@ -506,6 +546,8 @@ static int list_human(const char *path, const struct snapshot_summary *sum,
     printf("size           %s compressed, %s decompressed (%llu / %llu bytes)\n", gz, raw,
            sum->gzip_bytes, sum->bytes);
     printf("sha256         %s (verified)\n", sum->sha256);
+    seal_text(seal, sizeof(seal), sum, trusted);
+    printf("seal           %s\n", seal);
 
     if (sorted_keys(t->conns, &keys, &n, e) < 0)
         return -1;
@@ -542,7 +584,7 @@ int import_list(const struct import_opts *o, struct err *e)
     int rc = -1;
 
     memset(&t, 0, sizeof(t));
-    if (snapshot_verify(o->snapshot, &sum, e) < 0)
+    if (snapshot_verify_keys(o->snapshot, o->keys, &sum, e) < 0)
         return -1;
     t.conns = json_object();
     t.roles = json_object();
@@ -551,15 +593,15 @@ int import_list(const struct import_opts *o, struct err *e)
         err_oom(e);
         goto out;
     }
-    if (toc_read(o->snapshot, &sum, &t, e) < 0)
+    if (toc_read(o->snapshot, o->keys, &sum, &t, e) < 0)
         goto out;
     privacy_facts(sum.header, &pf);
     if (!pf.applied)
         log_warn("snapshot '%s' holds RAW PERSONAL DATA (%s)", o->snapshot,
                  pf.recorded ? "no privacy policy was applied"
                              : "its header does not record a privacy policy");
-    if ((o->json ? list_json(o->snapshot, &sum, &pf, &t, e)
-                 : list_human(o->snapshot, &sum, &pf, &t, e)) < 0)
+    if ((o->json ? list_json(o->snapshot, &sum, &pf, &t, o->trusted, e)
+                 : list_human(o->snapshot, &sum, &pf, &t, o->trusted, e)) < 0)
         goto out;
     rc = flush_stdout(e);
 out:
@@ -831,8 +873,8 @@ int import_diff(const struct import_opts *o, struct err *e)
     memset(&d, 0, sizeof(d));
     snapdiff_stats_init(&st);
     d.json = o->json;
-    if (snapshot_reader_open(&ro, o->snapshot, e) < 0 ||
-        snapshot_reader_open(&rn, o->snapshot2, e) < 0)
+    if (snapshot_reader_open_keys(&ro, o->snapshot, o->keys, e) < 0 ||
+        snapshot_reader_open_keys(&rn, o->snapshot2, o->keys, e) < 0)
         goto out;
     diff_warnings(snapshot_reader_header(ro), snapshot_reader_header(rn));
     if (d.json) {

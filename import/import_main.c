@@ -68,6 +68,12 @@ static void usage(FILE *f)
           "      --no-anonymize         import a raw snapshot as it is (default: the default "
           "policy)\n"
           "\n"
+          "Encrypted and signed snapshots:\n"
+          "      --identity FILE        an age identity file (mode 0600) that opens an encrypted\n"
+          "                             snapshot (default: $A0SNAP_IDENTITY_FILE)\n"
+          "      A0SNAP_TRUSTED_KEYS=FILE  PEM public keys: refuse (exit 3) a snapshot that no\n"
+          "                             one of them signed, before any request\n"
+          "\n"
           "Output:\n"
           "      --report FILE          NDJSON report, one line per user (default: next to "
           "SNAPSHOT)\n"
@@ -80,7 +86,8 @@ static void usage(FILE *f)
           "Environment: AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET (or AUTH0_CLIENT_SECRET_FILE, mode\n"
           "0600), AUTH0_DOMAIN (optional; must equal --target), A0SNAP_API_URL,\n"
           "A0SNAP_PROTECTED_TENANTS (comma-separated tenants never written to),\n"
-          "A0SNAP_PSEUDONYM_KEY, A0SNAP_STALL_TIMEOUT. Every option can also be set as\n"
+          "A0SNAP_PSEUDONYM_KEY, A0SNAP_IDENTITY_FILE, A0SNAP_TRUSTED_KEYS,\n"
+          "A0SNAP_STALL_TIMEOUT. Every option can also be set as\n"
           "A0SNAP_<OPTION> (e.g. A0SNAP_REPORT=FILE, A0SNAP_JSON=1, A0SNAP_KEEP=a,b); the\n"
           "command line wins.\n"
           "\n"
@@ -140,6 +147,7 @@ enum {
     OPT_BACKUP,
     OPT_MAX_BODY,
     OPT_SORT_MEM,
+    OPT_IDENTITY,
 };
 
 static const struct option longopts[] = {
@@ -174,6 +182,7 @@ static const struct option longopts[] = {
     {"backup", required_argument, NULL, OPT_BACKUP},
     {"max-request-bytes", required_argument, NULL, OPT_MAX_BODY},
     {"sort-memory", required_argument, NULL, OPT_SORT_MEM},
+    {"identity", required_argument, NULL, OPT_IDENTITY},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -289,6 +298,9 @@ static int option_privacy(struct import_opts *o, int ch, char *arg)
         return 0;
     case OPT_KEY_FILE:
         o->key_file = arg;
+        return 0;
+    case OPT_IDENTITY:
+        o->identity_file = arg;
         return 0;
     case OPT_NO_ANON:
         o->no_anonymize = true;
@@ -439,9 +451,8 @@ static void print_summary(const struct import_opts *o, const struct import_count
 }
 
 /* The mode's work; an import or a plan says what it did. */
-static int run(void *opts, struct err *e)
+static int run_mode(const struct import_opts *o, struct err *e)
 {
-    const struct import_opts *o = &((struct import_cli *)opts)->o;
     struct import_counts n;
     int rc;
 
@@ -459,6 +470,22 @@ static int run(void *opts, struct err *e)
             print_summary(o, &n);
         return rc;
     }
+}
+
+/* The keys every mode may need, then the mode. */
+static int run(void *opts, struct err *e)
+{
+    struct import_opts *o = &((struct import_cli *)opts)->o;
+    struct import_keys keys;
+    int rc = -1;
+
+    if (import_keys_load(&keys, o->identity_file, e) == 0) {
+        o->keys = &keys.sk;
+        o->trusted = keys.trusted;
+        rc = run_mode(o, e);
+    }
+    import_keys_release(&keys);
+    return rc;
 }
 
 int main(int argc, char **argv)

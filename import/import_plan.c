@@ -296,7 +296,7 @@ static int pass_snapshot(struct import_ctx *c, struct err *e)
     buf_init(&b.rec, EXTSORT_MAX_RECORD);
     if (c->opts->only_users_file && load_only_users(c->opts->only_users_file, &only, e) < 0)
         goto out;
-    if (snapshot_reader_open(&r, c->opts->snapshot, e) < 0)
+    if (snapshot_reader_open_keys(&r, c->opts->snapshot, c->opts->keys, e) < 0)
         goto out;
     while ((got = snapshot_reader_next(r, &user, e)) == 1) {
         int u = snapshot_user(c, only, user, &b, e);

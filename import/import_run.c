@@ -186,17 +186,30 @@ static void default_report(char *out, size_t outlen, const char *snapshot, const
             *p = '_';
 }
 
+/* Which snapshot was applied: "what was copied into which tenant, from
+ * which archive" answered from the report alone. */
+static json_t *snapshot_json(const struct import_ctx *c)
+{
+    const char *base = strrchr(c->opts->snapshot, '/');
+
+    return json_pack("{s:s?,s:s,s:s,s:s?,s:b}", "id",
+                     json_string_value(json_object_get(c->header, "snapshot_id")), "file",
+                     base ? base + 1 : c->opts->snapshot, "sha256", c->snapshot_sha256, "signer",
+                     c->snapshot_signer[0] ? c->snapshot_signer : NULL, "encrypted",
+                     c->snapshot_encrypted);
+}
+
 static json_t *summary_json(struct import_ctx *c, const char *target, double seconds)
 {
     const struct tenant_stats *st = c->tenant ? tenant_stats(c->tenant) : NULL;
 
     return json_pack(
-        "{s:s,s:s,s:s,s:s?,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
+        "{s:s,s:s,s:s,s:s?,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
         "s:I,s:I,s:f,s:I,s:I}",
         "a0snap", "import-summary", "mode", c->opts->mode == MODE_PLAN ? "plan" : "import",
         "target", target, "snapshot_id",
-        json_string_value(json_object_get(c->header, "snapshot_id")), "conflicts",
-        (json_int_t)c->n.conflicts, "social_skipped", (json_int_t)c->n.social_skipped,
+        json_string_value(json_object_get(c->header, "snapshot_id")), "snapshot", snapshot_json(c),
+        "conflicts", (json_int_t)c->n.conflicts, "social_skipped", (json_int_t)c->n.social_skipped,
         "social_converted", (json_int_t)c->n.social_converted, "no_email",
         (json_int_t)c->n.no_email, "roles_added", (json_int_t)c->n.roles_added, "roles_removed",
         (json_int_t)c->n.roles_removed, "members_added", (json_int_t)c->n.members_added,
@@ -230,9 +243,13 @@ static int check_snapshot(struct import_ctx *c, struct snapshot_summary *snap, s
     const char *source;
 
     log_verbose("verifying '%s'", o->snapshot);
-    if (snapshot_verify(o->snapshot, snap, e) < 0)
+    if (snapshot_verify_keys(o->snapshot, o->keys, snap, e) < 0 ||
+        import_check_signer(o, o->snapshot, snap->signer, e) < 0)
         return -1;
     c->header = json_incref(snap->header);
+    memcpy(c->snapshot_sha256, snap->sha256, sizeof(c->snapshot_sha256));
+    memcpy(c->snapshot_signer, snap->signer, sizeof(c->snapshot_signer));
+    c->snapshot_encrypted = snap->encrypted;
     if (o->prune && json_is_true(json_object_get(json_object_get(c->header, "request"), "subset")))
         return err_set(e, ERR_USAGE,
                        "--prune needs a snapshot of whole connections; this one holds a subset "

@@ -185,7 +185,7 @@ def test_verify_valid():
     path, data, sha = write_snapshot("good.ndjson.gz", make_header(sid(1)), sample_users())
     rc, out, err = run("--verify", path)
     check_eq(rc, 0, "exit code (stderr: %s)" % err)
-    check_eq(out, "'%s': ok, 12 users, sha256 %s\n" % (path, sha), "--verify line")
+    check_eq(out, "'%s': ok, 12 users, sha256 %s, unsigned\n" % (path, sha), "--verify line")
     rc, out, err = run("--verify", path, "--json")
     check_eq(rc, 0, "exit code --json")
     j = json.loads(out)
