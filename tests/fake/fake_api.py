@@ -11,6 +11,7 @@ import re
 import urllib.parse
 
 from fake_lucene import LuceneError, compile_query, values_at
+from fake_state import ENTERPRISE_STRATEGIES, identity_key
 from fake_util import (
     ApiError,
     bad_body,
@@ -26,6 +27,12 @@ PAGING_CAP_MSG = (
     "See https://auth0.com/docs/users/search/v3/view-search-results-by-page#limitation."
 )
 OFFSET_CAP_MSG = "You can only page through the first 1000 records. Use checkpoint pagination (from/take) instead."
+
+# Passwordless users (unrecorded; messages chosen, see README "Passwordless").
+PASSWORDLESS_PASSWORD_MSG = "Password is only valid for auth0 connection strategy."  # the OAS's words for `password`
+PASSWORDLESS_USERNAME_MSG = "Cannot set username for connection without requires_username."  # an OAS 400 text
+# no gravatar without an email: the picture of a user created without one
+DEFAULT_PICTURE = "https://cdn.auth0.com/avatars/default.png"
 
 
 class Req:
@@ -465,45 +472,77 @@ class Api:
             conn = t.conn_by_name.get(body["connection"])
             if conn is None:
                 raise ApiError(400, "The connection does not exist.", "inexistent_connection")
-            if not t.is_database(conn):
+            strategy = conn["strategy"]
+            if not t.is_database(conn) and not t.is_passwordless(conn):
                 raise ApiError(
                     400,
                     "Connection does not support user creation through the API. It must either be a database or passwordless connection.",
                     "operation_not_supported",
                 )
-            for req_prop in ("email", "password"):
-                if req_prop not in body:
-                    raise bad_body("Missing required property: %s" % req_prop)
-            if t.requires_username(conn):
-                if "username" not in body:
-                    raise bad_body("Missing required property: username")
-            elif "username" in body and self.srv.quirks["username_needs_requires_username"]:
-                raise ApiError(400, "Cannot set username for connection without requires_username", "invalid_body")
+            if strategy == "auth0":
+                for req_prop in ("email", "password"):
+                    if req_prop not in body:
+                        raise bad_body("Missing required property: %s" % req_prop)
+                if t.requires_username(conn):
+                    if "username" not in body:
+                        raise bad_body("Missing required property: username")
+                elif "username" in body and self.srv.quirks["username_needs_requires_username"]:
+                    raise ApiError(400, "Cannot set username for connection without requires_username", "invalid_body")
+            else:
+                # passwordless: email needs email, sms needs phone_number; no
+                # password (OAS: "Only valid for auth0 connection strategy"), no username
+                key = "email" if strategy == "email" else "phone_number"
+                if key not in body:
+                    raise bad_body("Missing required property: %s" % key)
+                if "password" in body:
+                    raise ApiError(400, PASSWORDLESS_PASSWORD_MSG, "invalid_body")
+                if "username" in body:
+                    raise ApiError(400, PASSWORDLESS_USERNAME_MSG, "invalid_body")
+            provider = "auth0" if strategy == "auth0" else strategy
             raw = body.get("user_id") or rand_hex(24)
-            uid = "auth0|" + raw
-            email = body["email"].lower()
-            if (
-                uid in t.users
-                or t.find("email", email, conn["name"])
-                or ("username" in body and t.find("username", body["username"], conn["name"]))
-            ):
+            uid = identity_key(provider, raw)
+            email = body["email"].lower() if "email" in body else None
+            cname = conn["name"]
+            taken = uid in t.users or uid in t.idx_ident
+            if email is not None and (t.find("email", email, cname) or t.find_linked("email", email, cname)):
+                taken = True
+            if "username" in body and (t.find("username", body["username"], cname)
+                                       or t.find_linked("username", body["username"], cname)):
+                taken = True
+            if strategy == "sms" and (t.find("phone", body["phone_number"], cname)
+                                      or t.find_linked("phone", body["phone_number"], cname)):
+                taken = True
+            if taken:
                 raise ApiError(409, "The user already exists.", "auth0_idp_error")
-            u = {
-                "created_at": now,
-                "email": email,
-                "email_verified": body.get("email_verified", False),
-                "identities": [{"connection": conn["name"], "user_id": raw, "provider": "auth0", "isSocial": False}],
-                "name": body.get("name", email),
-                "nickname": body.get("nickname", email.split("@")[0]),
-                "picture": body.get("picture", gravatar(email)),
-                "updated_at": now,
-                "user_id": uid,
-            }
+            u = {"created_at": now}
+            if email is not None:
+                u["email"] = email
+                u["email_verified"] = body.get("email_verified", False)
+            u["identities"] = [{"connection": cname, "user_id": raw, "provider": provider, "isSocial": False}]
+            if email is not None:
+                u["name"] = body.get("name", email)
+                u["nickname"] = body.get("nickname", email.split("@")[0])
+                u["picture"] = body.get("picture", gravatar(email))
+            else:  # an sms user without email: named by its phone number
+                u["name"] = body.get("name", body["phone_number"])
+                u["nickname"] = body.get("nickname", body["phone_number"])
+                u["picture"] = body.get("picture", DEFAULT_PICTURE)
+            if strategy == "sms":
+                u["phone_verified"] = body.get("phone_verified", False)
+            u["updated_at"] = now
+            u["user_id"] = uid
             for k in ("given_name", "family_name", "username", "phone_number", "phone_verified", "blocked", "user_metadata", "app_metadata"):
                 if k in body:
                     u[k] = body[k]
             u = _ordered(u)
             t.add_user(u)
+            # A verification email goes to database and email-connection
+            # users unless the email is verified or verify_email is false
+            # (OAS); a passwordless code is never sent by the Management API.
+            if email is not None and strategy in ("auth0", "email") and body.get("email_verified") is not True:
+                honour = strategy == "auth0" or self.srv.quirks["email_user_verify_email"] == "honoured"
+                if not (body.get("verify_email") is False and honour):
+                    self.srv.send_verification_email(uid, email)
         return 201, u
 
     def patch_user(self, req):
@@ -521,24 +560,44 @@ class Api:
             rec = self._user_or_404(req.args[0])
             u = rec.obj()
             conn = t.conn_by_name.get(rec.conn)
+            strategy = conn["strategy"] if conn else None
             is_db = t.is_database(conn)
+            # OAS: "Updating email_verified is not supported for enterprise and
+            # passwordless sms connections."
+            if "email_verified" in body and strategy == "sms":
+                raise ApiError(400, "Email verification is not supported for sms users.", "operation_not_supported")
+            if "email_verified" in body and strategy in ENTERPRISE_STRATEGIES:
+                raise ApiError(400, "Email verification is not supported for enterprise users.", "operation_not_supported")
             if not is_db:
                 for k in ("email", "password", "username"):
-                    if k in body:
+                    # an email user's email can change (unconfirmed, README "Passwordless")
+                    if k in body and not (k == "email" and strategy == "email"):
                         raise ApiError(400, "Cannot update %s for non-database user." % k, "operation_not_supported")
+            verify_to = None
+            key = {"email": "email", "sms": "phone_number"}.get(strategy)
+            if key is not None and key in body and body[key] is None:
+                raise ApiError(400, "Cannot remove %s: it identifies a passwordless user." % key, "invalid_body")
+            if strategy == "sms" and body.get("phone_number") not in (None, u.get("phone_number")):
+                if t.find("phone", body["phone_number"], rec.conn) or t.find_linked("phone", body["phone_number"], rec.conn):
+                    raise ApiError(409, "The specified new phone_number already exists", "phone_conflict")
             if body.get("email") is not None:
                 email = body["email"].lower()
-                if email != u.get("email") and t.find("email", email, rec.conn):
+                if email != u.get("email") and (t.find("email", email, rec.conn) or t.find_linked("email", email, rec.conn)):
                     raise ApiError(409, "The specified new email already exists", "email_conflict")
                 if email != u.get("email"):
                     u["email"] = email
                     u["email_verified"] = body.get("email_verified", False)
+                    # a new, unverified email gets a verification email unless
+                    # verify_email is false (OAS)
+                    if body.get("email_verified") is not True and body.get("verify_email") is not False:
+                        verify_to = email
             if "username" in body:
                 if (body["username"] is not None and not t.requires_username(conn)
                         and self.srv.quirks["username_needs_requires_username"]):
                     raise ApiError(400, "Cannot update username for connection without requires_username", "invalid_body")
                 if body["username"] is not None:
-                    others = [x for x in t.find("username", body["username"], rec.conn) if x != rec.uid]
+                    others = [x for x in t.find("username", body["username"], rec.conn) + t.find_linked("username", body["username"], rec.conn)
+                              if x != rec.uid]
                     if others:
                         raise ApiError(409, "The specified new username already exists", "username_conflict")
             for k, v in body.items():
@@ -569,6 +628,8 @@ class Api:
             u["updated_at"] = now
             u = _ordered(u)
             t.replace_user(u)
+            if verify_to is not None:
+                self.srv.send_verification_email(rec.uid, verify_to)
         return 200, u
 
     def delete_user(self, req):

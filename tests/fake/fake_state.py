@@ -25,7 +25,15 @@ DEFAULT_CONNECTIONS = [
 ]
 
 DATABASE_STRATEGIES = ("auth0",)
+PASSWORDLESS_STRATEGIES = ("email", "sms")
 SOCIAL_STRATEGIES = ("google-oauth2", "facebook", "github", "twitter", "apple", "windowslive", "linkedin")
+ENTERPRISE_STRATEGIES = ("samlp", "waad", "adfs", "ad", "oidc", "okta", "pingfederate", "google-apps")
+
+
+def provider_of(strategy):
+    """The identity provider of a connection's users: "auth0" for database
+    connections, else the strategy ("email", "sms", "google-oauth2", "samlp")."""
+    return "auth0" if strategy in DATABASE_STRATEGIES else strategy
 
 
 def default_options(name, strategy):
@@ -50,13 +58,52 @@ def default_options(name, strategy):
             "domain_aliases": ["acme.example"],
             "signatureAlgorithm": "rsa-sha256",
         }
+    # passwordless: the option keys of recorded email / sms connections
+    # (go-auth0 TestConnectionManager_Read, 2025-05), without credentials
+    if strategy == "email":
+        return {
+            "name": name,
+            "email": {"syntax": "liquid", "from": "{{ application.name }} <root@auth0.com>",
+                      "subject": "Welcome to {{ application.name }}",
+                      "body": "<html><body>Your code is {{ code }}</body></html>"},
+            "totp": {"time_step": 180, "length": 6},
+            "disable_signup": False,
+            "brute_force_protection": True,
+        }
+    if strategy == "sms":
+        return {
+            "name": name,
+            "from": "+15550100000",
+            "syntax": "md_with_macros",
+            "template": "Your verification code is: @@password@@",
+            "totp": {"time_step": 180, "length": 6},
+            "messaging_service_sid": None,
+            "disable_signup": False,
+            "brute_force_protection": True,
+        }
     return {}
 
 
-class User:
-    """One user: the profile as JSON bytes plus index keys."""
+def identity_key(provider, user_id):
+    """How an identity is named across the tenant: "provider|user_id"."""
+    return "%s|%s" % (provider, user_id)
 
-    __slots__ = ("uid", "conn", "email", "username", "phone", "blob")
+
+def _secondary(ident):
+    """(key, connection, email, username, phone) of a linked identity, from
+    its profileData (email and username lower-case)."""
+    pd = ident.get("profileData") or {}
+    e, u, p = pd.get("email"), pd.get("username"), pd.get("phone_number")
+    return (identity_key(ident.get("provider"), ident.get("user_id")), ident.get("connection"),
+            e.lower() if isinstance(e, str) else None, u.lower() if isinstance(u, str) else None,
+            p if isinstance(p, str) else None)
+
+
+class User:
+    """One user: the profile as JSON bytes plus index keys.  secs holds the
+    linked (secondary) identities' index keys, None for most users."""
+
+    __slots__ = ("uid", "conn", "email", "username", "phone", "blob", "secs")
 
     def __init__(self, obj):
         self.set(obj)
@@ -71,6 +118,7 @@ class User:
         self.username = u.lower() if isinstance(u, str) else None
         p = obj.get("phone_number")
         self.phone = p if isinstance(p, str) else None
+        self.secs = tuple(_secondary(i) for i in ids[1:]) if len(ids) > 1 else None
         self.blob = dumps(obj).encode("utf-8")
 
     def obj(self):
@@ -135,6 +183,8 @@ class Tenant:
         self.idx_email = {}
         self.idx_username = {}
         self.idx_phone = {}
+        self.idx_ident = {}  # "provider|user_id" of a linked identity -> its primary's uid
+        self.idx_linked = {}  # (connection, "email"|"username"|"phone", value) -> primary uid(s)
         self.roles = {}  # id -> {id,name,description,type[,owner_id]}
         self.role_users = {}  # role id -> set(uid)
         self.user_roles = {}  # uid -> list(role id)
@@ -158,7 +208,8 @@ class Tenant:
             "name": name,
             "strategy": strategy,
             "options": options,
-            "realms": [name] if strategy == "auth0" else [],
+            # recorded: database, SAML and passwordless connections list themselves
+            "realms": [name] if strategy in ("auth0", "samlp", "email", "sms") else [],
             "is_domain_connection": False,
             # recorded on every connection since 2026
             "authentication": {"active": True},
@@ -166,8 +217,6 @@ class Tenant:
         }
         if display_name is not None:
             c["display_name"] = display_name
-        if strategy == "samlp":
-            c["realms"] = [name]
         self.connections.append(c)
         self.conn_by_name[name] = c
         self.conn_by_id[cid] = c
@@ -182,6 +231,9 @@ class Tenant:
 
     def is_database(self, conn):
         return conn is not None and conn["strategy"] in DATABASE_STRATEGIES
+
+    def is_passwordless(self, conn):
+        return conn is not None and conn["strategy"] in PASSWORDLESS_STRATEGIES
 
     def requires_username(self, conn):
         return bool(conn and conn.get("options", {}).get("requires_username"))
@@ -225,11 +277,22 @@ class Tenant:
         _idx_add(self.idx_email, u.email, u.uid)
         _idx_add(self.idx_username, u.username, u.uid)
         _idx_add(self.idx_phone, u.phone, u.uid)
+        for key, conn, email, uname, phone in u.secs or ():
+            self.idx_ident[key] = u.uid
+            for kind, v in (("email", email), ("username", uname), ("phone", phone)):
+                if v is not None:
+                    _idx_add(self.idx_linked, (conn, kind, v), u.uid)
 
     def _unindex(self, u):
         _idx_del(self.idx_email, u.email, u.uid)
         _idx_del(self.idx_username, u.username, u.uid)
         _idx_del(self.idx_phone, u.phone, u.uid)
+        for key, conn, email, uname, phone in u.secs or ():
+            if self.idx_ident.get(key) == u.uid:
+                del self.idx_ident[key]
+            for kind, v in (("email", email), ("username", uname), ("phone", phone)):
+                if v is not None:
+                    _idx_del(self.idx_linked, (conn, kind, v), u.uid)
 
     def replace_user(self, obj):
         u = self.users[obj["user_id"]]
@@ -268,6 +331,24 @@ class Tenant:
         if conn is not None:
             uids = [x for x in uids if self.users[x].conn == conn]
         return uids
+
+    def find_linked(self, kind, value, conn):
+        """Primary uids holding a linked identity of connection conn whose
+        email/username/phone (from its profileData) equals value: a linked
+        database account still exists in its connection, so its email and
+        username stay taken there (unlinking brings it back, D-LINK)."""
+        if value is None:
+            return []
+        if kind in ("email", "username"):
+            value = value.lower()
+        return _idx_get(self.idx_linked, (conn, kind, value))
+
+    def identity_owner(self, key):
+        """The uid holding identity "provider|user_id": the user itself, or
+        the primary it is linked to; None if no one holds it."""
+        if key in self.users:
+            return key
+        return self.idx_ident.get(key)
 
     # --- roles -----------------------------------------------------------
     def add_role(self, name, description=None, rid=None, rng=None, rtype="tenant", owner_id=None):
