@@ -791,6 +791,14 @@ class Api:
             # recorded: user_id given whole ("auth0|63d1..."); the bare id works too
             if not sid.startswith(body["provider"] + "|"):
                 sid = body["provider"] + "|" + sid
+            # an identity linked already: to this primary (409, the OAS's
+            # "Specified identity already exists.") or to another one (400, an
+            # OAS text); both unrecorded
+            owner = t.idx_ident.get(sid)
+            if owner == prec.uid:
+                raise ApiError(409, "Specified identity already exists.", "identity_conflict")
+            if owner is not None:
+                raise ApiError(400, "Unable to link with the secondary account.", "invalid_body")
             srec = t.get(sid)
             if srec is None:
                 raise ApiError(400, "Provided secondary account not found.", "invalid_body")

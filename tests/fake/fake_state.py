@@ -630,6 +630,7 @@ class Tenant:
             self.add_role(r["name"], r.get("description"), r.get("id"), rtype=rtype, owner_id=owner)
         objs = []
         memberships = []  # (uid, roles, orgs, permissions)
+        seen_idents = set()  # linked identities of this document
         for u in doc.get("users", []):
             u = dict(u)
             roles = u.pop("roles", [])
@@ -646,8 +647,17 @@ class Tenant:
                     raise ApiError(400, "unknown connection '%s'" % conn_name)
                 provider, _, rest = u["user_id"].partition("|")
                 u["identities"] = [{"connection": conn_name, "user_id": rest, "provider": provider, "isSocial": c["strategy"] in SOCIAL_STRATEGIES}]
+            else:
+                u["identities"] = self._load_secondaries(u["user_id"], u["identities"], seen_idents)
             objs.append(u)
             memberships.append((u["user_id"], roles, uorgs, perms))
+        for obj in objs:
+            uid = obj["user_id"]
+            if uid in seen_idents or uid in self.idx_ident:
+                raise ApiError(400, "user '%s' is also a linked identity" % uid)
+        for key in seen_idents:
+            if key in self.users or key in self.idx_ident:
+                raise ApiError(400, "linked identity '%s' is already a user or linked" % key)
         try:
             if merge:
                 for obj in objs:
@@ -675,6 +685,33 @@ class Tenant:
         for o in doc.get("organizations", []):
             for m in o.get("members", []):
                 self._load_member(o["name"], m["user_id"], m.get("roles", []))
+
+    def _load_secondaries(self, uid, idents, seen):
+        """Check a loaded user's identities: every linked (secondary) one
+        names a known connection, its provider ("auth0" for databases, else
+        the strategy) and a user_id, and is held by no one else; isSocial is
+        filled in when missing.  profileData is kept as given."""
+        if not isinstance(idents, list) or not all(isinstance(i, dict) for i in idents):
+            raise ApiError(400, "user '%s': identities must be an array of objects" % uid)
+        out = [idents[0]]
+        for ident in idents[1:]:
+            c = self.conn_by_name.get(ident.get("connection"))
+            if c is None:
+                raise ApiError(400, "user '%s': linked identity in unknown connection '%s'" % (uid, ident.get("connection")))
+            if ident.get("provider") != provider_of(c["strategy"]) or ident.get("user_id") in (None, ""):
+                raise ApiError(400, "user '%s': linked identity %s needs provider '%s' and a user_id"
+                               % (uid, dumps(ident), provider_of(c["strategy"])))
+            pd = ident.get("profileData")
+            if pd is not None and not isinstance(pd, dict):
+                raise ApiError(400, "user '%s': profileData must be an object" % uid)
+            key = identity_key(ident["provider"], ident["user_id"])
+            if key in seen:
+                raise ApiError(400, "linked identity '%s' appears twice" % key)
+            seen.add(key)
+            ident = dict(ident)
+            ident.setdefault("isSocial", c["strategy"] in SOCIAL_STRATEGIES)
+            out.append(ident)
+        return out
 
     def _role_ref(self, ref, owner_id=None):
         """A role named ref (the organization's own role first, then the
