@@ -284,6 +284,11 @@ class Api:
         R("GET", r"/users/([^/]+)/permissions", self.get_user_perms, "any", ["read:users"])
         R("POST", r"/users/([^/]+)/permissions", self.post_user_perms, "any", ["update:users"])
         R("DELETE", r"/users/([^/]+)/permissions", self.delete_user_perms, "any", ["update:users"])
+        R("GET", r"/roles/([^/]+)/permissions", self.get_role_perms, "any", ["read:roles"])
+        R("POST", r"/roles/([^/]+)/permissions", self.post_role_perms, "any", ["update:roles"])
+        R("DELETE", r"/roles/([^/]+)/permissions", self.delete_role_perms, "any", ["update:roles"])
+        R("GET", r"/resource-servers", self.list_resource_servers, "any", ["read:resource_servers"])
+        R("GET", r"/resource-servers/([^/]+)", self.get_resource_server, "any", ["read:resource_servers"])
         R("POST", r"/users/([^/]+)/identities", self.link_identity, "any", ["update:users", "update:current_user_identities"])
         R("DELETE", r"/users/([^/]+)/identities/([^/]+)/([^/]+)", self.unlink_identity, "any",
           ["update:users", "update:current_user_identities"])
@@ -706,14 +711,19 @@ class Api:
         t = self.t
         with t.lock:
             self._user_or_404(req.args[0])
-            out = []
-            for ident, name in sorted(t.user_perms.get(req.args[0], []), key=lambda p: (p[0], p[1])):
-                rs = t.resource_servers[ident]
-                desc = next((x["description"] for x in rs["scopes"] if x["value"] == name), "")
-                out.append({"permission_name": name, "description": desc, "resource_server_name": rs["name"],
-                            "resource_server_identifier": ident,
-                            "sources": [{"source_id": "", "source_name": "", "source_type": "DIRECT"}]})
+            # direct grants and those of the user's tenant roles, each
+            # permission once with every source (DIRECT as recorded; ROLE
+            # unrecorded, README "Direct permissions")
+            eff = t.effective_permissions(req.args[0])
+            out = [dict(self._perm_view(p), sources=eff[p]) for p in sorted(eff)]
         return 200, offset_page(out, q, "permissions")
+
+    def _perm_view(self, p):
+        ident, name = p
+        rs = self.t.resource_servers[ident]
+        desc = next((x["description"] for x in rs["scopes"] if x["value"] == name), "")
+        return {"permission_name": name, "description": desc, "resource_server_name": rs["name"],
+                "resource_server_identifier": ident}
 
     def _perms_body(self, req):
         body = req.json()
@@ -743,6 +753,100 @@ class Api:
             self._user_or_404(req.args[0])
             self.t.remove_permissions(req.args[0], perms)
         return 204, None
+
+    # --- role permissions (recorded: go-auth0 TestRoleManager_Permissions) --
+    def get_role_perms(self, req):
+        q = query(req, {
+            "per_page": ("int", {"min": 1, "max": 100, "default": 50}),
+            "page": ("int", {"min": 0, "default": 0}),
+            "include_totals": ("bool", {"default": False}),
+        })
+        t = self.t
+        with t.lock:
+            self._role_or_404(req.args[0])
+            out = [self._perm_view(p) for p in sorted(t.role_perms.get(req.args[0], []))]
+        return 200, offset_page(out, q, "permissions")
+
+    def post_role_perms(self, req):
+        with self.t.lock:
+            perms = self._perms_body(req)
+            self._role_or_404(req.args[0])
+            self.t.add_permissions(req.args[0], perms, self.t.role_perms)
+        return 201, {}
+
+    def delete_role_perms(self, req):
+        with self.t.lock:
+            perms = self._perms_body(req)
+            self._role_or_404(req.args[0])
+            self.t.remove_permissions(req.args[0], perms, self.t.role_perms)
+        return 204, None  # recorded 204 (the OAS says 200)
+
+    # --- resource servers (read only; write them with /__load) ------------
+    def _system_api(self):
+        """The tenant's Auth0 Management API, listed as real tenants list it
+        (recorded: terraform TestAccResourceServerAuth0APIManagementImport)."""
+        import hashlib
+        return {
+            "id": hashlib.sha256(("system-api/" + self.t.domain).encode()).hexdigest()[:24],
+            "name": "Auth0 Management API",
+            "identifier": "https://%s/api/v2/" % self.t.domain,
+            "allow_offline_access": False,
+            "skip_consent_for_verifiable_first_party_clients": False,
+            "token_lifetime": 86400,
+            "token_lifetime_for_web": 7200,
+            "signing_alg": "RS256",
+            "scopes": [{"description": d, "value": v} for v, d in (
+                ("read:users", "Read Users"), ("update:users", "Update Users"), ("delete:users", "Delete Users"),
+                ("create:users", "Create Users"), ("read:roles", "Read Roles"), ("create:roles", "Create Roles"),
+                ("read:resource_servers", "Read Resource Servers"), ("read:organizations", "Read Organizations"))],
+            "is_system": True,
+        }
+
+    def _rs_view(self, rs):
+        # recorded keys (go-auth0 TestResourceServer_Create 2024; terraform
+        # TestAccDataSourceResourceServer); no `scopes` key when it has none
+        out = {"id": rs["id"], "name": rs["name"], "identifier": rs["identifier"], "allow_offline_access": False,
+               "skip_consent_for_verifiable_first_party_clients": False, "token_lifetime": 86400,
+               "token_lifetime_for_web": 7200, "signing_alg": "RS256"}
+        if rs["scopes"]:
+            out["scopes"] = [dict(x) for x in rs["scopes"]]
+        return out
+
+    def list_resource_servers(self, req):
+        q = query(req, {
+            "identifiers": ("array", {}),
+            "page": ("int", {"min": 0, "default": 0}),
+            "per_page": ("int", {"min": 1, "max": 100, "default": 50}),
+            "include_totals": ("bool", {"default": False}),
+            # not in the OAS, recorded (go-auth0 TestResourceServer_List, 2025-08)
+            "fields": ("str", {}),
+            "include_fields": ("bool", {"default": True}),
+        })
+        ids = q.get("identifiers")
+        if ids is not None and len(ids) > 10:
+            raise bad_query("Array is too long (%d), maximum 10" % len(ids), "identifiers")
+        with self.t.lock:
+            items = [self._system_api()] + [self._rs_view(rs) for rs in self.t.resource_servers.values()]
+        if ids is not None:
+            items = [x for x in items if x["identifier"] in ids]
+        if q.get("fields"):
+            items = [project(x, q["fields"], q["include_fields"]) for x in items]
+        return 200, offset_page(items, q, "resource_servers")
+
+    def get_resource_server(self, req):
+        q = query(req, {"fields": ("str", {}), "include_fields": ("bool", {"default": True})})
+        key = req.args[0]
+        with self.t.lock:
+            sysapi = self._system_api()
+            if key in (sysapi["id"], sysapi["identifier"]):
+                out = sysapi
+            else:
+                rs = self.t.resource_server(key)
+                if rs is None:
+                    # recorded (terraform TestAccDataSourceResourceServer)
+                    raise ApiError(404, "The resource server does not exist", "inexistent_resource_server")
+                out = self._rs_view(rs)
+        return 200, project(out, q.get("fields"), q["include_fields"]) if q.get("fields") else out
 
     # --- linked accounts (recorded 2023) ---------------------------------
     PROFILE_KEYS = ("email", "email_verified", "name", "username", "given_name", "family_name", "nickname",

@@ -186,6 +186,7 @@ class Tenant:
         self.idx_ident = {}  # "provider|user_id" of a linked identity -> its primary's uid
         self.idx_linked = {}  # (connection, "email"|"username"|"phone", value) -> primary uid(s)
         self.roles = {}  # id -> {id,name,description,type[,owner_id]}
+        self.role_perms = {}  # role id -> list((resource server identifier, permission name))
         self.role_users = {}  # role id -> set(uid)
         self.user_roles = {}  # uid -> list(role id)
         self.orgs = {}  # id -> org object
@@ -377,6 +378,7 @@ class Tenant:
         if rid not in self.roles:
             raise ApiError(400, "unknown role '%s'" % rid)
         del self.roles[rid]
+        self.role_perms.pop(rid, None)
         for uid in self.role_users.pop(rid, set()):
             cur = self.user_roles.get(uid, [])
             if rid in cur:
@@ -478,18 +480,19 @@ class Tenant:
         self.resource_servers[doc["identifier"]] = doc
         values = {x["value"] for x in doc["scopes"]}
         was = old["identifier"] if old is not None else doc["identifier"]
-        for uid in list(self.user_perms):
-            keep = []
-            for ident, name in self.user_perms[uid]:
-                if ident == was:
-                    if name not in values:
-                        continue
-                    ident = doc["identifier"]
-                keep.append((ident, name))
-            if keep:
-                self.user_perms[uid] = keep
-            else:
-                del self.user_perms[uid]
+        for holders in (self.user_perms, self.role_perms):
+            for key in list(holders):
+                keep = []
+                for ident, name in holders[key]:
+                    if ident == was:
+                        if name not in values:
+                            continue
+                        ident = doc["identifier"]
+                    keep.append((ident, name))
+                if keep:
+                    holders[key] = keep
+                else:
+                    del holders[key]
         return doc
 
     def resource_server(self, key):
@@ -508,23 +511,41 @@ class Tenant:
         if rs is None:
             raise ApiError(400, "unknown resource server '%s'" % key)
         del self.resource_servers[rs["identifier"]]
-        for uid in list(self.user_perms):
-            self.user_perms[uid] = [p for p in self.user_perms[uid] if p[0] != rs["identifier"]]
-            if not self.user_perms[uid]:
-                del self.user_perms[uid]
+        for holders in (self.user_perms, self.role_perms):
+            for key in list(holders):
+                holders[key] = [p for p in holders[key] if p[0] != rs["identifier"]]
+                if not holders[key]:
+                    del holders[key]
 
-    def add_permissions(self, uid, perms):
-        cur = self.user_perms.setdefault(uid, [])
+    def add_permissions(self, uid, perms, holders=None):
+        """Direct permissions of user uid (or, with holders=role_perms, the
+        permissions of role uid)."""
+        holders = self.user_perms if holders is None else holders
+        cur = holders.setdefault(uid, [])
         for p in perms:
             if p not in cur:
                 cur.append(p)
 
-    def remove_permissions(self, uid, perms):
-        cur = [p for p in self.user_perms.get(uid, []) if p not in perms]
+    def remove_permissions(self, uid, perms, holders=None):
+        holders = self.user_perms if holders is None else holders
+        cur = [p for p in holders.get(uid, []) if p not in perms]
         if cur:
-            self.user_perms[uid] = cur
+            holders[uid] = cur
         else:
-            self.user_perms.pop(uid, None)
+            holders.pop(uid, None)
+
+    def effective_permissions(self, uid):
+        """Every permission user uid holds: {(api, name): [sources]}, the
+        direct grant first, then each tenant role that carries it (by role
+        name).  Organization roles never grant tenant permissions."""
+        out = {}
+        for p in self.user_perms.get(uid, []):
+            out.setdefault(p, []).append({"source_id": "", "source_name": "", "source_type": "DIRECT"})
+        roles = sorted((self.roles[r] for r in self.user_roles.get(uid, [])), key=lambda r: (r["name"], r["id"]))
+        for r in roles:
+            for p in self.role_perms.get(r["id"], []):
+                out.setdefault(p, []).append({"source_id": r["id"], "source_name": r["name"], "source_type": "ROLE"})
+        return out
 
     def org_member_ids(self, oid):
         key = ("org", oid)
@@ -538,10 +559,17 @@ class Tenant:
     def state(self):
         """The /__state document (a dict; dump it with sorted keys)."""
         rname = {rid: r["name"] for rid, r in self.roles.items()}
+        roles = []
+        for r in self.roles.values():
+            r = dict(r)
+            if self.role_perms.get(r["id"]):
+                r["permissions"] = [{"resource_server_identifier": a, "permission_name": b}
+                                    for a, b in sorted(self.role_perms[r["id"]])]
+            roles.append(r)
         doc = {
             "domain": self.domain,
             "connections": [{"id": c["id"], "name": c["name"], "strategy": c["strategy"]} for c in self.connections],
-            "roles": sorted((dict(r) for r in self.roles.values()), key=lambda r: (r["name"], r["id"])),
+            "roles": sorted(roles, key=lambda r: (r["name"], r["id"])),
         }
         if self.resource_servers:
             doc["resource_servers"] = sorted((json.loads(dumps(rs)) for rs in self.resource_servers.values()),
@@ -627,7 +655,10 @@ class Tenant:
                 raise ApiError(400, "role '%s': unknown owner organization '%s'" % (r.get("name"), owner))
             if self.role_by_name(r["name"], owner):
                 raise ApiError(400, "duplicate role name '%s'" % r["name"])
-            self.add_role(r["name"], r.get("description"), r.get("id"), rtype=rtype, owner_id=owner)
+            role = self.add_role(r["name"], r.get("description"), r.get("id"), rtype=rtype, owner_id=owner)
+            perms = [self._load_perm(p, "role '%s'" % r["name"]) for p in r.get("permissions", [])]
+            if perms:
+                self.add_permissions(role["id"], perms, self.role_perms)
         objs = []
         memberships = []  # (uid, roles, orgs, permissions)
         seen_idents = set()  # linked identities of this document
@@ -678,13 +709,16 @@ class Tenant:
             for uo in uorgs:
                 self._load_member(uo["name"], uid, uo.get("roles", []))
             for p in perms:
-                rs = self.resource_servers.get(p.get("resource_server_identifier"))
-                if rs is None or p.get("permission_name") not in {x["value"] for x in rs["scopes"]}:
-                    raise ApiError(400, "user '%s' has unknown permission %s" % (uid, dumps(p)))
-                self.add_permissions(uid, [(rs["identifier"], p["permission_name"])])
+                self.add_permissions(uid, [self._load_perm(p, "user '%s'" % uid)])
         for o in doc.get("organizations", []):
             for m in o.get("members", []):
                 self._load_member(o["name"], m["user_id"], m.get("roles", []))
+
+    def _load_perm(self, p, who):
+        rs = self.resource_servers.get(p.get("resource_server_identifier")) if isinstance(p, dict) else None
+        if rs is None or p.get("permission_name") not in {x["value"] for x in rs["scopes"]}:
+            raise ApiError(400, "%s has unknown permission %s" % (who, dumps(p)))
+        return (rs["identifier"], p["permission_name"])
 
     def _load_secondaries(self, uid, idents, seen):
         """Check a loaded user's identities: every linked (secondary) one

@@ -29,7 +29,7 @@ import fake_quirks  # noqa: E402
 
 EXPORT_SCOPES = "read:users read:connections read:roles read:role_members read:organizations read:organization_members read:organization_member_roles"
 IMPORT_SCOPES = "create:users update:users read:users read:connections read:roles create:role_members read:organizations create:organization_members create:organization_member_roles"
-EXTRA_SCOPES = "delete:users update:users_app_metadata create:roles read:role_members create:role_members delete:role_members delete:organization_members delete:organization_member_roles read:organization_member_roles update:roles"
+EXTRA_SCOPES = "delete:users update:users_app_metadata create:roles read:role_members create:role_members delete:role_members delete:organization_members delete:organization_member_roles read:organization_member_roles update:roles read:resource_servers"
 
 
 def default_scopes():
