@@ -665,9 +665,17 @@ class Api:
         with t.lock:
             self._user_or_404(req.args[0])
             for rid in rids:
-                self._role_or_404(rid)
+                self._tenant_role_or_400(self._role_or_404(rid))
             t.assign_roles(req.args[0], rids)
         return 204, None
+
+    @staticmethod
+    def _tenant_role_or_400(r):
+        """Organization roles are granted to organization members only
+        (unrecorded: status and message chosen, README "Organization roles")."""
+        if r.get("type") == "organization":
+            raise ApiError(400, "Organization roles cannot be assigned as tenant roles.", "invalid_body")
+        return r
 
     def delete_user_roles(self, req):
         rids = self._role_ids_body(req)
@@ -1134,7 +1142,7 @@ class Api:
         t = self.t
         with t.lock:
             rid = req.args[0]
-            self._role_or_404(rid)
+            self._tenant_role_or_400(self._role_or_404(rid))
             for uid in body["users"]:
                 if uid not in t.users:
                     raise ApiError(400, "The user %s does not exist." % uid, "invalid_body")
@@ -1297,7 +1305,10 @@ class Api:
         with t.lock:
             cur = self._member_or_404(*req.args)
             for rid in rids:
-                self._role_or_404(rid)
+                r = self._role_or_404(rid)
+                if t.org_role_owned_elsewhere(r, req.args[0]):
+                    # unrecorded: status and message chosen (README "Organization roles")
+                    raise ApiError(400, "The role %s belongs to another organization." % rid, "invalid_body")
             if len(set(cur) | set(rids)) > 50:
                 raise ApiError(409, "No more roles can be assigned to this organization member.")
             for rid in rids:

@@ -366,6 +366,11 @@ class Tenant:
         self.role_users[rid] = set()
         return r
 
+    def org_role_owned_elsewhere(self, r, oid):
+        """True if r is an organization role owned by another organization
+        than oid (it cannot be granted in oid)."""
+        return r.get("type") == "organization" and r.get("owner_id") != oid
+
     def role_by_name(self, name, owner_id=None):
         """The tenant role named name, or with owner_id the role of that
         organization named name (names are unique per owner)."""
@@ -574,12 +579,14 @@ class Tenant:
         if self.resource_servers:
             doc["resource_servers"] = sorted((json.loads(dumps(rs)) for rs in self.resource_servers.values()),
                                              key=lambda rs: rs["identifier"])
+        own = {}  # organization id -> names of the roles it owns
+        for r in self.roles.values():
+            if r.get("owner_id"):
+                own.setdefault(r["owner_id"], set()).add(r["name"])
         orgs = []
         for oid, o in self.orgs.items():
-            members = [
-                {"user_id": uid, "roles": sorted(rname[r] for r in rids)}
-                for uid, rids in sorted(self.org_members[oid].items())
-            ]
+            members = [self._member_state({"user_id": uid}, rids, own.get(oid, ()))
+                       for uid, rids in sorted(self.org_members[oid].items())]
             orgs.append({"id": oid, "name": o["name"], "display_name": o.get("display_name", o["name"]), "members": members})
         doc["organizations"] = sorted(orgs, key=lambda o: (o["name"], o["id"]))
         users = []
@@ -589,7 +596,7 @@ class Tenant:
             uo = []
             for oid in self.user_orgs.get(uid, []):
                 o = self.orgs[oid]
-                uo.append({"name": o["name"], "roles": sorted(rname[r] for r in self.org_members[oid].get(uid, []))})
+                uo.append(self._member_state({"name": o["name"]}, self.org_members[oid].get(uid, []), own.get(oid, ())))
             obj["organizations"] = sorted(uo, key=lambda x: x["name"])
             if uid in self.user_perms:
                 obj["permissions"] = [{"resource_server_identifier": a, "permission_name": b}
@@ -597,6 +604,21 @@ class Tenant:
             users.append(obj)
         doc["users"] = users
         return doc
+
+    def _member_state(self, out, rids, own_names=()):
+        """A membership in /__state: roles as names and, when one of them is
+        an organization role or a tenant role named like one of the
+        organization's own roles (own_names), role_refs [{name, type, owner}]
+        in the same order (owner: the owning organization's name, null for
+        tenant roles), so an organization's "admin" and the tenant's "admin"
+        differ, and /__load reads the names back as they were."""
+        refs = sorted(({"name": self.roles[r]["name"], "type": self.roles[r]["type"],
+                        "owner": self.orgs[self.roles[r]["owner_id"]]["name"] if self.roles[r].get("owner_id") else None}
+                       for r in rids), key=lambda x: (x["name"], x["type"], x["owner"] or ""))
+        out["roles"] = [x["name"] for x in refs]
+        if any(x["type"] == "organization" or x["name"] in own_names for x in refs):
+            out["role_refs"] = refs
+        return out
 
     def state_bytes(self):
         return dumps_sorted(self.state()).encode("utf-8")
@@ -703,16 +725,18 @@ class Tenant:
                 r = self._role_ref(name)
                 if r is None:
                     raise ApiError(400, "user '%s' has unknown role '%s'" % (uid, name))
+                if r["type"] == "organization":
+                    raise ApiError(400, "user '%s': organization role '%s' is no tenant role" % (uid, name))
                 rids.append(r["id"])
             if rids:
                 self.assign_roles(uid, rids)
             for uo in uorgs:
-                self._load_member(uo["name"], uid, uo.get("roles", []))
+                self._load_member(uo["name"], uid, uo.get("roles", []), uo.get("role_refs"))
             for p in perms:
                 self.add_permissions(uid, [self._load_perm(p, "user '%s'" % uid)])
         for o in doc.get("organizations", []):
             for m in o.get("members", []):
-                self._load_member(o["name"], m["user_id"], m.get("roles", []))
+                self._load_member(o["name"], m["user_id"], m.get("roles", []), m.get("role_refs"))
 
     def _load_perm(self, p, who):
         rs = self.resource_servers.get(p.get("resource_server_identifier")) if isinstance(p, dict) else None
@@ -754,7 +778,10 @@ class Tenant:
             return self.roles[ref]
         return (owner_id and self.role_by_name(ref, owner_id)) or self.role_by_name(ref)
 
-    def _load_member(self, org_name, uid, role_names):
+    def _load_member(self, org_name, uid, role_names, role_refs=None):
+        """A membership with its roles: role_refs [{name, type, owner?}]
+        (as /__state shows them) when given, else role_names (names looked
+        up among the organization's own roles first, or role ids)."""
         o = self.org_by_name(org_name)
         if o is None:
             raise ApiError(400, "unknown organization '%s'" % org_name)
@@ -762,9 +789,27 @@ class Tenant:
             raise ApiError(400, "organization member '%s' is not a user" % uid)
         self.add_members(o["id"], [uid])
         cur = self.org_members[o["id"]][uid]
-        for name in role_names:
-            r = self._role_ref(name, o["id"])
-            if r is None:
-                raise ApiError(400, "member '%s' has unknown role '%s'" % (uid, name))
+        found = []
+        if role_refs is not None:
+            for ref in role_refs:
+                if not isinstance(ref, dict) or ref.get("type", "tenant") not in ("tenant", "organization"):
+                    raise ApiError(400, "member '%s': bad role_refs item %s" % (uid, dumps(ref)))
+                if ref.get("type", "tenant") == "tenant":
+                    r = self.role_by_name(ref.get("name"))
+                else:
+                    owner = self.org_by_name(ref.get("owner") or org_name)
+                    r = owner and self.role_by_name(ref.get("name"), owner["id"])
+                if not r:
+                    raise ApiError(400, "member '%s' has unknown role %s" % (uid, dumps(ref)))
+                found.append(r)
+        else:
+            for name in role_names:
+                r = self._role_ref(name, o["id"])
+                if r is None:
+                    raise ApiError(400, "member '%s' has unknown role '%s'" % (uid, name))
+                found.append(r)
+        for r in found:
+            if self.org_role_owned_elsewhere(r, o["id"]):
+                raise ApiError(400, "member '%s' of '%s': role '%s' belongs to another organization" % (uid, org_name, r["name"]))
             if r["id"] not in cur:
                 cur.append(r["id"])
