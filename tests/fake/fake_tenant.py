@@ -51,6 +51,8 @@ def parse_args(argv):
     p.add_argument("--token-ttl", type=int, default=86400)
     p.add_argument("--seed", type=int)
     p.add_argument("--users", type=int, default=0)
+    p.add_argument("--model-2026", action="store_true",
+                   help="the generator adds passwordless users, linked accounts, permissions and organization roles")
     p.add_argument("--rate-burst", type=int, default=1000)
     p.add_argument("--rate-per-sec", type=float, default=1000.0)
     p.add_argument("--job-rate", type=float, default=20000.0)
@@ -96,7 +98,7 @@ def main(argv=None):
 
     tenant = Tenant(a.domain, client_id)
     if a.seed is not None:
-        generate(tenant, a.seed, a.users)
+        generate(tenant, a.seed, a.users, model_2026=a.model_2026)
     fake = Fake(tenant, client_id, secret, scopes, cfg, tmpdir, a.log_file, quirks)
 
     api = make_server(fake, "api", a.port)
