@@ -11,6 +11,7 @@ import re
 import urllib.parse
 
 from fake_lucene import LuceneError, compile_query, values_at
+from fake_state import ENTERPRISE_STRATEGIES, identity_key
 from fake_util import (
     ApiError,
     bad_body,
@@ -26,6 +27,12 @@ PAGING_CAP_MSG = (
     "See https://auth0.com/docs/users/search/v3/view-search-results-by-page#limitation."
 )
 OFFSET_CAP_MSG = "You can only page through the first 1000 records. Use checkpoint pagination (from/take) instead."
+
+# Passwordless users (unrecorded; messages chosen, see README "Passwordless").
+PASSWORDLESS_PASSWORD_MSG = "Password is only valid for auth0 connection strategy."  # the OAS's words for `password`
+PASSWORDLESS_USERNAME_MSG = "Cannot set username for connection without requires_username."  # an OAS 400 text
+# no gravatar without an email: the picture of a user created without one
+DEFAULT_PICTURE = "https://cdn.auth0.com/avatars/default.png"
 
 
 class Req:
@@ -277,6 +284,11 @@ class Api:
         R("GET", r"/users/([^/]+)/permissions", self.get_user_perms, "any", ["read:users"])
         R("POST", r"/users/([^/]+)/permissions", self.post_user_perms, "any", ["update:users"])
         R("DELETE", r"/users/([^/]+)/permissions", self.delete_user_perms, "any", ["update:users"])
+        R("GET", r"/roles/([^/]+)/permissions", self.get_role_perms, "any", ["read:roles"])
+        R("POST", r"/roles/([^/]+)/permissions", self.post_role_perms, "any", ["update:roles"])
+        R("DELETE", r"/roles/([^/]+)/permissions", self.delete_role_perms, "any", ["update:roles"])
+        R("GET", r"/resource-servers", self.list_resource_servers, "any", ["read:resource_servers"])
+        R("GET", r"/resource-servers/([^/]+)", self.get_resource_server, "any", ["read:resource_servers"])
         R("POST", r"/users/([^/]+)/identities", self.link_identity, "any", ["update:users", "update:current_user_identities"])
         R("DELETE", r"/users/([^/]+)/identities/([^/]+)/([^/]+)", self.unlink_identity, "any",
           ["update:users", "update:current_user_identities"])
@@ -465,45 +477,77 @@ class Api:
             conn = t.conn_by_name.get(body["connection"])
             if conn is None:
                 raise ApiError(400, "The connection does not exist.", "inexistent_connection")
-            if not t.is_database(conn):
+            strategy = conn["strategy"]
+            if not t.is_database(conn) and not t.is_passwordless(conn):
                 raise ApiError(
                     400,
                     "Connection does not support user creation through the API. It must either be a database or passwordless connection.",
                     "operation_not_supported",
                 )
-            for req_prop in ("email", "password"):
-                if req_prop not in body:
-                    raise bad_body("Missing required property: %s" % req_prop)
-            if t.requires_username(conn):
-                if "username" not in body:
-                    raise bad_body("Missing required property: username")
-            elif "username" in body and self.srv.quirks["username_needs_requires_username"]:
-                raise ApiError(400, "Cannot set username for connection without requires_username", "invalid_body")
+            if strategy == "auth0":
+                for req_prop in ("email", "password"):
+                    if req_prop not in body:
+                        raise bad_body("Missing required property: %s" % req_prop)
+                if t.requires_username(conn):
+                    if "username" not in body:
+                        raise bad_body("Missing required property: username")
+                elif "username" in body and self.srv.quirks["username_needs_requires_username"]:
+                    raise ApiError(400, "Cannot set username for connection without requires_username", "invalid_body")
+            else:
+                # passwordless: email needs email, sms needs phone_number; no
+                # password (OAS: "Only valid for auth0 connection strategy"), no username
+                key = "email" if strategy == "email" else "phone_number"
+                if key not in body:
+                    raise bad_body("Missing required property: %s" % key)
+                if "password" in body:
+                    raise ApiError(400, PASSWORDLESS_PASSWORD_MSG, "invalid_body")
+                if "username" in body:
+                    raise ApiError(400, PASSWORDLESS_USERNAME_MSG, "invalid_body")
+            provider = "auth0" if strategy == "auth0" else strategy
             raw = body.get("user_id") or rand_hex(24)
-            uid = "auth0|" + raw
-            email = body["email"].lower()
-            if (
-                uid in t.users
-                or t.find("email", email, conn["name"])
-                or ("username" in body and t.find("username", body["username"], conn["name"]))
-            ):
+            uid = identity_key(provider, raw)
+            email = body["email"].lower() if "email" in body else None
+            cname = conn["name"]
+            taken = uid in t.users or uid in t.idx_ident
+            if email is not None and (t.find("email", email, cname) or t.find_linked("email", email, cname)):
+                taken = True
+            if "username" in body and (t.find("username", body["username"], cname)
+                                       or t.find_linked("username", body["username"], cname)):
+                taken = True
+            if strategy == "sms" and (t.find("phone", body["phone_number"], cname)
+                                      or t.find_linked("phone", body["phone_number"], cname)):
+                taken = True
+            if taken:
                 raise ApiError(409, "The user already exists.", "auth0_idp_error")
-            u = {
-                "created_at": now,
-                "email": email,
-                "email_verified": body.get("email_verified", False),
-                "identities": [{"connection": conn["name"], "user_id": raw, "provider": "auth0", "isSocial": False}],
-                "name": body.get("name", email),
-                "nickname": body.get("nickname", email.split("@")[0]),
-                "picture": body.get("picture", gravatar(email)),
-                "updated_at": now,
-                "user_id": uid,
-            }
+            u = {"created_at": now}
+            if email is not None:
+                u["email"] = email
+                u["email_verified"] = body.get("email_verified", False)
+            u["identities"] = [{"connection": cname, "user_id": raw, "provider": provider, "isSocial": False}]
+            if email is not None:
+                u["name"] = body.get("name", email)
+                u["nickname"] = body.get("nickname", email.split("@")[0])
+                u["picture"] = body.get("picture", gravatar(email))
+            else:  # an sms user without email: named by its phone number
+                u["name"] = body.get("name", body["phone_number"])
+                u["nickname"] = body.get("nickname", body["phone_number"])
+                u["picture"] = body.get("picture", DEFAULT_PICTURE)
+            if strategy == "sms":
+                u["phone_verified"] = body.get("phone_verified", False)
+            u["updated_at"] = now
+            u["user_id"] = uid
             for k in ("given_name", "family_name", "username", "phone_number", "phone_verified", "blocked", "user_metadata", "app_metadata"):
                 if k in body:
                     u[k] = body[k]
             u = _ordered(u)
             t.add_user(u)
+            # A verification email goes to database and email-connection
+            # users unless the email is verified or verify_email is false
+            # (OAS); a passwordless code is never sent by the Management API.
+            if email is not None and strategy in ("auth0", "email") and body.get("email_verified") is not True:
+                honour = strategy == "auth0" or self.srv.quirks["email_user_verify_email"] == "honoured"
+                if not (body.get("verify_email") is False and honour):
+                    self.srv.send_verification_email(uid, email)
         return 201, u
 
     def patch_user(self, req):
@@ -521,24 +565,44 @@ class Api:
             rec = self._user_or_404(req.args[0])
             u = rec.obj()
             conn = t.conn_by_name.get(rec.conn)
+            strategy = conn["strategy"] if conn else None
             is_db = t.is_database(conn)
+            # OAS: "Updating email_verified is not supported for enterprise and
+            # passwordless sms connections."
+            if "email_verified" in body and strategy == "sms":
+                raise ApiError(400, "Email verification is not supported for sms users.", "operation_not_supported")
+            if "email_verified" in body and strategy in ENTERPRISE_STRATEGIES:
+                raise ApiError(400, "Email verification is not supported for enterprise users.", "operation_not_supported")
             if not is_db:
                 for k in ("email", "password", "username"):
-                    if k in body:
+                    # an email user's email can change (unconfirmed, README "Passwordless")
+                    if k in body and not (k == "email" and strategy == "email"):
                         raise ApiError(400, "Cannot update %s for non-database user." % k, "operation_not_supported")
+            verify_to = None
+            key = {"email": "email", "sms": "phone_number"}.get(strategy)
+            if key is not None and key in body and body[key] is None:
+                raise ApiError(400, "Cannot remove %s: it identifies a passwordless user." % key, "invalid_body")
+            if strategy == "sms" and body.get("phone_number") not in (None, u.get("phone_number")):
+                if t.find("phone", body["phone_number"], rec.conn) or t.find_linked("phone", body["phone_number"], rec.conn):
+                    raise ApiError(409, "The specified new phone_number already exists", "phone_conflict")
             if body.get("email") is not None:
                 email = body["email"].lower()
-                if email != u.get("email") and t.find("email", email, rec.conn):
+                if email != u.get("email") and (t.find("email", email, rec.conn) or t.find_linked("email", email, rec.conn)):
                     raise ApiError(409, "The specified new email already exists", "email_conflict")
                 if email != u.get("email"):
                     u["email"] = email
                     u["email_verified"] = body.get("email_verified", False)
+                    # a new, unverified email gets a verification email unless
+                    # verify_email is false (OAS)
+                    if body.get("email_verified") is not True and body.get("verify_email") is not False:
+                        verify_to = email
             if "username" in body:
                 if (body["username"] is not None and not t.requires_username(conn)
                         and self.srv.quirks["username_needs_requires_username"]):
                     raise ApiError(400, "Cannot update username for connection without requires_username", "invalid_body")
                 if body["username"] is not None:
-                    others = [x for x in t.find("username", body["username"], rec.conn) if x != rec.uid]
+                    others = [x for x in t.find("username", body["username"], rec.conn) + t.find_linked("username", body["username"], rec.conn)
+                              if x != rec.uid]
                     if others:
                         raise ApiError(409, "The specified new username already exists", "username_conflict")
             for k, v in body.items():
@@ -569,6 +633,8 @@ class Api:
             u["updated_at"] = now
             u = _ordered(u)
             t.replace_user(u)
+            if verify_to is not None:
+                self.srv.send_verification_email(rec.uid, verify_to)
         return 200, u
 
     def delete_user(self, req):
@@ -599,9 +665,17 @@ class Api:
         with t.lock:
             self._user_or_404(req.args[0])
             for rid in rids:
-                self._role_or_404(rid)
+                self._tenant_role_or_400(self._role_or_404(rid))
             t.assign_roles(req.args[0], rids)
         return 204, None
+
+    @staticmethod
+    def _tenant_role_or_400(r):
+        """Organization roles are granted to organization members only
+        (unrecorded: status and message chosen, README "Organization roles")."""
+        if r.get("type") == "organization":
+            raise ApiError(400, "Organization roles cannot be assigned as tenant roles.", "invalid_body")
+        return r
 
     def delete_user_roles(self, req):
         rids = self._role_ids_body(req)
@@ -645,14 +719,19 @@ class Api:
         t = self.t
         with t.lock:
             self._user_or_404(req.args[0])
-            out = []
-            for ident, name in sorted(t.user_perms.get(req.args[0], []), key=lambda p: (p[0], p[1])):
-                rs = t.resource_servers[ident]
-                desc = next((x["description"] for x in rs["scopes"] if x["value"] == name), "")
-                out.append({"permission_name": name, "description": desc, "resource_server_name": rs["name"],
-                            "resource_server_identifier": ident,
-                            "sources": [{"source_id": "", "source_name": "", "source_type": "DIRECT"}]})
+            # direct grants and those of the user's tenant roles, each
+            # permission once with every source (DIRECT as recorded; ROLE
+            # unrecorded, README "Direct permissions")
+            eff = t.effective_permissions(req.args[0])
+            out = [dict(self._perm_view(p), sources=eff[p]) for p in sorted(eff)]
         return 200, offset_page(out, q, "permissions")
+
+    def _perm_view(self, p):
+        ident, name = p
+        rs = self.t.resource_servers[ident]
+        desc = next((x["description"] for x in rs["scopes"] if x["value"] == name), "")
+        return {"permission_name": name, "description": desc, "resource_server_name": rs["name"],
+                "resource_server_identifier": ident}
 
     def _perms_body(self, req):
         body = req.json()
@@ -682,6 +761,100 @@ class Api:
             self._user_or_404(req.args[0])
             self.t.remove_permissions(req.args[0], perms)
         return 204, None
+
+    # --- role permissions (recorded: go-auth0 TestRoleManager_Permissions) --
+    def get_role_perms(self, req):
+        q = query(req, {
+            "per_page": ("int", {"min": 1, "max": 100, "default": 50}),
+            "page": ("int", {"min": 0, "default": 0}),
+            "include_totals": ("bool", {"default": False}),
+        })
+        t = self.t
+        with t.lock:
+            self._role_or_404(req.args[0])
+            out = [self._perm_view(p) for p in sorted(t.role_perms.get(req.args[0], []))]
+        return 200, offset_page(out, q, "permissions")
+
+    def post_role_perms(self, req):
+        with self.t.lock:
+            perms = self._perms_body(req)
+            self._role_or_404(req.args[0])
+            self.t.add_permissions(req.args[0], perms, self.t.role_perms)
+        return 201, {}
+
+    def delete_role_perms(self, req):
+        with self.t.lock:
+            perms = self._perms_body(req)
+            self._role_or_404(req.args[0])
+            self.t.remove_permissions(req.args[0], perms, self.t.role_perms)
+        return 204, None  # recorded 204 (the OAS says 200)
+
+    # --- resource servers (read only; write them with /__load) ------------
+    def _system_api(self):
+        """The tenant's Auth0 Management API, listed as real tenants list it
+        (recorded: terraform TestAccResourceServerAuth0APIManagementImport)."""
+        import hashlib
+        return {
+            "id": hashlib.sha256(("system-api/" + self.t.domain).encode()).hexdigest()[:24],
+            "name": "Auth0 Management API",
+            "identifier": "https://%s/api/v2/" % self.t.domain,
+            "allow_offline_access": False,
+            "skip_consent_for_verifiable_first_party_clients": False,
+            "token_lifetime": 86400,
+            "token_lifetime_for_web": 7200,
+            "signing_alg": "RS256",
+            "scopes": [{"description": d, "value": v} for v, d in (
+                ("read:users", "Read Users"), ("update:users", "Update Users"), ("delete:users", "Delete Users"),
+                ("create:users", "Create Users"), ("read:roles", "Read Roles"), ("create:roles", "Create Roles"),
+                ("read:resource_servers", "Read Resource Servers"), ("read:organizations", "Read Organizations"))],
+            "is_system": True,
+        }
+
+    def _rs_view(self, rs):
+        # recorded keys (go-auth0 TestResourceServer_Create 2024; terraform
+        # TestAccDataSourceResourceServer); no `scopes` key when it has none
+        out = {"id": rs["id"], "name": rs["name"], "identifier": rs["identifier"], "allow_offline_access": False,
+               "skip_consent_for_verifiable_first_party_clients": False, "token_lifetime": 86400,
+               "token_lifetime_for_web": 7200, "signing_alg": "RS256"}
+        if rs["scopes"]:
+            out["scopes"] = [dict(x) for x in rs["scopes"]]
+        return out
+
+    def list_resource_servers(self, req):
+        q = query(req, {
+            "identifiers": ("array", {}),
+            "page": ("int", {"min": 0, "default": 0}),
+            "per_page": ("int", {"min": 1, "max": 100, "default": 50}),
+            "include_totals": ("bool", {"default": False}),
+            # not in the OAS, recorded (go-auth0 TestResourceServer_List, 2025-08)
+            "fields": ("str", {}),
+            "include_fields": ("bool", {"default": True}),
+        })
+        ids = q.get("identifiers")
+        if ids is not None and len(ids) > 10:
+            raise bad_query("Array is too long (%d), maximum 10" % len(ids), "identifiers")
+        with self.t.lock:
+            items = [self._system_api()] + [self._rs_view(rs) for rs in self.t.resource_servers.values()]
+        if ids is not None:
+            items = [x for x in items if x["identifier"] in ids]
+        if q.get("fields"):
+            items = [project(x, q["fields"], q["include_fields"]) for x in items]
+        return 200, offset_page(items, q, "resource_servers")
+
+    def get_resource_server(self, req):
+        q = query(req, {"fields": ("str", {}), "include_fields": ("bool", {"default": True})})
+        key = req.args[0]
+        with self.t.lock:
+            sysapi = self._system_api()
+            if key in (sysapi["id"], sysapi["identifier"]):
+                out = sysapi
+            else:
+                rs = self.t.resource_server(key)
+                if rs is None:
+                    # recorded (terraform TestAccDataSourceResourceServer)
+                    raise ApiError(404, "The resource server does not exist", "inexistent_resource_server")
+                out = self._rs_view(rs)
+        return 200, project(out, q.get("fields"), q["include_fields"]) if q.get("fields") else out
 
     # --- linked accounts (recorded 2023) ---------------------------------
     PROFILE_KEYS = ("email", "email_verified", "name", "username", "given_name", "family_name", "nickname",
@@ -730,6 +903,14 @@ class Api:
             # recorded: user_id given whole ("auth0|63d1..."); the bare id works too
             if not sid.startswith(body["provider"] + "|"):
                 sid = body["provider"] + "|" + sid
+            # an identity linked already: to this primary (409, the OAS's
+            # "Specified identity already exists.") or to another one (400, an
+            # OAS text); both unrecorded
+            owner = t.idx_ident.get(sid)
+            if owner == prec.uid:
+                raise ApiError(409, "Specified identity already exists.", "identity_conflict")
+            if owner is not None:
+                raise ApiError(400, "Unable to link with the secondary account.", "invalid_body")
             srec = t.get(sid)
             if srec is None:
                 raise ApiError(400, "Provided secondary account not found.", "invalid_body")
@@ -961,7 +1142,7 @@ class Api:
         t = self.t
         with t.lock:
             rid = req.args[0]
-            self._role_or_404(rid)
+            self._tenant_role_or_400(self._role_or_404(rid))
             for uid in body["users"]:
                 if uid not in t.users:
                     raise ApiError(400, "The user %s does not exist." % uid, "invalid_body")
@@ -1124,7 +1305,10 @@ class Api:
         with t.lock:
             cur = self._member_or_404(*req.args)
             for rid in rids:
-                self._role_or_404(rid)
+                r = self._role_or_404(rid)
+                if t.org_role_owned_elsewhere(r, req.args[0]):
+                    # unrecorded: status and message chosen (README "Organization roles")
+                    raise ApiError(400, "The role %s belongs to another organization." % rid, "invalid_body")
             if len(set(cur) | set(rids)) > 50:
                 raise ApiError(409, "No more roles can be assigned to this organization member.")
             for rid in rids:

@@ -10,13 +10,19 @@ of the users and four organizations with members and member roles.
 The same (seed, users, domain) always gives the same tenant, byte for byte.
 Speed: about 100k users in a few seconds; per-user storage is one JSON
 bytes object (see fake_state.User).
+
+model_2026=True (--model-2026) then reshapes that tenant the way Auth0
+models users in 2026 (add_model_2026): passwordless `email` and `sms` users,
+linked accounts, resource servers with direct and role permissions, and
+organization roles.  It draws from its own random stream, so the base tenant
+(and every existing seed's output without the option) is unchanged.
 """
 
 import hashlib
 import random
 
 from fake_state import User
-from fake_util import iso
+from fake_util import iso, rand_hex
 
 # (given names, family names, order) per culture; order "w" = given family,
 # "e" = family given without a space (CJK); each name is (display, ascii).
@@ -227,8 +233,9 @@ def make_user(rng, i, conn_name):
     return u
 
 
-def generate(tenant, seed, n):
-    """Fill tenant with n users, the roles and the organizations."""
+def generate(tenant, seed, n, model_2026=False):
+    """Fill tenant with n users, the roles and the organizations (then, with
+    model_2026, apply add_model_2026)."""
     rng = random.Random("a0snap-fake/%s/%d" % (tenant.domain, seed))
     roles = [tenant.add_role(name, desc, rng=rng) for name, desc in ROLES]
     orgs = [tenant.add_org(name, disp, rng=rng, extra=extra) for name, disp, extra in ORGS]
@@ -259,3 +266,171 @@ def generate(tenant, seed, n):
                     tenant.org_members[o["id"]][u.uid].append(rng.choice(org_roles)["id"])
     tenant.finish_bulk()
     tenant._sorted_cache.clear()
+    if model_2026:
+        add_model_2026(tenant, seed)
+
+
+# --- the 2026 model ------------------------------------------------------
+
+RESOURCE_SERVERS_2026 = [
+    ("https://api.acme.example/", "Acme API", [
+        ("read:orders", "Read orders"), ("write:orders", "Create and change orders"),
+        ("read:invoices", "Read invoices"), ("admin:orders", "Administer orders")]),
+    ("https://reports.example.com/", "Reports", [
+        ("read:reports", "Read reports"), ("export:reports", "Export reports")]),
+]
+# permissions the tenant roles carry (so a user's permissions come from
+# DIRECT grants, ROLE grants, or both)
+ROLE_PERMISSIONS_2026 = {
+    "admin": [("https://api.acme.example/", "admin:orders"), ("https://api.acme.example/", "write:orders"),
+              ("https://api.acme.example/", "read:invoices")],
+    "billing": [("https://api.acme.example/", "read:invoices")],
+    "support": [("https://api.acme.example/", "read:orders")],
+    "auditor": [("https://reports.example.com/", "read:reports")],
+}
+# organization roles: "admin" named like a tenant role, "approver" in both
+ORG_ROLES_2026 = [
+    ("acme-corp", "admin", "Acme organization administrator"),
+    ("acme-corp", "approver", "Approves Acme purchase orders"),
+    ("globex", "admin", "Globex organization administrator"),
+    ("globex", "approver", "Approves Globex expenses"),
+]
+PASSWORDLESS_PICTURE = "https://cdn.auth0.com/avatars/default.png"
+DATABASES = ("Username-Password-Authentication", "legacy-db")
+# kept from a converted user's profile (what a passwordless user can hold)
+KEEP_2026 = ("created_at", "email", "email_verified", "given_name", "family_name", "name", "nickname", "picture",
+             "phone_number", "phone_verified", "updated_at", "user_metadata", "app_metadata", "blocked",
+             "last_login", "last_ip", "logins_count")
+
+
+def _rekey(t, old_uid, new_obj):
+    """Replace user old_uid by new_obj (another user_id), keeping its roles,
+    memberships and permissions; the caller re-sorts (finish_bulk)."""
+    rec = t.users.pop(old_uid)
+    t._unindex(rec)
+    new = User(new_obj)
+    t.users[new.uid] = new
+    t._index(new)
+    rids = t.user_roles.pop(old_uid, None)
+    if rids:
+        t.user_roles[new.uid] = rids
+        for rid in rids:
+            t.role_users[rid].discard(old_uid)
+            t.role_users[rid].add(new.uid)
+    oids = t.user_orgs.pop(old_uid, None)
+    if oids:
+        t.user_orgs[new.uid] = oids
+        for oid in oids:
+            t.org_members[oid][new.uid] = t.org_members[oid].pop(old_uid)
+    perms = t.user_perms.pop(old_uid, None)
+    if perms:
+        t.user_perms[new.uid] = perms
+    return new
+
+
+def _to_email_user(rng, u):
+    raw = "%024x" % rng.getrandbits(96)
+    out = {k: u[k] for k in KEEP_2026 if k in u}
+    out["identities"] = [{"connection": "email", "user_id": raw, "provider": "email", "isSocial": False}]
+    out["user_id"] = "email|" + raw
+    return out
+
+
+def _to_sms_user(rng, u, k):
+    raw = "%024x" % rng.getrandbits(96)
+    phone = "+1555%07d" % k  # unique: base users' numbers start +1415555, +44, +33, ...
+    out = {k2: u[k2] for k2 in KEEP_2026 if k2 in u and k2 not in ("email", "email_verified", "picture")}
+    if rng.random() < 0.4:  # an sms user may also have an email
+        out["email"] = u["email"]
+        out["email_verified"] = u.get("email_verified", False)
+    out["phone_number"] = phone
+    out["phone_verified"] = rng.random() < 0.9
+    out["nickname"] = phone
+    if rng.random() < 0.5 or out.get("name") == u["email"]:
+        out["name"] = phone
+        out.pop("given_name", None)
+        out.pop("family_name", None)
+    out["picture"] = PASSWORDLESS_PICTURE
+    out["identities"] = [{"connection": "sms", "user_id": raw, "provider": "sms", "isSocial": False}]
+    out["user_id"] = "sms|" + raw
+    return out
+
+
+def _secondary_2026(rng, u, k):
+    """A linked identity for database user u: a database account in the
+    other database connection (same email) or a Google account."""
+    email = u["email"]
+    if rng.random() < 0.6:
+        conn = DATABASES[1] if u["identities"][0]["connection"] == DATABASES[0] else DATABASES[0]
+        pd = {"email": email, "email_verified": rng.random() < 0.7, "nickname": email.split("@")[0],
+              "picture": u.get("picture")}
+        if conn == "legacy-db":  # it requires usernames
+            pd["username"] = "lk_%s" % _b36(k)
+        if "given_name" in u:
+            pd["given_name"], pd["family_name"] = u["given_name"], u["family_name"]
+        return {"profileData": pd, "connection": conn, "user_id": "%024x" % rng.getrandbits(96),
+                "provider": "auth0", "isSocial": False}
+    pd = {"email": email, "email_verified": True, "name": u.get("name", email),
+          "picture": "https://lh3.googleusercontent.com/a/%022x=s96-c" % rng.getrandbits(88)}
+    if "given_name" in u:
+        pd["given_name"], pd["family_name"] = u["given_name"], u["family_name"]
+    return {"profileData": pd, "connection": "google-oauth2", "user_id": "1%020d" % rng.getrandbits(64),
+            "provider": "google-oauth2", "isSocial": True}
+
+
+def add_model_2026(t, seed):
+    """Reshape a generated tenant the way Auth0 models users in 2026:
+    - connections `email` and `sms`; ~5% of all users become email users
+      (`email|<24 hex>`) and ~5% sms users (`sms|<24 hex>`, E.164 numbers,
+      some with an email), keeping their roles and memberships;
+    - ~5% of the remaining database users get a linked identity with
+      profileData: a database account in the other database connection
+      (same email) or a Google account;
+    - two resource servers with scopes; the tenant roles admin, billing,
+      support and auditor carry permissions; ~10% of users get 1-2 direct
+      permissions, some of them also held through a role;
+    - organization roles: acme-corp and globex each own an "admin" (named
+      like the tenant role) and an "approver"; ~35% of their members get one.
+    Deterministic for (domain, seed); its own random stream."""
+    rng = random.Random("a0snap-fake-2026/%s/%d" % (t.domain, seed))
+    t.add_connection("email", "email")
+    t.add_connection("sms", "sms")
+    for ident, name, scopes in RESOURCE_SERVERS_2026:
+        t.put_resource_server({"id": rand_hex(24, rng), "identifier": ident, "name": name,
+                               "scopes": [{"value": v, "description": d} for v, d in scopes]})
+    roles = {r["name"]: r for r in t.roles.values() if r["type"] == "tenant"}
+    for rname, perms in ROLE_PERMISSIONS_2026.items():
+        if rname in roles:
+            t.add_permissions(roles[rname]["id"], perms, t.role_perms)
+    org_roles = {}
+    for oname, rname, desc in ORG_ROLES_2026:
+        o = t.org_by_name(oname)
+        if o is not None:
+            r = t.add_role(rname, desc, rng=rng, rtype="organization", owner_id=o["id"])
+            org_roles.setdefault(o["id"], []).append(r["id"])
+    all_perms = [(ident, v) for ident, _, scopes in RESOURCE_SERVERS_2026 for v, _ in scopes]
+    n_sms = n_link = 0
+    for uid in list(t.sorted_ids):
+        u = t.users[uid].obj()
+        conn = u["identities"][0]["connection"]
+        r = rng.random()
+        if r < 0.05:
+            uid = _rekey(t, uid, _to_email_user(rng, u)).uid
+        elif r < 0.10:
+            n_sms += 1
+            uid = _rekey(t, uid, _to_sms_user(rng, u, n_sms)).uid
+        elif conn in DATABASES and rng.random() < 0.055:
+            n_link += 1
+            u["identities"].append(_secondary_2026(rng, u, n_link))
+            t.replace_user(u)
+        if rng.random() < 0.10:
+            own = [p for rid in t.user_roles.get(uid, []) for p in t.role_perms.get(rid, [])]
+            picks = rng.sample(all_perms, 1 + (rng.random() < 0.4))
+            if own and rng.random() < 0.5:  # also held through a role: two sources
+                picks.append(rng.choice(own))
+            t.add_permissions(uid, list(dict.fromkeys(picks)))
+        for oid in t.user_orgs.get(uid, []):
+            if oid in org_roles and rng.random() < 0.35:
+                t.org_members[oid][uid].append(rng.choice(org_roles[oid]))
+    t.finish_bulk()
+    t._sorted_cache.clear()

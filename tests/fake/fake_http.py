@@ -128,10 +128,20 @@ class Fake:
         self.log_lock = threading.Lock()
         self.log_seq = 0
         self.log_file = open(log_file, "a", encoding="utf-8") if log_file else None
+        # Messages the tenant would have sent to users (GET /__outbox): only
+        # verification emails; the Management API never sends a passwordless
+        # code.  Kept across /__load, like the request log.
+        self.outbox = []
+        self.outbox_lock = threading.Lock()
         self.api_url = None
         self.download_url = None
         self.jobs = JobManager(self)
         self.api = Api(self)
+
+    def send_verification_email(self, uid, email):
+        with self.outbox_lock:
+            self.outbox.append({"kind": "verification_email", "user_id": uid, "email": email,
+                                "t": round(self.clock.now(), 3)})
 
     # --- tokens ------------------------------------------------------------
     def issue_token(self):
@@ -704,6 +714,14 @@ class Handler(BaseHTTPRequestHandler):
             elif key == ("DELETE", "/__log"):
                 with fake.log_lock:
                     fake.log.clear()
+                self._send(204, b"")
+                return
+            elif key == ("GET", "/__outbox"):
+                with fake.outbox_lock:
+                    out = list(fake.outbox)
+            elif key == ("DELETE", "/__outbox"):
+                with fake.outbox_lock:
+                    fake.outbox.clear()
                 self._send(204, b"")
                 return
             elif key == ("GET", "/__faults"):

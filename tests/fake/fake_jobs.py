@@ -490,17 +490,24 @@ class JobManager:
                 by_uid = [uid] if uid and uid in t.users else []
                 by_uname = t.find("username", uname, cname) if uname else []
                 by_phone = t.find("phone", u["phone_number"], cname) if u.get("phone_number") else []
+                # a linked (secondary) account still holds its id, email and
+                # username in its connection (D-LINK: unlinking restores it)
+                linked = (uid is not None and uid in t.idx_ident) or t.find_linked("email", email, cname) or (
+                    uname and t.find_linked("username", uname, cname))
                 if not j.upsert:
-                    if by_email or by_uid or by_uname or by_phone:
+                    if by_email or by_uid or by_uname or by_phone or linked:
                         fail(u, "DUPLICATED_USER", "The user already exist and upsert parameter is false")
                         continue
                 else:
                     target = by_email[0] if by_email else None
-                    if by_uid and by_uid[0] != target:
+                    if by_uid and by_uid[0] != target or (uid is not None and uid in t.idx_ident):
                         fail(u, "CONFLICT", "A user with the same user_id already exists", "#/user_id")
                         continue
-                    if [x for x in by_uname if x != target]:
+                    if [x for x in by_uname if x != target] or (uname and t.find_linked("username", uname, cname)):
                         fail(u, "CONFLICT_USERNAME", "A user with the same username already exists", "#/username")
+                        continue
+                    if target is None and t.find_linked("email", email, cname):
+                        fail(u, "CONFLICT_EMAIL", "A user with the same email already exists", "#/email")
                         continue
                     if target is not None:
                         cur = t.users[target].obj()

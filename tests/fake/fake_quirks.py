@@ -48,6 +48,11 @@ QUIRKS = {
     # 400 "Cannot set username for connection without requires_username"
     # (true, what the OpenAPI document lists).
     "username_needs_requires_username": (False, (True, False)),
+    # POST /users on an `email` (passwordless) connection with
+    # "verify_email": false: "honoured" (no verification email, what the
+    # OpenAPI document says) or "ignored" (the email goes out anyway, as
+    # reported in auth0/node-auth0#225, 2017; not recorded).
+    "email_user_verify_email": ("honoured", ("honoured", "ignored")),
 }
 
 

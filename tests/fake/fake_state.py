@@ -25,7 +25,15 @@ DEFAULT_CONNECTIONS = [
 ]
 
 DATABASE_STRATEGIES = ("auth0",)
+PASSWORDLESS_STRATEGIES = ("email", "sms")
 SOCIAL_STRATEGIES = ("google-oauth2", "facebook", "github", "twitter", "apple", "windowslive", "linkedin")
+ENTERPRISE_STRATEGIES = ("samlp", "waad", "adfs", "ad", "oidc", "okta", "pingfederate", "google-apps")
+
+
+def provider_of(strategy):
+    """The identity provider of a connection's users: "auth0" for database
+    connections, else the strategy ("email", "sms", "google-oauth2", "samlp")."""
+    return "auth0" if strategy in DATABASE_STRATEGIES else strategy
 
 
 def default_options(name, strategy):
@@ -50,13 +58,52 @@ def default_options(name, strategy):
             "domain_aliases": ["acme.example"],
             "signatureAlgorithm": "rsa-sha256",
         }
+    # passwordless: the option keys of recorded email / sms connections
+    # (go-auth0 TestConnectionManager_Read, 2025-05), without credentials
+    if strategy == "email":
+        return {
+            "name": name,
+            "email": {"syntax": "liquid", "from": "{{ application.name }} <root@auth0.com>",
+                      "subject": "Welcome to {{ application.name }}",
+                      "body": "<html><body>Your code is {{ code }}</body></html>"},
+            "totp": {"time_step": 180, "length": 6},
+            "disable_signup": False,
+            "brute_force_protection": True,
+        }
+    if strategy == "sms":
+        return {
+            "name": name,
+            "from": "+15550100000",
+            "syntax": "md_with_macros",
+            "template": "Your verification code is: @@password@@",
+            "totp": {"time_step": 180, "length": 6},
+            "messaging_service_sid": None,
+            "disable_signup": False,
+            "brute_force_protection": True,
+        }
     return {}
 
 
-class User:
-    """One user: the profile as JSON bytes plus index keys."""
+def identity_key(provider, user_id):
+    """How an identity is named across the tenant: "provider|user_id"."""
+    return "%s|%s" % (provider, user_id)
 
-    __slots__ = ("uid", "conn", "email", "username", "phone", "blob")
+
+def _secondary(ident):
+    """(key, connection, email, username, phone) of a linked identity, from
+    its profileData (email and username lower-case)."""
+    pd = ident.get("profileData") or {}
+    e, u, p = pd.get("email"), pd.get("username"), pd.get("phone_number")
+    return (identity_key(ident.get("provider"), ident.get("user_id")), ident.get("connection"),
+            e.lower() if isinstance(e, str) else None, u.lower() if isinstance(u, str) else None,
+            p if isinstance(p, str) else None)
+
+
+class User:
+    """One user: the profile as JSON bytes plus index keys.  secs holds the
+    linked (secondary) identities' index keys, None for most users."""
+
+    __slots__ = ("uid", "conn", "email", "username", "phone", "blob", "secs")
 
     def __init__(self, obj):
         self.set(obj)
@@ -71,6 +118,7 @@ class User:
         self.username = u.lower() if isinstance(u, str) else None
         p = obj.get("phone_number")
         self.phone = p if isinstance(p, str) else None
+        self.secs = tuple(_secondary(i) for i in ids[1:]) if len(ids) > 1 else None
         self.blob = dumps(obj).encode("utf-8")
 
     def obj(self):
@@ -135,7 +183,10 @@ class Tenant:
         self.idx_email = {}
         self.idx_username = {}
         self.idx_phone = {}
+        self.idx_ident = {}  # "provider|user_id" of a linked identity -> its primary's uid
+        self.idx_linked = {}  # (connection, "email"|"username"|"phone", value) -> primary uid(s)
         self.roles = {}  # id -> {id,name,description,type[,owner_id]}
+        self.role_perms = {}  # role id -> list((resource server identifier, permission name))
         self.role_users = {}  # role id -> set(uid)
         self.user_roles = {}  # uid -> list(role id)
         self.orgs = {}  # id -> org object
@@ -158,7 +209,8 @@ class Tenant:
             "name": name,
             "strategy": strategy,
             "options": options,
-            "realms": [name] if strategy == "auth0" else [],
+            # recorded: database, SAML and passwordless connections list themselves
+            "realms": [name] if strategy in ("auth0", "samlp", "email", "sms") else [],
             "is_domain_connection": False,
             # recorded on every connection since 2026
             "authentication": {"active": True},
@@ -166,8 +218,6 @@ class Tenant:
         }
         if display_name is not None:
             c["display_name"] = display_name
-        if strategy == "samlp":
-            c["realms"] = [name]
         self.connections.append(c)
         self.conn_by_name[name] = c
         self.conn_by_id[cid] = c
@@ -182,6 +232,9 @@ class Tenant:
 
     def is_database(self, conn):
         return conn is not None and conn["strategy"] in DATABASE_STRATEGIES
+
+    def is_passwordless(self, conn):
+        return conn is not None and conn["strategy"] in PASSWORDLESS_STRATEGIES
 
     def requires_username(self, conn):
         return bool(conn and conn.get("options", {}).get("requires_username"))
@@ -225,11 +278,22 @@ class Tenant:
         _idx_add(self.idx_email, u.email, u.uid)
         _idx_add(self.idx_username, u.username, u.uid)
         _idx_add(self.idx_phone, u.phone, u.uid)
+        for key, conn, email, uname, phone in u.secs or ():
+            self.idx_ident[key] = u.uid
+            for kind, v in (("email", email), ("username", uname), ("phone", phone)):
+                if v is not None:
+                    _idx_add(self.idx_linked, (conn, kind, v), u.uid)
 
     def _unindex(self, u):
         _idx_del(self.idx_email, u.email, u.uid)
         _idx_del(self.idx_username, u.username, u.uid)
         _idx_del(self.idx_phone, u.phone, u.uid)
+        for key, conn, email, uname, phone in u.secs or ():
+            if self.idx_ident.get(key) == u.uid:
+                del self.idx_ident[key]
+            for kind, v in (("email", email), ("username", uname), ("phone", phone)):
+                if v is not None:
+                    _idx_del(self.idx_linked, (conn, kind, v), u.uid)
 
     def replace_user(self, obj):
         u = self.users[obj["user_id"]]
@@ -269,6 +333,24 @@ class Tenant:
             uids = [x for x in uids if self.users[x].conn == conn]
         return uids
 
+    def find_linked(self, kind, value, conn):
+        """Primary uids holding a linked identity of connection conn whose
+        email/username/phone (from its profileData) equals value: a linked
+        database account still exists in its connection, so its email and
+        username stay taken there (unlinking brings it back, D-LINK)."""
+        if value is None:
+            return []
+        if kind in ("email", "username"):
+            value = value.lower()
+        return _idx_get(self.idx_linked, (conn, kind, value))
+
+    def identity_owner(self, key):
+        """The uid holding identity "provider|user_id": the user itself, or
+        the primary it is linked to; None if no one holds it."""
+        if key in self.users:
+            return key
+        return self.idx_ident.get(key)
+
     # --- roles -----------------------------------------------------------
     def add_role(self, name, description=None, rid=None, rng=None, rtype="tenant", owner_id=None):
         """A role: tenant-wide, or owned by organization owner_id.  A role
@@ -284,6 +366,11 @@ class Tenant:
         self.role_users[rid] = set()
         return r
 
+    def org_role_owned_elsewhere(self, r, oid):
+        """True if r is an organization role owned by another organization
+        than oid (it cannot be granted in oid)."""
+        return r.get("type") == "organization" and r.get("owner_id") != oid
+
     def role_by_name(self, name, owner_id=None):
         """The tenant role named name, or with owner_id the role of that
         organization named name (names are unique per owner)."""
@@ -296,6 +383,7 @@ class Tenant:
         if rid not in self.roles:
             raise ApiError(400, "unknown role '%s'" % rid)
         del self.roles[rid]
+        self.role_perms.pop(rid, None)
         for uid in self.role_users.pop(rid, set()):
             cur = self.user_roles.get(uid, [])
             if rid in cur:
@@ -397,18 +485,19 @@ class Tenant:
         self.resource_servers[doc["identifier"]] = doc
         values = {x["value"] for x in doc["scopes"]}
         was = old["identifier"] if old is not None else doc["identifier"]
-        for uid in list(self.user_perms):
-            keep = []
-            for ident, name in self.user_perms[uid]:
-                if ident == was:
-                    if name not in values:
-                        continue
-                    ident = doc["identifier"]
-                keep.append((ident, name))
-            if keep:
-                self.user_perms[uid] = keep
-            else:
-                del self.user_perms[uid]
+        for holders in (self.user_perms, self.role_perms):
+            for key in list(holders):
+                keep = []
+                for ident, name in holders[key]:
+                    if ident == was:
+                        if name not in values:
+                            continue
+                        ident = doc["identifier"]
+                    keep.append((ident, name))
+                if keep:
+                    holders[key] = keep
+                else:
+                    del holders[key]
         return doc
 
     def resource_server(self, key):
@@ -427,23 +516,41 @@ class Tenant:
         if rs is None:
             raise ApiError(400, "unknown resource server '%s'" % key)
         del self.resource_servers[rs["identifier"]]
-        for uid in list(self.user_perms):
-            self.user_perms[uid] = [p for p in self.user_perms[uid] if p[0] != rs["identifier"]]
-            if not self.user_perms[uid]:
-                del self.user_perms[uid]
+        for holders in (self.user_perms, self.role_perms):
+            for key in list(holders):
+                holders[key] = [p for p in holders[key] if p[0] != rs["identifier"]]
+                if not holders[key]:
+                    del holders[key]
 
-    def add_permissions(self, uid, perms):
-        cur = self.user_perms.setdefault(uid, [])
+    def add_permissions(self, uid, perms, holders=None):
+        """Direct permissions of user uid (or, with holders=role_perms, the
+        permissions of role uid)."""
+        holders = self.user_perms if holders is None else holders
+        cur = holders.setdefault(uid, [])
         for p in perms:
             if p not in cur:
                 cur.append(p)
 
-    def remove_permissions(self, uid, perms):
-        cur = [p for p in self.user_perms.get(uid, []) if p not in perms]
+    def remove_permissions(self, uid, perms, holders=None):
+        holders = self.user_perms if holders is None else holders
+        cur = [p for p in holders.get(uid, []) if p not in perms]
         if cur:
-            self.user_perms[uid] = cur
+            holders[uid] = cur
         else:
-            self.user_perms.pop(uid, None)
+            holders.pop(uid, None)
+
+    def effective_permissions(self, uid):
+        """Every permission user uid holds: {(api, name): [sources]}, the
+        direct grant first, then each tenant role that carries it (by role
+        name).  Organization roles never grant tenant permissions."""
+        out = {}
+        for p in self.user_perms.get(uid, []):
+            out.setdefault(p, []).append({"source_id": "", "source_name": "", "source_type": "DIRECT"})
+        roles = sorted((self.roles[r] for r in self.user_roles.get(uid, [])), key=lambda r: (r["name"], r["id"]))
+        for r in roles:
+            for p in self.role_perms.get(r["id"], []):
+                out.setdefault(p, []).append({"source_id": r["id"], "source_name": r["name"], "source_type": "ROLE"})
+        return out
 
     def org_member_ids(self, oid):
         key = ("org", oid)
@@ -457,20 +564,29 @@ class Tenant:
     def state(self):
         """The /__state document (a dict; dump it with sorted keys)."""
         rname = {rid: r["name"] for rid, r in self.roles.items()}
+        roles = []
+        for r in self.roles.values():
+            r = dict(r)
+            if self.role_perms.get(r["id"]):
+                r["permissions"] = [{"resource_server_identifier": a, "permission_name": b}
+                                    for a, b in sorted(self.role_perms[r["id"]])]
+            roles.append(r)
         doc = {
             "domain": self.domain,
             "connections": [{"id": c["id"], "name": c["name"], "strategy": c["strategy"]} for c in self.connections],
-            "roles": sorted((dict(r) for r in self.roles.values()), key=lambda r: (r["name"], r["id"])),
+            "roles": sorted(roles, key=lambda r: (r["name"], r["id"])),
         }
         if self.resource_servers:
             doc["resource_servers"] = sorted((json.loads(dumps(rs)) for rs in self.resource_servers.values()),
                                              key=lambda rs: rs["identifier"])
+        own = {}  # organization id -> names of the roles it owns
+        for r in self.roles.values():
+            if r.get("owner_id"):
+                own.setdefault(r["owner_id"], set()).add(r["name"])
         orgs = []
         for oid, o in self.orgs.items():
-            members = [
-                {"user_id": uid, "roles": sorted(rname[r] for r in rids)}
-                for uid, rids in sorted(self.org_members[oid].items())
-            ]
+            members = [self._member_state({"user_id": uid}, rids, own.get(oid, ()))
+                       for uid, rids in sorted(self.org_members[oid].items())]
             orgs.append({"id": oid, "name": o["name"], "display_name": o.get("display_name", o["name"]), "members": members})
         doc["organizations"] = sorted(orgs, key=lambda o: (o["name"], o["id"]))
         users = []
@@ -480,7 +596,7 @@ class Tenant:
             uo = []
             for oid in self.user_orgs.get(uid, []):
                 o = self.orgs[oid]
-                uo.append({"name": o["name"], "roles": sorted(rname[r] for r in self.org_members[oid].get(uid, []))})
+                uo.append(self._member_state({"name": o["name"]}, self.org_members[oid].get(uid, []), own.get(oid, ())))
             obj["organizations"] = sorted(uo, key=lambda x: x["name"])
             if uid in self.user_perms:
                 obj["permissions"] = [{"resource_server_identifier": a, "permission_name": b}
@@ -488,6 +604,21 @@ class Tenant:
             users.append(obj)
         doc["users"] = users
         return doc
+
+    def _member_state(self, out, rids, own_names=()):
+        """A membership in /__state: roles as names and, when one of them is
+        an organization role or a tenant role named like one of the
+        organization's own roles (own_names), role_refs [{name, type, owner}]
+        in the same order (owner: the owning organization's name, null for
+        tenant roles), so an organization's "admin" and the tenant's "admin"
+        differ, and /__load reads the names back as they were."""
+        refs = sorted(({"name": self.roles[r]["name"], "type": self.roles[r]["type"],
+                        "owner": self.orgs[self.roles[r]["owner_id"]]["name"] if self.roles[r].get("owner_id") else None}
+                       for r in rids), key=lambda x: (x["name"], x["type"], x["owner"] or ""))
+        out["roles"] = [x["name"] for x in refs]
+        if any(x["type"] == "organization" or x["name"] in own_names for x in refs):
+            out["role_refs"] = refs
+        return out
 
     def state_bytes(self):
         return dumps_sorted(self.state()).encode("utf-8")
@@ -546,9 +677,13 @@ class Tenant:
                 raise ApiError(400, "role '%s': unknown owner organization '%s'" % (r.get("name"), owner))
             if self.role_by_name(r["name"], owner):
                 raise ApiError(400, "duplicate role name '%s'" % r["name"])
-            self.add_role(r["name"], r.get("description"), r.get("id"), rtype=rtype, owner_id=owner)
+            role = self.add_role(r["name"], r.get("description"), r.get("id"), rtype=rtype, owner_id=owner)
+            perms = [self._load_perm(p, "role '%s'" % r["name"]) for p in r.get("permissions", [])]
+            if perms:
+                self.add_permissions(role["id"], perms, self.role_perms)
         objs = []
         memberships = []  # (uid, roles, orgs, permissions)
+        seen_idents = set()  # linked identities of this document
         for u in doc.get("users", []):
             u = dict(u)
             roles = u.pop("roles", [])
@@ -565,8 +700,17 @@ class Tenant:
                     raise ApiError(400, "unknown connection '%s'" % conn_name)
                 provider, _, rest = u["user_id"].partition("|")
                 u["identities"] = [{"connection": conn_name, "user_id": rest, "provider": provider, "isSocial": c["strategy"] in SOCIAL_STRATEGIES}]
+            else:
+                u["identities"] = self._load_secondaries(u["user_id"], u["identities"], seen_idents)
             objs.append(u)
             memberships.append((u["user_id"], roles, uorgs, perms))
+        for obj in objs:
+            uid = obj["user_id"]
+            if uid in seen_idents or uid in self.idx_ident:
+                raise ApiError(400, "user '%s' is also a linked identity" % uid)
+        for key in seen_idents:
+            if key in self.users or key in self.idx_ident:
+                raise ApiError(400, "linked identity '%s' is already a user or linked" % key)
         try:
             if merge:
                 for obj in objs:
@@ -581,19 +725,51 @@ class Tenant:
                 r = self._role_ref(name)
                 if r is None:
                     raise ApiError(400, "user '%s' has unknown role '%s'" % (uid, name))
+                if r["type"] == "organization":
+                    raise ApiError(400, "user '%s': organization role '%s' is no tenant role" % (uid, name))
                 rids.append(r["id"])
             if rids:
                 self.assign_roles(uid, rids)
             for uo in uorgs:
-                self._load_member(uo["name"], uid, uo.get("roles", []))
+                self._load_member(uo["name"], uid, uo.get("roles", []), uo.get("role_refs"))
             for p in perms:
-                rs = self.resource_servers.get(p.get("resource_server_identifier"))
-                if rs is None or p.get("permission_name") not in {x["value"] for x in rs["scopes"]}:
-                    raise ApiError(400, "user '%s' has unknown permission %s" % (uid, dumps(p)))
-                self.add_permissions(uid, [(rs["identifier"], p["permission_name"])])
+                self.add_permissions(uid, [self._load_perm(p, "user '%s'" % uid)])
         for o in doc.get("organizations", []):
             for m in o.get("members", []):
-                self._load_member(o["name"], m["user_id"], m.get("roles", []))
+                self._load_member(o["name"], m["user_id"], m.get("roles", []), m.get("role_refs"))
+
+    def _load_perm(self, p, who):
+        rs = self.resource_servers.get(p.get("resource_server_identifier")) if isinstance(p, dict) else None
+        if rs is None or p.get("permission_name") not in {x["value"] for x in rs["scopes"]}:
+            raise ApiError(400, "%s has unknown permission %s" % (who, dumps(p)))
+        return (rs["identifier"], p["permission_name"])
+
+    def _load_secondaries(self, uid, idents, seen):
+        """Check a loaded user's identities: every linked (secondary) one
+        names a known connection, its provider ("auth0" for databases, else
+        the strategy) and a user_id, and is held by no one else; isSocial is
+        filled in when missing.  profileData is kept as given."""
+        if not isinstance(idents, list) or not all(isinstance(i, dict) for i in idents):
+            raise ApiError(400, "user '%s': identities must be an array of objects" % uid)
+        out = [idents[0]]
+        for ident in idents[1:]:
+            c = self.conn_by_name.get(ident.get("connection"))
+            if c is None:
+                raise ApiError(400, "user '%s': linked identity in unknown connection '%s'" % (uid, ident.get("connection")))
+            if ident.get("provider") != provider_of(c["strategy"]) or ident.get("user_id") in (None, ""):
+                raise ApiError(400, "user '%s': linked identity %s needs provider '%s' and a user_id"
+                               % (uid, dumps(ident), provider_of(c["strategy"])))
+            pd = ident.get("profileData")
+            if pd is not None and not isinstance(pd, dict):
+                raise ApiError(400, "user '%s': profileData must be an object" % uid)
+            key = identity_key(ident["provider"], ident["user_id"])
+            if key in seen:
+                raise ApiError(400, "linked identity '%s' appears twice" % key)
+            seen.add(key)
+            ident = dict(ident)
+            ident.setdefault("isSocial", c["strategy"] in SOCIAL_STRATEGIES)
+            out.append(ident)
+        return out
 
     def _role_ref(self, ref, owner_id=None):
         """A role named ref (the organization's own role first, then the
@@ -602,7 +778,10 @@ class Tenant:
             return self.roles[ref]
         return (owner_id and self.role_by_name(ref, owner_id)) or self.role_by_name(ref)
 
-    def _load_member(self, org_name, uid, role_names):
+    def _load_member(self, org_name, uid, role_names, role_refs=None):
+        """A membership with its roles: role_refs [{name, type, owner?}]
+        (as /__state shows them) when given, else role_names (names looked
+        up among the organization's own roles first, or role ids)."""
         o = self.org_by_name(org_name)
         if o is None:
             raise ApiError(400, "unknown organization '%s'" % org_name)
@@ -610,9 +789,27 @@ class Tenant:
             raise ApiError(400, "organization member '%s' is not a user" % uid)
         self.add_members(o["id"], [uid])
         cur = self.org_members[o["id"]][uid]
-        for name in role_names:
-            r = self._role_ref(name, o["id"])
-            if r is None:
-                raise ApiError(400, "member '%s' has unknown role '%s'" % (uid, name))
+        found = []
+        if role_refs is not None:
+            for ref in role_refs:
+                if not isinstance(ref, dict) or ref.get("type", "tenant") not in ("tenant", "organization"):
+                    raise ApiError(400, "member '%s': bad role_refs item %s" % (uid, dumps(ref)))
+                if ref.get("type", "tenant") == "tenant":
+                    r = self.role_by_name(ref.get("name"))
+                else:
+                    owner = self.org_by_name(ref.get("owner") or org_name)
+                    r = owner and self.role_by_name(ref.get("name"), owner["id"])
+                if not r:
+                    raise ApiError(400, "member '%s' has unknown role %s" % (uid, dumps(ref)))
+                found.append(r)
+        else:
+            for name in role_names:
+                r = self._role_ref(name, o["id"])
+                if r is None:
+                    raise ApiError(400, "member '%s' has unknown role '%s'" % (uid, name))
+                found.append(r)
+        for r in found:
+            if self.org_role_owned_elsewhere(r, o["id"]):
+                raise ApiError(400, "member '%s' of '%s': role '%s' belongs to another organization" % (uid, org_name, r["name"]))
             if r["id"] not in cur:
                 cur.append(r["id"])

@@ -29,7 +29,7 @@ import fake_quirks  # noqa: E402
 
 EXPORT_SCOPES = "read:users read:connections read:roles read:role_members read:organizations read:organization_members read:organization_member_roles"
 IMPORT_SCOPES = "create:users update:users read:users read:connections read:roles create:role_members read:organizations create:organization_members create:organization_member_roles"
-EXTRA_SCOPES = "delete:users update:users_app_metadata create:roles read:role_members create:role_members delete:role_members delete:organization_members delete:organization_member_roles read:organization_member_roles update:roles"
+EXTRA_SCOPES = "delete:users update:users_app_metadata create:roles read:role_members create:role_members delete:role_members delete:organization_members delete:organization_member_roles read:organization_member_roles update:roles read:resource_servers"
 
 
 def default_scopes():
@@ -51,6 +51,8 @@ def parse_args(argv):
     p.add_argument("--token-ttl", type=int, default=86400)
     p.add_argument("--seed", type=int)
     p.add_argument("--users", type=int, default=0)
+    p.add_argument("--model-2026", action="store_true",
+                   help="the generator adds passwordless users, linked accounts, permissions and organization roles")
     p.add_argument("--rate-burst", type=int, default=1000)
     p.add_argument("--rate-per-sec", type=float, default=1000.0)
     p.add_argument("--job-rate", type=float, default=20000.0)
@@ -96,7 +98,7 @@ def main(argv=None):
 
     tenant = Tenant(a.domain, client_id)
     if a.seed is not None:
-        generate(tenant, a.seed, a.users)
+        generate(tenant, a.seed, a.users, model_2026=a.model_2026)
     fake = Fake(tenant, client_id, secret, scopes, cfg, tmpdir, a.log_file, quirks)
 
     api = make_server(fake, "api", a.port)

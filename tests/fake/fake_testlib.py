@@ -91,3 +91,37 @@ def conn_id(t, name, token=None):
     st, _, body = t.api("GET", "/connections?name=" + name, token=token)
     eq(st, 200, "list connections")
     return body[0]["id"]
+
+
+def fetch(url, headers=None):
+    """GET a download URL with http.client (no redirects, raw bytes)."""
+    import http.client
+    import urllib.parse
+
+    u = urllib.parse.urlsplit(url)
+    c = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+    try:
+        c.request("GET", u.path + ("?" + u.query if u.query else ""), headers=headers or {})
+        r = c.getresponse()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+    finally:
+        c.close()
+
+
+def export_rows(t, body, token=None):
+    """Run an export job on fake t (advancing its clock until the job is
+    done, bounded by real time) and return the NDJSON rows of its file."""
+    st, _, job = t.api("POST", "/jobs/users-exports", body, token=token)
+    eq(st, 200, "export created")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        st, _, j = t.api("GET", "/jobs/" + job["id"], token=token)
+        eq(st, 200, "poll")
+        if j["status"] == "completed":
+            st, _, data = fetch(j["location"])
+            eq(st, 200, "download")
+            return ndjson_gz(data)
+        check(j["status"] != "failed", "export failed")
+        t.clock(advance=1)
+        time.sleep(0.01)
+    raise AssertionError("export never finished")

@@ -21,6 +21,7 @@ Methods (all raise FakeError on an unexpected control answer):
   expire_tokens()            config(**kv) -> dict      jobs() -> list
   quirks(**kv) -> dict       reset_quirks() -> dict
   clock(freeze=None, advance=None)                     stop()
+  outbox() -> list           clear_outbox()
   token() -> str (a fresh access token)
   api(method, path, body=None, token=None, headers=None, raw=False)
       -> (status, headers, parsed JSON | bytes | None)
@@ -156,6 +157,13 @@ class FakeTenant:
 
     def clear_log(self):
         self._control("DELETE", "/__log")
+
+    def outbox(self):
+        """Messages the tenant sent: [{kind:"verification_email", user_id, email, t}]."""
+        return self._control("GET", "/__outbox")
+
+    def clear_outbox(self):
+        self._control("DELETE", "/__outbox")
 
     def fault(self, **spec):
         return self._control("POST", "/__faults", spec)

@@ -46,7 +46,9 @@ def test_merge_load_and_remove():
     eq(st["resource_servers"], [{"id": "rs1", "identifier": API, "name": "API",
                                  "scopes": [{"value": "read:x", "description": "Read X"}]}], "resource servers")
     eq(st["users"][1]["permissions"], [{"resource_server_identifier": API, "permission_name": "read:x"}], "permissions")
-    eq(st["users"][1]["organizations"], [{"name": "acme", "roles": ["op"]}], "the organization's own role")
+    eq(st["users"][1]["organizations"],
+       [{"name": "acme", "roles": ["op"], "role_refs": [{"name": "op", "type": "organization", "owner": "acme"}]}],
+       "the organization's own role (role_refs tell it from a tenant role)")
     check("permissions" not in st["users"][0], "no permissions key without permissions")
     st2, _, o = api("GET", "/organizations/org_AAAAAAAAAAAAAAAA")
     eq(o, {"id": "org_AAAAAAAAAAAAAAAA", "name": "acme", "display_name": "Acme",
