@@ -48,6 +48,9 @@ struct export_seal {
 };
 int export_seal_load(const struct export_opts *o, struct export_seal *s, struct err *e);
 void export_seal_release(struct export_seal *s);
+/* Records in the header what the snapshot is encrypted to (the recipients'
+ * public keys, so an erasure can encrypt it again to the same ones). */
+int export_seal_header(const struct export_seal *s, json_t *header, struct err *e);
 /* Where the snapshot goes: --output FILE, or a name made of the domain and
  * the time in --output FOLDER (one that exists, or ends with '/'), or in
  * snapshots/ by default; ".age" is added to made names of encrypted files.

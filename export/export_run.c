@@ -221,6 +221,8 @@ int export_run(const struct export_opts *o, struct export_summary *sum, struct e
         err_oom(e);
         goto out;
     }
+    if (export_seal_header(&seal, req.header, e) < 0)
+        goto out;
     if (dump_tenant(t, &req, path, &res, e) < 0)
         goto out;
     sum->users = res.users;

@@ -34,6 +34,30 @@ int export_seal_load(const struct export_opts *o, struct export_seal *s, struct 
     return 0;
 }
 
+int export_seal_header(const struct export_seal *s, json_t *header, struct err *e)
+{
+    json_t *list, *enc;
+    char r[AGE_RECIPIENT_LEN + 1];
+
+    if (!s->recipients)
+        return 0;
+    list = json_array();
+    enc = json_pack("{s:s,s:o}", "format", "age", "recipients", list);
+    if (!list || !enc) {
+        json_decref(enc);
+        return err_oom(e);
+    }
+    /* Public keys, no secret: what an erasure re-encrypts to. A
+     * passphrase recipient has no key to record. */
+    for (size_t i = 0; i < age_recipients_count(s->recipients); i++)
+        if (age_recipients_get(s->recipients, i, r, NULL) == 0 &&
+            json_array_append_new(list, json_string(r)) < 0) {
+            json_decref(enc);
+            return err_oom(e);
+        }
+    return json_object_set_new(header, "encryption", enc) < 0 ? err_oom(e) : 0;
+}
+
 void export_seal_release(struct export_seal *s)
 {
     age_recipients_free(s->recipients);

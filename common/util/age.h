@@ -89,6 +89,10 @@ int age_recipients_add_file(struct age_recipients *r, const char *path, struct e
 int age_recipients_add_passphrase(struct age_recipients *r, const char *passphrase, int work_factor,
                                   struct err *e);
 size_t age_recipients_count(const struct age_recipients *r);
+/* The "age1..." string of recipient i (0-based, in the order added); fails
+ * with ERR_USAGE when recipient i is a passphrase. */
+int age_recipients_get(const struct age_recipients *r, size_t i, char out[AGE_RECIPIENT_LEN + 1],
+                       struct err *e);
 /* Wipes and frees; NULL is a no-op. */
 void age_recipients_free(struct age_recipients *r);
 

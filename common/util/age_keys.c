@@ -494,17 +494,30 @@ size_t age_identities_count(const struct age_identities *ids)
     return ids->set.n;
 }
 
-int age_identities_recipient(const struct age_identities *ids, size_t i,
-                             char out[AGE_RECIPIENT_LEN + 1], struct err *e)
+/* The recipient string of key i of set (what = "identity", "recipient"). */
+static int keyset_recipient(const struct age_keyset *set, size_t i, const char *what,
+                            char out[AGE_RECIPIENT_LEN + 1], struct err *e)
 {
     const struct age_key *k;
 
-    if (i >= ids->set.n)
-        return err_set(e, ERR_USAGE, "no identity %zu", i);
-    k = &ids->set.v[i];
+    if (i >= set->n)
+        return err_set(e, ERR_USAGE, "no %s %zu", what, i);
+    k = &set->v[i];
     if (k->type != AGE_KEY_X25519)
-        return err_set(e, ERR_USAGE, "identity %zu is a passphrase, it has no recipient", i);
+        return err_set(e, ERR_USAGE, "%s %zu is a passphrase, it has no recipient", what, i);
     return bech32_encode(out, AGE_RECIPIENT_LEN + 1, RECIPIENT_HRP, k->pub, sizeof(k->pub), e);
+}
+
+int age_identities_recipient(const struct age_identities *ids, size_t i,
+                             char out[AGE_RECIPIENT_LEN + 1], struct err *e)
+{
+    return keyset_recipient(&ids->set, i, "identity", out, e);
+}
+
+int age_recipients_get(const struct age_recipients *r, size_t i, char out[AGE_RECIPIENT_LEN + 1],
+                       struct err *e)
+{
+    return keyset_recipient(&r->set, i, "recipient", out, e);
 }
 
 void age_identities_free(struct age_identities *ids)
