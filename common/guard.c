@@ -76,13 +76,13 @@ int guard_signer(const char *path, const char *signer, const struct edsig_truste
 {
     size_t n = edsig_trusted_count(trusted);
 
-    if (!trusted)
+    if (!trusted || n == 0)
         return 0;
     if (!signer || !*signer)
         return err_set(e, ERR_SNAPSHOT,
                        "snapshot '%s' is not signed, and A0SNAP_TRUSTED_KEYS asks for a signature "
-                       "by one of its %zu key%s",
-                       path, n, n == 1 ? "" : "s");
+                       "by %s",
+                       path, n == 1 ? "the key it holds" : "one of the keys it holds");
     if (!edsig_trusted_has(trusted, signer))
         return err_set(
             e, ERR_SNAPSHOT,
