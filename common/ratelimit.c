@@ -113,13 +113,36 @@ bool rl_headers_parse_line(struct rl_headers *h, const char *line, size_t len, i
 
 void rl_state_init(struct rl_state *s)
 {
+    memset(s, 0, sizeof(*s));
     s->known = false;
     s->limit = -1;
     s->remaining = -1;
     s->reset_epoch_s = -1;
 }
 
-void rl_state_update(struct rl_state *s, const struct rl_headers *h)
+/* Closes the refill window at an answer saying `remaining`, and opens the
+ * next one there. */
+static void refill_window(struct rl_state *s, long long remaining, int64_t now_ms)
+{
+    int64_t dt = now_ms - s->window_ms;
+    long long added;
+
+    if (s->window_ms && dt < RL_REFILL_WINDOW_MS)
+        return; /* too short to tell; keep counting */
+    if (s->window_ms && s->limit > 0 && s->window_remaining < s->limit && remaining < s->limit) {
+        added = remaining - s->window_remaining + s->window_sent;
+        if (added >= 0) {
+            /* Older windows weigh less: a tenant's limit can change. */
+            s->refilled = s->refilled * 0.75 + (double)added;
+            s->refill_seconds = s->refill_seconds * 0.75 + (double)dt / 1000.0;
+        }
+    }
+    s->window_ms = now_ms;
+    s->window_remaining = remaining;
+    s->window_sent = 0;
+}
+
+void rl_state_update(struct rl_state *s, const struct rl_headers *h, int64_t now_epoch_ms)
 {
     if (h->remaining < 0 && h->reset_epoch_s < 0)
         return;
@@ -127,6 +150,15 @@ void rl_state_update(struct rl_state *s, const struct rl_headers *h)
     s->limit = h->limit;
     s->remaining = h->remaining;
     s->reset_epoch_s = h->reset_epoch_s;
+    if (h->remaining >= 0)
+        refill_window(s, h->remaining, now_epoch_ms);
+}
+
+double ratelimit_refill_per_s(const struct rl_state *s)
+{
+    if (s->refill_seconds < RL_REFILL_MIN_S * 0.75 || s->refilled <= 0)
+        return 0;
+    return s->refilled / s->refill_seconds;
 }
 
 static int64_t clamp(int64_t v, int64_t lo, int64_t hi)
@@ -147,6 +179,7 @@ void ratelimit_note_sent(struct rl_state *s)
 {
     if (s->known && s->remaining > 0)
         s->remaining--;
+    s->window_sent++;
 }
 
 enum rl_verdict ratelimit_classify(long status)

@@ -35,6 +35,14 @@ struct rl_state {
     long long limit;
     long long remaining;
     long long reset_epoch_s;
+    /* The refill rate the headers imply: between two answers, the tokens
+     * added are the rise of `remaining` plus the requests sent meanwhile.
+     * Windows of at least a second where the bucket was never full (a full
+     * bucket drops what the refill brings) add to a decaying sum. */
+    int64_t window_ms;          /* when the current window started (0: none) */
+    long long window_remaining; /* remaining then */
+    long long window_sent;      /* requests sent since */
+    double refilled, refill_seconds;
 };
 
 #define RL_BACKOFF_BASE_MS 500
@@ -51,7 +59,13 @@ bool rl_headers_parse_line(struct rl_headers *h, const char *line, size_t len,
                            int64_t now_epoch_ms);
 
 void rl_state_init(struct rl_state *s);
-void rl_state_update(struct rl_state *s, const struct rl_headers *h);
+/* Takes in what an answer received at now_epoch_ms said. */
+void rl_state_update(struct rl_state *s, const struct rl_headers *h, int64_t now_epoch_ms);
+
+/* The refill rate (requests per second) the answers so far imply, or 0
+ * when they do not tell yet (too little time observed, or a bucket that
+ * never ran low). */
+double ratelimit_refill_per_s(const struct rl_state *s);
 
 /* How long to wait before sending the next request (0 = go now). When the
  * bucket is empty, waits until the reset time, at least RL_MIN_WAIT_MS and
@@ -59,6 +73,9 @@ void rl_state_update(struct rl_state *s, const struct rl_headers *h);
  * the state's remaining count is decremented by ratelimit_note_sent(). */
 int64_t ratelimit_pace_ms(const struct rl_state *s, int64_t now_epoch_ms);
 void ratelimit_note_sent(struct rl_state *s);
+
+#define RL_REFILL_WINDOW_MS 1000 /* shortest window the refill is measured over */
+#define RL_REFILL_MIN_S     2.0  /* observed time before the estimate is given */
 
 enum rl_verdict {
     RL_OK,     /* 2xx: done */

@@ -188,6 +188,11 @@ const struct tenant_stats *tenant_stats(const struct tenant *t)
     return &t->stats;
 }
 
+double tenant_rate_estimate(const struct tenant *t)
+{
+    return ratelimit_refill_per_s(&t->rl);
+}
+
 const struct tenant_timing *tenant_timing(const struct tenant *t)
 {
     return &t->cfg.timing;
@@ -279,7 +284,7 @@ int tenant_exchange(struct tenant *t, const struct exchange *x, struct http_resp
             goto out;
         }
         if (x->bearer)
-            rl_state_update(&t->rl, &resp->rl);
+            rl_state_update(&t->rl, &resp->rl, tenant_now_ms(t));
         if (resp->status)
             tenant_notify(t, 1, "< %ld %s in %.0f ms, %lld bytes (rate limit: %lld of %lld left)",
                           resp->status, api_status_text(resp->status), resp->seconds * 1000,

@@ -68,6 +68,9 @@ const struct tenant_stats *tenant_stats(const struct tenant *t);
 /* The timing the client was made with (config.h), defaults filled in but
  * poll_ms, which stays 0 unless set: each job engine has its own. */
 const struct tenant_timing *tenant_timing(const struct tenant *t);
+/* The requests per second the tenant's rate-limit headers imply so far
+ * (ratelimit_refill_per_s), 0 when not known yet. */
+double tenant_rate_estimate(const struct tenant *t);
 
 /* Gets a token now (the programs call this first so credential problems and
  * missing scopes show before any long work). Also checks that the token is

@@ -121,7 +121,7 @@ static void fuzz_headers(const char *args, const char *text, size_t len)
         text += n + (nl ? 1 : 0);
         len -= n + (nl ? 1 : 0);
     }
-    rl_state_update(&s, &h);
+    rl_state_update(&s, &h, now);
     for (int i = 0; i < 3; i++) {
         pace = ratelimit_pace_ms(&s, now);
         if (pace < 0 || pace > RL_WAIT_CAP_MS) {

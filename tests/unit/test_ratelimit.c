@@ -45,7 +45,7 @@ static void test_pacing(void)
     h.limit = 2;
     h.remaining = 1;
     h.reset_epoch_s = 1700000001;
-    rl_state_update(&s, &h);
+    rl_state_update(&s, &h, NOW_MS);
     CHECK_INT(ratelimit_pace_ms(&s, NOW_MS), 0);
     ratelimit_note_sent(&s);
     /* bucket now empty: wait until the reset, 1500 ms away */
@@ -57,7 +57,7 @@ static void test_pacing(void)
     CHECK_INT(ratelimit_pace_ms(&s, NOW_MS), RL_WAIT_CAP_MS);
     /* a response without rate-limit headers does not erase what we know */
     rl_headers_init(&h);
-    rl_state_update(&s, &h);
+    rl_state_update(&s, &h, NOW_MS);
     CHECK(s.known);
 }
 
@@ -136,6 +136,55 @@ static void test_retry_delay_configured(void)
     }
 }
 
+/* A bucket of 10 that refills 4 tokens a second, drained by a client that
+ * sends `per_s` requests a second: answers every 250 ms report what is
+ * left. The estimate reads the refill rate off the headers alone. */
+static double simulate_refill(double per_s, double refill, int seconds, long long limit)
+{
+    struct rl_state s;
+    struct rl_headers h;
+    double tokens = (double)limit, t = 0, next_send = 0;
+
+    rl_state_init(&s);
+    while (t < seconds) {
+        t += 0.25;
+        tokens += refill * 0.25;
+        if (tokens > (double)limit)
+            tokens = (double)limit;
+        while (next_send <= t) {
+            if (tokens >= 1) {
+                tokens -= 1;
+                ratelimit_note_sent(&s);
+            }
+            next_send += 1.0 / per_s;
+        }
+        rl_headers_init(&h);
+        h.limit = limit;
+        h.remaining = (long long)tokens;
+        h.reset_epoch_s = (NOW_MS + (int64_t)(t * 1000)) / 1000 + 1;
+        rl_state_update(&s, &h, NOW_MS + (int64_t)(t * 1000));
+    }
+    return ratelimit_refill_per_s(&s);
+}
+
+static void test_refill_estimate(void)
+{
+    struct rl_state s;
+    double r;
+
+    rl_state_init(&s);
+    CHECK(ratelimit_refill_per_s(&s) == 0); /* nothing seen */
+    /* A client sending faster than the refill finds it: about 4/s. */
+    r = simulate_refill(10, 4, 20, 10);
+    CHECK(r > 3.5 && r < 4.5);
+    r = simulate_refill(40, 16, 20, 50);
+    CHECK(r > 14.5 && r < 17.5);
+    /* One that never drains the bucket learns nothing (0, not a guess). */
+    CHECK(simulate_refill(1, 4, 20, 10) == 0);
+    /* Too short a look gives nothing either. */
+    CHECK(simulate_refill(10, 4, 1, 10) == 0);
+}
+
 static void test_http_date(void)
 {
     CHECK_INT(rl_parse_http_date_ms("Tue, 14 Nov 2023 22:13:20 GMT"), NOW_MS);
@@ -150,6 +199,7 @@ int main(void)
     RUN(test_classify);
     RUN(test_retry_delay);
     RUN(test_retry_delay_configured);
+    RUN(test_refill_estimate);
     RUN(test_http_date);
     return harness_done();
 }
