@@ -50,12 +50,16 @@ struct dump_request {
     size_t n_users;
     const char *const *emails; /* subset by email */
     size_t n_emails;
-    const char *query;                       /* subset by Lucene query */
-    struct privacy_ctx *privacy;             /* borrowed; NULL = raw */
-    json_t *header;                          /* borrowed; copied into the snapshot header */
-    size_t sort_mem;                         /* bytes for the users sort (0 = 32 MiB) */
-    const char *tmpdir;                      /* spill files; NULL = the output's folder */
-    bool force;                              /* replace an existing output file */
+    const char *query;           /* subset by Lucene query */
+    struct privacy_ctx *privacy; /* borrowed; NULL = raw */
+    json_t *header;              /* borrowed; copied into the snapshot header */
+    size_t sort_mem;             /* bytes for the users sort (0 = 32 MiB) */
+    const char *tmpdir;          /* spill files; NULL = the output's folder */
+    bool force;                  /* replace an existing output file */
+    /* Read each user's directly assigned permissions (one request a user):
+     * the caller decides (export: on for subsets, --with-permissions for a
+     * whole tenant). */
+    bool with_permissions;
     const struct edsig_key *sign;            /* sign the snapshot (borrowed), or NULL */
     const struct age_recipients *encrypt_to; /* encrypt it to these (borrowed), or NULL */
     dump_progress_fn progress;
@@ -76,8 +80,10 @@ struct dump_result {
      * (real Auth0 has not been seen to include them under checkpoint
      * paging). */
     size_t member_role_requests;
-    json_t *per_connection; /* {"name": users}, owned */
-    json_t *catalogue;      /* {"connections","roles","organizations"}, owned */
+    size_t permission_grants;   /* direct permissions in the snapshot */
+    size_t permission_requests; /* requests made to read them */
+    json_t *per_connection;     /* {"name": users}, owned */
+    json_t *catalogue;          /* {"connections","roles","organizations"}, owned */
     char snapshot_id[33];
 };
 

@@ -1,7 +1,14 @@
 /*
  * dump_catalogue.c - the tenant's connections, roles and organizations,
  * recorded in the snapshot header so an import can map them by name.
- * Lists are sorted by name so the header is deterministic.
+ * Lists are sorted by name (then id) so the header is deterministic.
+ *
+ * Roles are of two types (2026): tenant roles, and organization roles that
+ * one organization owns (`type: "organization"`, `owner_id`). Two
+ * organizations may each own a role of the same name, and a tenant role
+ * may share it too: an organization role's entry records its type and its
+ * owner by name ("owner"), so an import maps it to the role of the same
+ * name owned by the mapped organization, never to a tenant role.
  */
 #include "dump_internal.h"
 
@@ -40,10 +47,49 @@ static int collect_item(void *ctx, json_t *item, struct err *e)
     return 0;
 }
 
+/* Organization roles: "owner" (the owning organization's name) instead of
+ * owner_id, which names the organization in this tenant only. A tenant
+ * role's entry has neither type nor owner (as before roles had types). */
+static int name_owners(struct dump_ctx *c, json_t *roles, struct err *e)
+{
+    json_t *role, *org;
+    size_t i;
+
+    json_array_foreach(roles, i, role)
+    {
+        const char *type = json_string_value(json_object_get(role, "type"));
+        const char *owner = json_string_value(json_object_get(role, "owner_id"));
+
+        if (!type || strcmp(type, "organization") != 0) {
+            json_object_del(role, "type");
+            json_object_del(role, "owner_id");
+            continue;
+        }
+        org = owner ? dump_catalogue_find(c, "organizations", "id", owner) : NULL;
+        if (!org)
+            return err_set(e, ERR_API,
+                           "organization role '%s' is owned by '%s', which the organization list "
+                           "does not hold",
+                           json_string_value(json_object_get(role, "name")),
+                           owner ? owner : "(no owner_id)");
+        if (json_object_set(role, "owner", json_object_get(org, "name")) < 0)
+            return err_oom(e);
+        json_object_del(role, "owner_id");
+    }
+    return 0;
+}
+
+bool dump_role_is_organization(const json_t *role)
+{
+    const char *type = json_string_value(json_object_get(role, "type"));
+
+    return type && strcmp(type, "organization") == 0;
+}
+
 int dump_catalogue(struct dump_ctx *c, struct err *e)
 {
     static const char *const conn_keys[] = {"id", "name", "strategy", NULL};
-    static const char *const role_keys[] = {"id", "name", "description", NULL};
+    static const char *const role_keys[] = {"id", "name", "description", "type", "owner_id", NULL};
     static const char *const org_keys[] = {"id", "name", "display_name", NULL};
     json_t *cat = json_object();
     struct collect col;
@@ -64,15 +110,17 @@ int dump_catalogue(struct dump_ctx *c, struct err *e)
                                "/connections?fields=id%2Cname%2Cstrategy&include_fields=true",
                                "connections", collect_item, &col, e) < 0)
         return err_prefix(e, "listing connections");
-    col.list = json_object_get(cat, "roles");
-    col.keep = role_keys;
-    if (tenant_list_offset(c->tenant, "/roles", "roles", collect_item, &col, e) < 0)
-        return err_prefix(e, "listing roles");
     col.list = json_object_get(cat, "organizations");
     col.keep = org_keys;
     if (tenant_list_checkpoint(c->tenant, "/organizations", "organizations", collect_item, &col,
                                e) < 0)
         return err_prefix(e, "listing organizations");
+    col.list = json_object_get(cat, "roles");
+    col.keep = role_keys;
+    if (tenant_list_offset(c->tenant, "/roles", "roles", collect_item, &col, e) < 0)
+        return err_prefix(e, "listing roles");
+    if (name_owners(c, json_object_get(cat, "roles"), e) < 0)
+        return -1;
     if (json_sort_by_name(json_object_get(cat, "connections"), e) < 0 ||
         json_sort_by_name(json_object_get(cat, "roles"), e) < 0 ||
         json_sort_by_name(json_object_get(cat, "organizations"), e) < 0)

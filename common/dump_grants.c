@@ -28,29 +28,35 @@ struct grant_walk {
     json_t *role_or_org; /* catalogue entry, borrowed */
 };
 
+/* The id the snapshot holds for user_id: the privacy policy rewrites an id
+ * that embeds an email, and grants must follow their users. *out points
+ * into mapped or at user_id. */
+static int snapshot_uid(struct dump_ctx *c, const char *user_id, struct buf *mapped,
+                        const char **out, struct err *e)
+{
+    *out = user_id;
+    if (!c->req->privacy || !strchr(user_id, '@'))
+        return 0;
+    if (privacy_map_user_id(c->req->privacy, user_id, mapped, e) < 0)
+        return -1;
+    *out = buf_str(mapped);
+    return 0;
+}
+
 /* Sends one grant of user_id to the grants sort. Takes grant (a new
  * reference, or NULL when building it ran out of memory). */
 static int add_grant(struct dump_ctx *c, const char *user_id, json_t *grant, struct err *e)
 {
     char *text = grant ? json_dumps(grant, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     struct buf mapped;
-    int rc;
+    int rc = -1;
 
     json_decref(grant);
     if (!text)
         return err_oom(e);
     buf_init(&mapped, 64 * 1024);
-    /* The privacy policy may rewrite ids that embed an email; grants must
-     * follow their users. */
-    if (c->req->privacy && strchr(user_id, '@')) {
-        if (privacy_map_user_id(c->req->privacy, user_id, &mapped, e) < 0) {
-            free(text);
-            buf_release(&mapped);
-            return -1;
-        }
-        user_id = buf_str(&mapped);
-    }
-    rc = extsort_add(c->grants, user_id, strlen(user_id), text, strlen(text), e);
+    if (snapshot_uid(c, user_id, &mapped, &user_id, e) == 0)
+        rc = extsort_add(c->grants, user_id, strlen(user_id), text, strlen(text), e);
     buf_release(&mapped);
     free(text);
     c->grants_seen++;
@@ -59,10 +65,13 @@ static int add_grant(struct dump_ctx *c, const char *user_id, json_t *grant, str
     return rc;
 }
 
-/* {"id","name"} pairs from an API role list, sorted later by the join. */
-static json_t *role_refs(json_t *roles)
+/* {"id","name"} pairs from an API role list, sorted later by the join; an
+ * organization role also says "type":"organization" (the catalogue knows
+ * which are: a member's role list may hold a tenant role and an
+ * organization role of one name). */
+static json_t *role_refs(const struct dump_ctx *c, json_t *roles)
 {
-    json_t *out = json_array(), *r;
+    json_t *out = json_array(), *r, *ref;
     size_t i;
 
     if (!out)
@@ -70,8 +79,13 @@ static json_t *role_refs(json_t *roles)
     json_array_foreach(roles, i, r)
     {
         json_t *id = json_object_get(r, "id"), *name = json_object_get(r, "name");
-        if (json_is_string(id))
-            json_array_append_new(out, json_pack("{s:O,s:O?}", "id", id, "name", name));
+        if (!json_is_string(id))
+            continue;
+        ref = json_pack("{s:O,s:O?}", "id", id, "name", name);
+        if (ref &&
+            dump_role_is_organization(dump_catalogue_find(c, "roles", "id", json_string_value(id))))
+            json_object_set_new(ref, "type", json_string("organization"));
+        json_array_append_new(out, ref);
     }
     return out;
 }
@@ -103,7 +117,7 @@ static int on_org_member(void *ctx, json_t *item, struct err *e)
     if (!uid)
         return 0;
     if (json_is_array(roles)) {
-        refs = role_refs(roles);
+        refs = role_refs(w->c, roles);
     } else {
         /* The answer did not carry member roles: ask for this member, and
          * say so in the progress line and the summary. */
@@ -150,7 +164,7 @@ static int org_roles_of(struct dump_ctx *c, const char *org_id, const char *user
         json_decref(list);
         return -1;
     }
-    *out = role_refs(list);
+    *out = role_refs(c, list);
     json_decref(list);
     return *out ? 0 : err_oom(e);
 }
@@ -166,6 +180,10 @@ int dump_grants_bulk(struct dump_ctx *c, struct err *e)
     json_array_foreach(roles, i, item)
     {
         struct grant_walk w = {c, item};
+        /* An organization role is held only within its organization: the
+         * member lists below carry it. */
+        if (dump_role_is_organization(item))
+            continue;
         snprintf(path, sizeof(path), "/roles/%s/users",
                  json_string_value(json_object_get(item, "id")));
         if (tenant_list_checkpoint(c->tenant, path, "users", on_role_member, &w, e) < 0)
@@ -229,6 +247,18 @@ int dump_grants_for_user(struct dump_ctx *c, const char *user_id, struct err *e)
                       json_pack("{s:s,s:s,s:O,s:o}", "kind", "org", "id", org_id, "name",
                                 json_object_get(cat, "name"), "roles", refs),
                       e) < 0)
+            goto out;
+    }
+    if (c->req->with_permissions) {
+        struct buf mapped;
+        const char *sid;
+        int r;
+        buf_init(&mapped, 64 * 1024);
+        r = snapshot_uid(c, user_id, &mapped, &sid, e) < 0
+                ? -1
+                : dump_permissions_of(c, user_id, sid, e);
+        buf_release(&mapped);
+        if (r < 0)
             goto out;
     }
     rc = 0;

@@ -19,6 +19,10 @@ struct dump_ctx {
     struct extsort *users;  /* key user_id, rec "<connection>\0<json line>" */
     struct extsort *grants; /* key user_id, rec a JSON grant */
     struct extsort *uniq;   /* key "<connection>\n<kind>:<value>" for collisions */
+    /* With req->with_permissions on a whole tenant: key the id the API
+     * knows, rec the id the snapshot holds (the privacy policy may rewrite
+     * an id that embeds an email). NULL otherwise. */
+    struct extsort *perm_ids;
     char tmpdir[4096];
     size_t users_seen;
     size_t users_excluded;
@@ -55,6 +59,9 @@ static inline void dump_progress(struct dump_ctx *c, size_t done)
 
 /* dump_catalogue.c */
 int dump_catalogue(struct dump_ctx *c, struct err *e);
+/* True for a catalogue role entry of type "organization" (it has an
+ * "owner", the owning organization's name). */
+bool dump_role_is_organization(const json_t *role);
 /* The entry of catalogue list ("connections", "roles", "organizations")
  * whose key ("name", "id") is value; borrowed, or NULL. */
 json_t *dump_catalogue_find(const struct dump_ctx *c, const char *list, const char *key,
@@ -113,6 +120,15 @@ int dump_sort_flush(struct dump_ctx *c, struct err *e);
 
 /* dump_subset.c */
 int dump_subset(struct dump_ctx *c, struct err *e);
+
+/* dump_permissions.c: the permissions assigned to a user directly (not
+ * through a role), as grants {"kind":"perm","resource_server_identifier",
+ * "permission_name"} of the user the snapshot holds (snapshot_id). */
+int dump_permissions_of(struct dump_ctx *c, const char *api_id, const char *snapshot_id,
+                        struct err *e);
+/* The same for every user of c->perm_ids, after saying how many requests
+ * that is and how long they should take at the tenant's rate. */
+int dump_permissions_bulk(struct dump_ctx *c, struct err *e);
 
 /* dump_grants.c */
 int dump_grants_bulk(struct dump_ctx *c, struct err *e);

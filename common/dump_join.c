@@ -29,8 +29,41 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Adds one grant (JSON text) to the roles/orgs arrays. */
-static int add_grant(json_t *roles, json_t *orgs, const char *rec, size_t len, struct err *e)
+/* Permissions by API, then name. */
+static int by_permission(const void *a, const void *b)
+{
+    json_t *const *x = a, *const *y = b;
+    int d = strcmp(json_string_value(json_object_get(*x, "resource_server_identifier")),
+                   json_string_value(json_object_get(*y, "resource_server_identifier")));
+
+    return d ? d
+             : strcmp(json_string_value(json_object_get(*x, "permission_name")),
+                      json_string_value(json_object_get(*y, "permission_name")));
+}
+
+static int sort_permissions(json_t *perms, struct err *e)
+{
+    size_t n = json_array_size(perms);
+    json_t **items;
+
+    if (n < 2)
+        return 0;
+    items = malloc(n * sizeof(*items));
+    if (!items)
+        return err_oom(e);
+    for (size_t i = 0; i < n; i++)
+        items[i] = json_incref(json_array_get(perms, i));
+    qsort(items, n, sizeof(*items), by_permission);
+    json_array_clear(perms);
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(perms, items[i]);
+    free(items);
+    return 0;
+}
+
+/* Adds one grant (JSON text) to the roles/orgs/perms arrays. */
+static int add_grant(json_t *roles, json_t *orgs, json_t *perms, const char *rec, size_t len,
+                     struct err *e)
 {
     json_error_t jerr;
     json_t *g = json_loadb(rec, len, 0, &jerr), *item;
@@ -41,6 +74,13 @@ static int add_grant(json_t *roles, json_t *orgs, const char *rec, size_t len, s
     if (!g || !kind) {
         json_decref(g);
         return err_set(e, ERR_INTERNAL, "bad grant record in the sort");
+    }
+    if (strcmp(kind, "perm") == 0) {
+        /* {"permission_name","resource_server_identifier"} */
+        json_object_del(g, "kind");
+        rc = json_array_append(perms, g) == 0 ? 0 : err_oom(e);
+        json_decref(g);
+        return rc;
     }
     is_role = strcmp(kind, "role") == 0;
     json_object_del(g, "kind"); /* frees kind */
@@ -107,30 +147,33 @@ static bool grants_next(const struct grant_set *g, size_t *off, const char **rec
 static int join_slow(struct dump_ctx *c, struct snapshot_writer *w, const struct grant_set *gs,
                      const char *line, size_t line_len, struct err *e)
 {
-    json_t *roles = json_array(), *orgs = json_array(), *user = NULL;
+    json_t *roles = json_array(), *orgs = json_array(), *perms = json_array(), *user = NULL;
     json_error_t jerr;
     const char *rec;
     size_t off = 0, len;
     int rc = -1;
 
-    if (!roles || !orgs) {
+    if (!roles || !orgs || !perms) {
         err_oom(e);
         goto out;
     }
     while (grants_next(gs, &off, &rec, &len))
-        if (add_grant(roles, orgs, rec, len, e) < 0)
+        if (add_grant(roles, orgs, perms, rec, len, e) < 0)
             goto out;
     user = json_loadb(line, line_len, 0, &jerr);
     if (!user) {
         err_set(e, ERR_INTERNAL, "bad user record in the sort: %s", jerr.text);
         goto out;
     }
-    if (json_sort_by_name(roles, e) < 0 || json_sort_by_name(orgs, e) < 0)
+    if (json_sort_by_name(roles, e) < 0 || json_sort_by_name(orgs, e) < 0 ||
+        sort_permissions(perms, e) < 0)
         goto out;
     c->res->role_grants += json_array_size(roles);
     c->res->memberships += json_array_size(orgs);
+    c->res->permission_grants += json_array_size(perms);
     if (json_object_set(user, "roles", roles) < 0 ||
-        json_object_set(user, "organizations", orgs) < 0) {
+        json_object_set(user, "organizations", orgs) < 0 ||
+        (json_array_size(perms) && json_object_set(user, "permissions", perms) < 0)) {
         err_oom(e);
         goto out;
     }
@@ -139,6 +182,7 @@ out:
     json_decref(user);
     json_decref(roles);
     json_decref(orgs);
+    json_decref(perms);
     return rc;
 }
 
@@ -332,6 +376,8 @@ static int grant_item(struct join_fast *f, const char *rec, size_t len, struct e
     kind = canonjson_get(cj, CANONJSON_ROOT, "kind", 4);
     if (kind == CANONJSON_NONE || !canonjson_string(cj, kind, &k, &klen))
         return 0;
+    if (klen == 4 && memcmp(k, "perm", 4) == 0)
+        return 0; /* permissions: the jansson path writes them */
     it = items_push(klen == 4 && memcmp(k, "role", 4) == 0 ? &f->roles : &f->orgs, e);
     if (!it)
         return -1;

@@ -58,6 +58,9 @@ static json_t *build_header(struct dump_ctx *c)
     json_object_set_new(req, "emails", string_array(r->emails, r->n_emails));
     json_object_set_new(req, "query", r->query ? json_string(r->query) : json_null());
     json_object_set_new(req, "subset", json_boolean(r->n_users || r->n_emails || r->query));
+    /* Whether users' direct permissions were read: an import leaves the
+     * target's alone when they were not. */
+    json_object_set_new(req, "permissions", json_boolean(r->with_permissions));
     given = json_object_get(h, "request");
     if (json_is_object(given))
         json_object_update(req, given);
@@ -103,6 +106,11 @@ int dump_tenant(struct tenant *t, const struct dump_request *req, const char *pa
         extsort_new(&c.grants, c.tmpdir, mem / 4 + 1, e) < 0 ||
         extsort_new(&c.uniq, c.tmpdir, mem / 4 + 1, e) < 0)
         goto out;
+    /* A subset reads each user's permissions with its grants; a whole
+     * tenant after the users, from the ids it kept. */
+    if (req->with_permissions && !(req->n_users || req->n_emails || req->query) &&
+        extsort_new(&c.perm_ids, c.tmpdir, mem / 8 + 1, e) < 0)
+        goto out;
 
     if (req->n_users || req->n_emails || req->query) {
         if (dump_subset(&c, e) < 0)
@@ -117,6 +125,8 @@ int dump_tenant(struct tenant *t, const struct dump_request *req, const char *pa
                 goto out;
         }
         if (!c.grants_read && dump_grants_bulk(&c, e) < 0)
+            goto out;
+        if (c.perm_ids && dump_permissions_bulk(&c, e) < 0)
             goto out;
     }
     res->users_seen = c.users_seen;
@@ -138,5 +148,6 @@ out:
     extsort_free(c.users);
     extsort_free(c.grants);
     extsort_free(c.uniq);
+    extsort_free(c.perm_ids);
     return rc;
 }

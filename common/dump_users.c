@@ -42,7 +42,7 @@ static int dump_sort_add(struct dump_ctx *c, struct extsort *s, const char *key,
                          const char *rec, size_t rlen, struct err *e)
 {
     uint32_t len[2] = {(uint32_t)klen, (uint32_t)rlen};
-    char which = s == c->users ? 'u' : 'q';
+    char which = s == c->users ? 'u' : s == c->perm_ids ? 'p' : 'q';
     int rc;
 
     if (c->pending && klen + rlen < EXTSORT_MAX_RECORD) {
@@ -74,8 +74,10 @@ int dump_sort_flush(struct dump_ctx *c, struct err *e)
     while (p < end && rc == 0) {
         uint32_t len[2];
         memcpy(len, p + 1, sizeof(len));
-        rc = extsort_add(*p == 'u' ? c->users : c->uniq, p + 1 + sizeof(len), len[0],
-                         p + 1 + sizeof(len) + len[0], len[1], e);
+        rc = extsort_add(*p == 'u'   ? c->users
+                         : *p == 'p' ? c->perm_ids
+                                     : c->uniq,
+                         p + 1 + sizeof(len), len[0], p + 1 + sizeof(len) + len[0], len[1], e);
         p += 1 + sizeof(len) + len[0] + len[1];
     }
     if (c->sort_lock)
@@ -107,7 +109,7 @@ static int note_unique(struct dump_ctx *c, const char *conn, const char *kind, c
 
 int dump_ingest_user(struct dump_ctx *c, json_t *user, struct err *e)
 {
-    char *line = NULL, *rec = NULL;
+    char *line = NULL, *rec = NULL, orig_id[1024];
     const struct privacy_user_src *src;
     const char *user_id, *conn;
     size_t conn_len, line_len;
@@ -119,6 +121,8 @@ int dump_ingest_user(struct dump_ctx *c, json_t *user, struct err *e)
         return err_set(e, ERR_API, "a user in the export has no user_id");
     count_user(c);
     conn = user_connection(user);
+    /* Read before the policy may rewrite it: the id the API knows. */
+    snprintf(orig_id, sizeof(orig_id), "%s", user_id);
 
     if (c->req->privacy) {
         /* privacy_apply may change identities; keep the connection name. */
@@ -171,6 +175,8 @@ int dump_ingest_user(struct dump_ctx *c, json_t *user, struct err *e)
     rec[conn_len] = '\0';
     memcpy(rec + conn_len + 1, line, line_len);
     rc = dump_sort_add(c, c->users, user_id, strlen(user_id), rec, conn_len + 1 + line_len, e);
+    if (rc == 0 && c->perm_ids)
+        rc = dump_sort_add(c, c->perm_ids, orig_id, strlen(orig_id), user_id, strlen(user_id), e);
 out:
     buf_release(&text);
     free(line);
@@ -207,6 +213,8 @@ static int ingest_parsed(struct dump_ctx *c, const struct canonjson *cj, struct 
     rec[conn_len] = '\0';
     n = canonjson_write(cj, CANONJSON_ROOT, rec + conn_len + 1);
     rc = dump_sort_add(c, c->users, uid, ulen, rec, conn_len + 1 + n, e);
+    if (rc == 0 && c->perm_ids)
+        rc = dump_sort_add(c, c->perm_ids, uid, ulen, uid, ulen, e);
     free(rec);
     return rc < 0 ? -1 : 1;
 }

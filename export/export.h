@@ -35,7 +35,8 @@ struct export_opts {
     size_t sort_mem;                         /* bytes for the external sort */
     const char *encrypt_to[EXPORT_MAX_LIST]; /* "age1..." keys, or files of them */
     size_t n_encrypt_to;
-    const char *sign_key; /* Ed25519 private key, PEM */
+    const char *sign_key;  /* Ed25519 private key, PEM */
+    bool with_permissions; /* --with-permissions (always for a subset) */
 };
 
 struct age_recipients;
@@ -72,6 +73,8 @@ struct export_summary {
     size_t excluded_by_policy;
     size_t drift_keys;
     size_t member_role_requests; /* organization member roles read one member at a time */
+    size_t permission_grants;    /* direct permissions in the snapshot */
+    size_t permission_requests;  /* requests made to read them */
     double seconds;
     long api_requests;
     long retries;

@@ -212,6 +212,10 @@ int export_run(const struct export_opts *o, struct export_summary *sum, struct e
     req.header = header_extra(o, policy, key);
     req.sort_mem = o->sort_mem;
     req.force = o->force;
+    /* A subset is for reproducing one user's bug: the whole user, direct
+     * permissions included; a whole tenant pays one request per user for
+     * them, so only when asked. */
+    req.with_permissions = o->with_permissions || o->n_users || o->n_emails || o->query;
     req.sign = seal.sign;
     req.encrypt_to = seal.recipients;
     req.progress = on_progress;
@@ -230,6 +234,8 @@ int export_run(const struct export_opts *o, struct export_summary *sum, struct e
     sum->memberships = res.memberships;
     sum->dropped_grants = res.dropped_grants;
     sum->member_role_requests = res.member_role_requests;
+    sum->permission_grants = res.permission_grants;
+    sum->permission_requests = res.permission_requests;
     sum->excluded_by_policy = res.excluded_by_policy;
     sum->connections = json_array_size(json_object_get(res.catalogue, "connections"));
     sum->roles = json_array_size(json_object_get(res.catalogue, "roles"));
