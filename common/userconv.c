@@ -643,3 +643,44 @@ fail:
     json_decref(x);
     return NULL;
 }
+
+int userconv_to_create(const json_t *user, const char *connection, json_t **out, struct err *e)
+{
+    static const char *const strings[] = {"email", "phone_number", "given_name", "family_name",
+                                          "name",  "nickname",     "picture",    NULL};
+    static const char *const flags[] = {"email_verified", "phone_verified", "blocked", NULL};
+    static const char *const objects[] = {"user_metadata", "app_metadata", NULL};
+    const char *uid = json_string_value(json_object_get(user, "user_id"));
+    const char *bar = uid ? strchr(uid, '|') : NULL;
+    json_t *b, *v;
+
+    *out = NULL;
+    if (!bar || !bar[1])
+        return err_set(e, ERR_SNAPSHOT, "user '%s' has no id of the form provider|id",
+                       uid ? uid : "(none)");
+    b = json_pack("{s:s,s:s}", "connection", connection, "user_id", bar + 1);
+    if (!b)
+        return err_oom(e);
+    for (const char *const *k = strings; *k; k++) {
+        v = json_object_get(user, *k);
+        if (json_is_string(v) && json_string_length(v) > 0 && json_object_set(b, *k, v) < 0)
+            goto oom;
+    }
+    for (const char *const *k = flags; *k; k++) {
+        v = json_object_get(user, *k);
+        if (json_is_boolean(v) && json_object_set(b, *k, v) < 0)
+            goto oom;
+    }
+    for (const char *const *k = objects; *k; k++) {
+        v = json_object_get(user, *k);
+        if (json_is_object(v) && json_object_size(v) && json_object_set(b, *k, v) < 0)
+            goto oom;
+    }
+    if (json_object_get(b, "email") && json_object_set_new(b, "verify_email", json_false()) < 0)
+        goto oom;
+    *out = b;
+    return 0;
+oom:
+    json_decref(b);
+    return err_oom(e);
+}

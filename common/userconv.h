@@ -89,6 +89,18 @@ int userconv_to_import(const json_t *user, const struct userconv_opts *o, json_t
  * schema's list: __tenant, _id, blocked, clientID, created_at, ...). */
 bool userconv_reserved_app_metadata_key(const char *key);
 
+/*
+ * The POST /users body that creates a snapshot user of a connection bulk
+ * jobs cannot write (passwordless: email or sms): connection, user_id (the
+ * part after "email|" / "sms|", which Auth0 puts back), email,
+ * phone_number, email_verified, phone_verified, the names, picture,
+ * blocked and both metadata, as the snapshot has them; verify_email false
+ * whenever there is an email, so nobody is sent a verification email (and
+ * no SMS code: POST /users never sends one). *out is new (caller decrefs).
+ * ERR_SNAPSHOT for a user without an id of the form "provider|id".
+ */
+int userconv_to_create(const json_t *user, const char *connection, json_t **out, struct err *e);
+
 /* The reserved keys of the user's app_metadata with their values: *out is
  * a new object (the caller decrefs), or NULL when there are none or
  * app_metadata is not an object. The caller sets them with a PATCH after

@@ -342,6 +342,7 @@ void userdiff_plan_release(struct userdiff_plan *p)
 {
     if (!p)
         return;
+    json_decref(p->create);
     json_decref(p->patch);
     json_decref(p->patch2);
     memset(p, 0, sizeof(*p));
@@ -506,6 +507,41 @@ static int plan_new_email(const json_t *want, const json_t *have, unsigned field
                 patch_set(p->patch2, &field_table[i], want, have, e) < 0)
                 return -1;
     }
+    return 0;
+}
+
+int userdiff_plan_direct(const json_t *want, const json_t *have, const struct userdiff *d,
+                         const char *connection, struct userdiff_plan *p, struct err *e)
+{
+    json_t *patch = NULL;
+    size_t i;
+
+    memset(p, 0, sizeof(*p));
+    p->action = UD_UNCHANGED;
+    if (!json_is_object(want) || (have && !json_is_object(have)))
+        return err_set(e, ERR_SNAPSHOT, "a user to plan is not a JSON object");
+    if (!have) {
+        p->action = UD_CREATE;
+        return userconv_to_create(want, connection, &p->create, e);
+    }
+    if (!d->fields)
+        return 0;
+    p->action = UD_UPDATE;
+    patch = json_object();
+    if (!patch)
+        return err_oom(e);
+    for (i = 0; i < NFIELDS; i++) {
+        if ((d->fields & field_table[i].bit) &&
+            patch_set(patch, &field_table[i], want, have, e) < 0) {
+            json_decref(patch);
+            return -1;
+        }
+    }
+    if ((d->fields & UD_EMAIL) && json_object_set_new(patch, "verify_email", json_false()) < 0) {
+        json_decref(patch);
+        return err_oom(e);
+    }
+    p->patch = patch;
     return 0;
 }
 

@@ -145,12 +145,24 @@ enum userdiff_action {
 struct userdiff_plan {
     enum userdiff_action action;
     bool via_job;
+    json_t *create; /* userdiff_plan_direct: the POST /users body of a new user */
     json_t *patch;
     json_t *patch2;
 };
 
 int userdiff_plan(const json_t *want, const json_t *have, const struct userdiff *d,
                   struct userdiff_plan *p, struct err *e);
+
+/*
+ * The writes for a user of a connection bulk jobs cannot write (a
+ * passwordless one, strategy "email" or "sms"): not in the target, create
+ * holds the POST /users body (userconv_to_create(want, connection)); in
+ * the target with differences, one PATCH of every differing field (an
+ * email with verify_email false, so no verification email goes out). Never
+ * via_job, never patch2.
+ */
+int userdiff_plan_direct(const json_t *want, const json_t *have, const struct userdiff *d,
+                         const char *connection, struct userdiff_plan *p, struct err *e);
 
 /* Frees the PATCH bodies and zeroes p. Safe on a released p. */
 void userdiff_plan_release(struct userdiff_plan *p);

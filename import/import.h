@@ -68,7 +68,7 @@ struct import_opts {
     bool json;
     bool allow_source;
     enum conflict_policy on_conflict;
-    struct import_map_opt map_connection, map_role, map_org;
+    struct import_map_opt map_connection, map_role, map_org, map_api;
     bool create_missing_roles;
     const char *convert_social_to; /* --social-users=convert:CONNECTION */
     const char *test_password_env;
@@ -118,7 +118,13 @@ struct import_counts {
     size_t member_roles_added, member_roles_removed;
     size_t jobs, jobs_retried, patches;
     size_t roles_created;
-    size_t member_role_requests; /* reading the target: member roles one member at a time */
+    size_t member_role_requests;       /* reading the target: member roles one member at a time */
+    size_t passwordless;               /* created or updated through POST/PATCH /users */
+    size_t links_added, links_removed; /* linked accounts */
+    size_t links_not_copyable;         /* social/enterprise linked accounts the target lacks */
+    size_t links_social, links_enterprise; /* ... of which social, enterprise */
+    size_t permissions_added, permissions_removed;
+    size_t permissions_missing; /* their API or scope is not in the target */
 };
 
 struct import_ctx {
@@ -152,6 +158,13 @@ struct import_ctx {
     struct import_grants *grants; /* role and membership changes (import_grants.c) */
     struct extsort *deletes;      /* uid -> reason (replace conflicts, prune) */
     struct extsort *jobof;        /* uid -> id of the import job that carried the user */
+    struct extsort *creates;      /* "<uid>\x1f<step>" -> POST /users (before the jobs) */
+    struct extsort *calls;        /* "<uid>\x1f<step>" -> links, permissions (after them) */
+    bool with_permissions;        /* the snapshot recorded direct permissions */
+    json_t *apis;                 /* target APIs: {identifier: [scope names]}, owned */
+    json_t *api_map;              /* --map-api: {source identifier: target identifier}, owned */
+    json_t *target_secondaries;   /* the target's linked accounts: {"provider|id": connection} */
+    json_t *snapshot_holds;       /* those of them the snapshot holds: {"provider|id": true} */
     json_t *failures;             /* uid -> reason, owned */
     struct import_counts n;
     size_t target_users_in_scope;
@@ -170,12 +183,42 @@ struct import_ctx {
 
 /* import_map.c */
 int import_map_build(struct import_ctx *c, json_t *source_cat, json_t *target_cat, struct err *e);
+/* A role's key where names are compared: the name of a tenant role;
+ * "\x1f<owner>\x1f<name>" for an organization role, which the
+ * organization called owner owns (a tenant role and organization roles of
+ * one name stay apart). -1 when out does not hold it. */
+int import_role_key(char *out, size_t outsz, const char *owner, const char *name);
+/* The parts of an organization role's key (false for a tenant role's). */
+bool import_role_key_split(const char *key, char *owner, size_t ownersz, const char **name);
+/* The target catalogue's role for a key, or NULL. Borrowed. */
+json_t *import_target_role(const struct import_ctx *c, const char *key);
 
 /* import_plan.c */
 int import_plan(struct import_ctx *c, struct err *e);
 
+/* import_extras.c: the calls a written user needs besides its job, PATCH
+ * and grants: POST /users for a new user bulk jobs cannot write (direct),
+ * its linked accounts, its direct permissions (when the snapshot has
+ * them). Adds "identities"/"permissions" to d's fields and makes an
+ * unchanged user "updated" when those change; reason gets what could not
+ * be copied (a social linked account, a permission the target can't
+ * take). */
+struct import_decision;
+int import_plan_extras(struct import_ctx *c, const char *uid, json_t *want, json_t *have,
+                       bool direct, struct import_decision *d, char *reason, size_t reasonsz,
+                       struct err *e);
+
 /* import_jobs.c: runs every bulk import job of the plan. */
 int import_run_jobs(struct import_ctx *c, struct err *e);
+
+/* import_calls.c: recorded per-user calls (see the file). call (a new
+ * reference, taken) is {"k":kind,"m":method,"p":path,"b":body,"w":what}
+ * ("k":"ensure" with "id" and "b": make that user unless it exists). */
+int import_call_add(struct extsort *s, const char *uid, int step, json_t *call, struct err *e);
+int import_apply_calls(struct import_ctx *c, struct extsort *s, const char *progress,
+                       struct err *e);
+/* "/users/<escaped uid><suffix>" */
+int import_user_path(char *out, size_t outlen, const char *uid, const char *suffix, struct err *e);
 
 /* import_apply.c */
 int import_apply_deletes(struct import_ctx *c, struct err *e);
@@ -217,6 +260,9 @@ int import_grants_idle(struct import_ctx *c, int64_t ms, struct err *e);
 int import_grants_drain(struct import_ctx *c, struct err *e);
 
 /* import_report.c */
+/* Every counter of n under its --json/report key (README); NULL when out
+ * of memory. */
+json_t *import_counts_json(const struct import_counts *n);
 int import_note_outcome(struct import_ctx *c, const char *uid, const char *email,
                         const char *outcome, const char *reason, json_t *fields, struct err *e);
 int import_note_failure(struct import_ctx *c, const char *uid, const char *reason, struct err *e);

@@ -24,17 +24,6 @@ bool import_failed_already(const struct import_ctx *c, const char *uid)
     return c->failures && json_object_get(c->failures, uid);
 }
 
-/* "/users/<escaped uid><suffix>" */
-static int user_path(char *out, size_t outlen, const char *uid, const char *suffix, struct err *e)
-{
-    char esc[1024];
-
-    if (url_escape(esc, sizeof(esc), uid) < 0)
-        return err_set(e, ERR_INTERNAL, "user id too long");
-    snprintf(out, outlen, "/users/%s%s", esc, suffix);
-    return 0;
-}
-
 int import_user_call(struct import_ctx *c, const char *uid, const char *method, const char *path,
                      json_t *body, const char *what, struct err *e)
 {
@@ -69,7 +58,7 @@ int import_apply_deletes(struct import_ctx *c, struct err *e)
         if (strcmp(uid, prev) == 0)
             continue;
         snprintf(prev, sizeof(prev), "%s", uid);
-        if (user_path(path, sizeof(path), uid, "", e) < 0)
+        if (import_user_path(path, sizeof(path), uid, "", e) < 0)
             return -1;
         err_clear(&de);
         if (tenant_call(c->tenant, "DELETE", path, NULL, NULL, &de) < 0 && de.http_status != 404) {
@@ -110,7 +99,7 @@ int import_apply_patches(struct import_ctx *c, struct err *e)
         body = json_loadb(rec, rlen, 0, NULL);
         if (!body)
             return err_set(e, ERR_INTERNAL, "bad PATCH record");
-        if (user_path(path, sizeof(path), uid, "", e) < 0) {
+        if (import_user_path(path, sizeof(path), uid, "", e) < 0) {
             json_decref(body);
             return -1;
         }

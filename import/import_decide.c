@@ -58,7 +58,8 @@ int import_decide(const struct import_decide_opts *o, const char *uid, const jso
         return 0;
     d->action = IMPORT_WRITE;
     if (userdiff_compare(want, have, &d->diff, e) < 0 ||
-        userdiff_plan(want, have, &d->diff, &d->plan, e) < 0) {
+        (o->direct ? userdiff_plan_direct(want, have, &d->diff, o->direct, &d->plan, e)
+                   : userdiff_plan(want, have, &d->diff, &d->plan, e)) < 0) {
         import_decision_release(d);
         return -1;
     }

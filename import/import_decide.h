@@ -31,6 +31,10 @@
 struct import_decide_opts {
     enum conflict_policy on_conflict;
     bool prune;
+    /* The target connection of a user bulk jobs cannot write (passwordless):
+     * created by POST /users, every change by one PATCH
+     * (userdiff_plan_direct). NULL for database users. */
+    const char *direct;
 };
 
 enum import_action {

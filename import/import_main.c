@@ -40,6 +40,7 @@ static void usage(FILE *f)
         "replace\n"
         "      --map-connection SRC=DST, --map-role SRC=DST, --map-org SRC=DST\n"
         "                             match by another name (default: same name)\n"
+        "      --map-api SRC=DST      match a direct permission's API by another identifier\n"
         "      --create-missing-roles create roles the target lacks (default: skip their grants)\n"
         "      --social-users=skip|convert:CONNECTION  social/enterprise users: skip (default), "
         "or\n"
@@ -148,6 +149,7 @@ enum {
     OPT_MAX_BODY,
     OPT_SORT_MEM,
     OPT_IDENTITY,
+    OPT_MAP_API,
 };
 
 static const struct option longopts[] = {
@@ -183,6 +185,7 @@ static const struct option longopts[] = {
     {"max-request-bytes", required_argument, NULL, OPT_MAX_BODY},
     {"sort-memory", required_argument, NULL, OPT_SORT_MEM},
     {"identity", required_argument, NULL, OPT_IDENTITY},
+    {"map-api", required_argument, NULL, OPT_MAP_API},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -236,6 +239,8 @@ static int option_write(struct import_opts *o, int ch, char *arg, struct err *e)
         return add_map(&o->map_role, arg, "role", e);
     case OPT_MAP_ORG:
         return add_map(&o->map_org, arg, "org", e);
+    case OPT_MAP_API:
+        return add_map(&o->map_api, arg, "api", e);
     case OPT_CREATE_ROLES:
         o->create_missing_roles = true;
         return 0;
@@ -431,21 +436,21 @@ static void print_summary(const struct import_opts *o, const struct import_count
         log_info("%zu social/enterprise users skipped: Auth0 cannot import them (they appear when "
                  "they log in; --social-users=convert:CONNECTION imports them as database users)",
                  n->social_skipped);
+    if (n->links_not_copyable)
+        log_info("%zu linked accounts not copied (%zu social, %zu enterprise): Auth0's API cannot "
+                 "create those users; the report names them",
+                 n->links_not_copyable, n->links_social, n->links_enterprise);
+    if (n->permissions_missing)
+        log_info("%zu direct permissions not copied: the target lacks their API or scope (see the "
+                 "report; --map-api SRC=DST matches another API)",
+                 n->permissions_missing);
     if (n->created)
         log_info("passwords are never copied (Auth0 does not export them): new users need a "
                  "password reset, or --test-password-env for test logins");
     if (o->json) {
-        json_t *j = json_pack(
-            "{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "mode", verb,
-            "created", (json_int_t)n->created, "updated", (json_int_t)n->updated, "unchanged",
-            (json_int_t)n->unchanged, "skipped", (json_int_t)n->skipped, "failed",
-            (json_int_t)n->failed, "deleted", (json_int_t)n->deleted, "conflicts",
-            (json_int_t)n->conflicts, "social_skipped", (json_int_t)n->social_skipped,
-            "roles_added", (json_int_t)n->roles_added, "roles_removed",
-            (json_int_t)n->roles_removed, "members_added", (json_int_t)n->members_added,
-            "members_removed", (json_int_t)n->members_removed, "jobs", (json_int_t)n->jobs,
-            "patches", (json_int_t)n->patches, "jobs_retried", (json_int_t)n->jobs_retried,
-            "member_role_requests", (json_int_t)n->member_role_requests);
+        json_t *j = import_counts_json(n);
+        if (j)
+            json_object_set_new(j, "mode", json_string(verb));
         cli_print_json(j);
     }
 }
@@ -492,8 +497,8 @@ int main(int argc, char **argv)
 {
     static const char *const env_skip[] = {"help", "version", "list", "verify",
                                            "diff", "resume",  NULL};
-    static const char *const env_lists[] = {"map-connection", "map-role",        "map-org",
-                                            "keep",           "only-connection", NULL};
+    static const char *const env_lists[] = {"map-connection",  "map-role", "map-org", "map-api",
+                                            "only-connection", "keep",     NULL};
     static const struct cli_program program = {
         "a0snap-import", ":qvhV", longopts, env_skip, env_lists, usage, option, finish, run,
     };

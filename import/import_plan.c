@@ -38,6 +38,30 @@
 #include <string.h>
 #include <unistd.h>
 
+/* The strategy of a target connection (by name), or "". */
+static const char *tconn_strategy(const struct import_ctx *c, const char *tconn)
+{
+    json_t *item;
+    size_t i;
+
+    json_array_foreach(json_object_get(c->target_cat, "connections"), i, item)
+    {
+        const char *n = json_string_value(json_object_get(item, "name"));
+        const char *st = json_string_value(json_object_get(item, "strategy"));
+        if (n && strcmp(n, tconn) == 0)
+            return st ? st : "";
+    }
+    return "";
+}
+
+/* Users a bulk job cannot write: passwordless connections. */
+static bool written_directly(const struct import_ctx *c, const char *tconn)
+{
+    const char *st = tconn_strategy(c, tconn);
+
+    return strcmp(st, "email") == 0 || strcmp(st, "sms") == 0;
+}
+
 static const char *conn_strategy(json_t *source_cat, const char *name)
 {
     json_t *item;
@@ -52,22 +76,37 @@ static const char *conn_strategy(json_t *source_cat, const char *name)
     return NULL;
 }
 
-/* Renames roles/organizations to the target's names and drops those the
- * target lacks. */
+/* The key (import_role_key) of a role entry of a user: an organization
+ * role ("type": "organization") is named with org, the organization of the
+ * membership that holds it. NULL when out is too small. */
+static const char *entry_key(char *out, size_t outsz, json_t *role, const char *org)
+{
+    const char *name = json_string_value(json_object_get(role, "name"));
+    const char *type = json_string_value(json_object_get(role, "type"));
+    bool org_role = type && strcmp(type, "organization") == 0;
+
+    if (!name || import_role_key(out, outsz, org_role ? org : NULL, name) < 0)
+        return NULL;
+    return out;
+}
+
+/* Renames roles/organizations to the target's names (roles by key) and
+ * drops those the target lacks. */
 static void rename_grants(struct import_ctx *c, json_t *user)
 {
     json_t *names = json_object_get(c->role_map, "names");
     json_t *onames = json_object_get(c->org_map, "names");
     json_t *roles = json_object_get(user, "roles"), *orgs = json_object_get(user, "organizations");
     json_t *out, *item;
+    char key[1100];
     size_t i;
 
     if (json_is_array(roles)) {
         out = json_array();
         json_array_foreach(roles, i, item)
         {
-            const char *rn = json_string_value(json_object_get(item, "name"));
-            json_t *to = json_object_get(names, rn ? rn : "");
+            const char *k = entry_key(key, sizeof(key), item, NULL);
+            json_t *to = k ? json_object_get(names, k) : NULL;
             if (to)
                 json_array_append_new(out, json_pack("{s:O}", "name", to));
         }
@@ -86,8 +125,8 @@ static void rename_grants(struct import_ctx *c, json_t *user)
             }
             json_array_foreach(json_object_get(item, "roles"), j, r)
             {
-                const char *rname = json_string_value(json_object_get(r, "name"));
-                json_t *rn = json_object_get(names, rname ? rname : "");
+                const char *k = entry_key(key, sizeof(key), r, on);
+                json_t *rn = k ? json_object_get(names, k) : NULL;
                 if (rn)
                     json_array_append_new(mr, json_pack("{s:O}", "name", rn));
             }
@@ -95,6 +134,27 @@ static void rename_grants(struct import_ctx *c, json_t *user)
         }
         json_object_set_new(user, "organizations", out);
     }
+}
+
+/* A target user's organization roles named by key, as "want" names them
+ * (the target's organization roles carry "type", as the snapshot's). */
+static int key_target_roles(json_t *have, struct err *e)
+{
+    json_t *org, *role;
+    char key[1100];
+    size_t i, j;
+
+    json_array_foreach(json_object_get(have, "organizations"), i, org)
+    {
+        const char *on = json_string_value(json_object_get(org, "name"));
+        json_array_foreach(json_object_get(org, "roles"), j, role)
+        {
+            const char *k = entry_key(key, sizeof(key), role, on);
+            if (k && json_object_set_new(role, "name", json_string(k)) < 0)
+                return err_oom(e);
+        }
+    }
+    return 0;
 }
 
 /* --only-users: ids or emails, one per line. */
@@ -153,9 +213,34 @@ static bool selected(const struct import_ctx *c, json_t *only, json_t *user, con
 /* A snapshot user that will not be imported still belongs to the snapshot:
  * a marker in the want sort (empty connection, no JSON) keeps --prune away
  * from its twin in the target. */
+static int note_snapshot_id(struct import_ctx *c, const char *id, struct err *e);
+
 static int hold(struct import_ctx *c, const char *uid, struct err *e)
 {
+    if (uid && note_snapshot_id(c, uid, e) < 0)
+        return -1;
     return uid ? extsort_add(c->want, uid, strlen(uid), "", 1, e) : 0;
+}
+
+/* A user's linked accounts are in the snapshot too, inside it: their
+ * twins in the target (unlinked users) are not "not in the snapshot". */
+static int hold_secondaries(struct import_ctx *c, json_t *user, struct err *e)
+{
+    json_t *ids = json_object_get(user, "identities"), *id;
+    char key[1100];
+
+    for (size_t i = 1; i < json_array_size(ids); i++) {
+        const char *provider, *sid;
+        id = json_array_get(ids, i);
+        provider = json_string_value(json_object_get(id, "provider"));
+        sid = json_string_value(json_object_get(id, "user_id"));
+        if (!provider || !sid ||
+            (size_t)snprintf(key, sizeof(key), "%s|%s", provider, sid) >= sizeof(key))
+            continue;
+        if (hold(c, key, e) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 /* A snapshot user not imported: reported "skipped" and held. */
@@ -189,7 +274,10 @@ static int route_user(struct import_ctx *c, json_t *user, const char *uid, const
     const char *email = json_string_value(json_object_get(user, "email"));
     char reason[600];
 
-    if (strcmp(strategy, "auth0") == 0) {
+    /* Database users through bulk jobs, passwordless ones through POST
+     * and PATCH /users: both keep their ids in the mapped connection. */
+    if (strcmp(strategy, "auth0") == 0 || strcmp(strategy, "email") == 0 ||
+        strcmp(strategy, "sms") == 0) {
         *tconn = json_string_value(json_object_get(json_object_get(c->conn_map, conn), "name"));
         if (*tconn) {
             snprintf(tuid, len, "%s", uid);
@@ -224,9 +312,12 @@ static int route_user(struct import_ctx *c, json_t *user, const char *uid, const
 static int want_user(struct import_ctx *c, const char *tuid, const char *tconn, json_t *user,
                      struct buf *rec, struct err *e)
 {
-    char *line = json_dumps(user, JSON_COMPACT | JSON_SORT_KEYS);
+    char *line;
     int rc;
 
+    if (note_snapshot_id(c, tuid, e) < 0)
+        return -1;
+    line = json_dumps(user, JSON_COMPACT | JSON_SORT_KEYS);
     if (!line)
         return err_oom(e);
     buf_reset(rec);
@@ -240,6 +331,12 @@ static int want_user(struct import_ctx *c, const char *tuid, const char *tconn, 
                                 json_string_value(json_object_get(user, "email")), tuid, e) < 0 ||
         import_conflict_key_add(c->sidx, tconn, "username",
                                 json_string_value(json_object_get(user, "username")), tuid, e) < 0)
+        return -1;
+    /* A phone number names an sms user as an email names the others. */
+    if (strcmp(tconn_strategy(c, tconn), "sms") == 0 &&
+        import_conflict_key_add(c->sidx, tconn, "phone_number",
+                                json_string_value(json_object_get(user, "phone_number")), tuid,
+                                e) < 0)
         return -1;
     return 0;
 }
@@ -276,10 +373,12 @@ static int snapshot_user(struct import_ctx *c, json_t *only, json_t *user, struc
             return skip_user(c, uid, NULL, "left out by the import policy's selection", e);
     }
     email = json_string_value(json_object_get(user, "email"));
-    if (!email || !*email) {
+    if ((!email || !*email) && !written_directly(c, tconn)) {
         c->n.no_email++;
         return skip_user(c, tuid, NULL, "no email: Auth0's bulk import needs one", e);
     }
+    if (hold_secondaries(c, user, e) < 0)
+        return -1;
     rename_grants(c, user);
     return want_user(c, tuid, tconn, user, &b->rec, e);
 }
@@ -314,6 +413,41 @@ out:
     return rc;
 }
 
+/* The target's linked accounts ("provider|user_id" -> connection): few,
+ * kept in memory, so that pass A can tell which of them the snapshot
+ * holds (an unlinked one the snapshot lacks is pruned with the rest). */
+static int note_target_secondaries(struct import_ctx *c, json_t *user, struct err *e)
+{
+    json_t *ids = json_object_get(user, "identities"), *id;
+    char key[1100];
+
+    for (size_t i = 1; i < json_array_size(ids); i++) {
+        const char *provider, *sid;
+        id = json_array_get(ids, i);
+        provider = json_string_value(json_object_get(id, "provider"));
+        sid = json_string_value(json_object_get(id, "user_id"));
+        if (!provider || !sid ||
+            (size_t)snprintf(key, sizeof(key), "%s|%s", provider, sid) >= sizeof(key))
+            continue;
+        if (!c->target_secondaries && !(c->target_secondaries = json_object()))
+            return err_oom(e);
+        if (json_object_set(c->target_secondaries, key, json_object_get(id, "connection")) < 0)
+            return err_oom(e);
+    }
+    return 0;
+}
+
+/* Pass A saw id (a user's, or a linked account's) in the snapshot: when
+ * the target has it linked, the snapshot holds it. */
+static int note_snapshot_id(struct import_ctx *c, const char *id, struct err *e)
+{
+    if (!c->target_secondaries || !json_object_get(c->target_secondaries, id))
+        return 0;
+    if (!c->snapshot_holds && !(c->snapshot_holds = json_object()))
+        return err_oom(e);
+    return json_object_set_new(c->snapshot_holds, id, json_true()) < 0 ? err_oom(e) : 0;
+}
+
 /* Pass B. */
 static int pass_target_index(struct import_ctx *c, struct err *e)
 {
@@ -328,12 +462,18 @@ static int pass_target_index(struct import_ctx *c, struct err *e)
         const char *conn = snapshot_user_connection(user);
         if (json_object_get(c->covered, conn))
             c->target_users_in_scope++;
+        if (note_target_secondaries(c, user, e) < 0)
+            goto out;
         if (import_conflict_key_add(c->tidx, conn, "email",
                                     json_string_value(json_object_get(user, "email")), uid,
                                     e) < 0 ||
             import_conflict_key_add(c->tidx, conn, "username",
                                     json_string_value(json_object_get(user, "username")), uid,
-                                    e) < 0)
+                                    e) < 0 ||
+            (strcmp(tconn_strategy(c, conn), "sms") == 0 &&
+             import_conflict_key_add(c->tidx, conn, "phone_number",
+                                     json_string_value(json_object_get(user, "phone_number")), uid,
+                                     e) < 0))
             goto out;
         json_decref(user);
         user = NULL;
@@ -442,12 +582,16 @@ static const char *target_id_by_name(json_t *list, const char *name)
 
 /* A role or organization id in the target: through the map for names the
  * snapshot knows, else straight from the target's catalogue (grants to
- * remove can name roles the snapshot's tenant never had). */
+ * remove can name roles the snapshot's tenant never had); roles by key. */
 static const char *grant_id(struct import_ctx *c, json_t *map, const char *list, const char *name)
 {
     const char *id = id_of(map, name);
 
-    return id ? id : target_id_by_name(json_object_get(c->target_cat, list), name);
+    if (id)
+        return id;
+    if (strcmp(list, "roles") == 0)
+        return json_string_value(json_object_get(import_target_role(c, name), "id"));
+    return target_id_by_name(json_object_get(c->target_cat, list), name);
 }
 
 static json_t *ids_of(struct import_ctx *c, json_t *names)
@@ -670,13 +814,14 @@ static int plan_job(struct import_ctx *c, const char *tconn, const char *uid, co
 }
 
 /* Carries out a decision to write: the job record or the grants, the
- * PATCHes, the report line. */
+ * PATCHes, the other calls (import_extras.c), the report line. */
 static int plan_write(struct import_ctx *c, const char *tconn, const char *uid, json_t *want,
-                      json_t *have, const struct import_decision *d, struct err *e)
+                      json_t *have, struct import_decision *d, struct err *e)
 {
     const char *email = json_string_value(json_object_get(want, "email"));
     struct import_counts before;
     json_t *grants = json_array();
+    char extra[700] = "";
     int rc = -1, w;
 
     if (!grants)
@@ -692,12 +837,18 @@ static int plan_write(struct import_ctx *c, const char *tconn, const char *uid, 
             goto out;
         }
     } else if (import_grants_add(c, uid, grants, e) < 0) {
+        /* (a user created by POST /users exists before the grants run) */
         goto out;
     }
-    if (add_patch(c, uid, 1, d->plan.patch, e) < 0 || add_patch(c, uid, 2, d->plan.patch2, e) < 0)
+    if (add_patch(c, uid, 1, d->plan.patch, e) < 0 || add_patch(c, uid, 2, d->plan.patch2, e) < 0 ||
+        import_plan_extras(c, uid, want, have, written_directly(c, tconn), d, extra, sizeof(extra),
+                           e) < 0)
         goto out;
-    rc = import_note_outcome(c, uid, email, d->outcome, d->reason[0] ? d->reason : NULL, d->fields,
-                             e);
+    rc = import_note_outcome(c, uid, email, d->outcome,
+                             d->reason[0] ? d->reason
+                             : extra[0]   ? extra
+                                          : NULL,
+                             d->fields, e);
 out:
     json_decref(grants);
     return rc;
@@ -707,7 +858,8 @@ static int plan_user(struct import_ctx *c, const char *tconn, const char *uid, j
                      json_t *have, const char *conflict, bool may_defer, struct err *e)
 {
     const char *email = json_string_value(json_object_get(want, "email"));
-    struct import_decide_opts o = {c->opts->on_conflict, c->opts->prune};
+    struct import_decide_opts o = {c->opts->on_conflict, c->opts->prune,
+                                   written_directly(c, tconn) ? tconn : NULL};
     struct import_decision d;
     int rc = -1;
 
@@ -751,6 +903,8 @@ static int next_have(struct merge *m, struct err *e)
     json_decref(m->have);
     m->have = NULL;
     m->got = snapshot_reader_next(m->tr, &m->have, e);
+    if (m->got == 1 && key_target_roles(m->have, e) < 0)
+        return -1;
     return m->got < 0 ? -1 : 0;
 }
 
@@ -815,7 +969,8 @@ int import_plan(struct import_ctx *c, struct err *e)
     sort_cursor_init(&m.w, c->want);
     sort_cursor_init(&m.cf, c->conf);
     log_verbose("planning: reading the snapshot");
-    if (pass_snapshot(c, e) < 0 || pass_target_index(c, e) < 0 ||
+    /* The target first: pass A needs to know the target's linked accounts. */
+    if (pass_target_index(c, e) < 0 || pass_snapshot(c, e) < 0 ||
         import_find_conflicts(c->sidx, c->tidx, c->conf, e) < 0)
         return -1;
     if (extsort_finish(c->want, e) < 0 || extsort_finish(c->conf, e) < 0)
@@ -825,7 +980,7 @@ int import_plan(struct import_ctx *c, struct err *e)
     if (snapshot_reader_open(&m.tr, c->target_dump, e) < 0)
         return -1;
     m.got = snapshot_reader_next(m.tr, &m.have, e);
-    if (m.got < 0)
+    if (m.got < 0 || (m.got == 1 && key_target_roles(m.have, e) < 0))
         goto out;
     /* user_ids are unique: one "want" record per user */
     while (m.w.have)

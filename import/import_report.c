@@ -308,3 +308,51 @@ out:
     json_decref(t.deletes);
     return rc;
 }
+
+json_t *import_counts_json(const struct import_counts *n)
+{
+    json_t *j = json_object();
+    const struct {
+        const char *key;
+        size_t value;
+    } counts[] = {
+        {"created", n->created},
+        {"updated", n->updated},
+        {"unchanged", n->unchanged},
+        {"skipped", n->skipped},
+        {"failed", n->failed},
+        {"deleted", n->deleted},
+        {"conflicts", n->conflicts},
+        {"social_skipped", n->social_skipped},
+        {"social_converted", n->social_converted},
+        {"no_email", n->no_email},
+        {"roles_added", n->roles_added},
+        {"roles_removed", n->roles_removed},
+        {"members_added", n->members_added},
+        {"members_removed", n->members_removed},
+        {"member_roles_added", n->member_roles_added},
+        {"member_roles_removed", n->member_roles_removed},
+        {"jobs", n->jobs},
+        {"jobs_retried", n->jobs_retried},
+        {"patches", n->patches},
+        {"roles_created", n->roles_created},
+        {"member_role_requests", n->member_role_requests},
+        {"passwordless", n->passwordless},
+        {"links_added", n->links_added},
+        {"links_removed", n->links_removed},
+        {"links_not_copyable", n->links_not_copyable},
+        {"links_not_copyable_social", n->links_social},
+        {"links_not_copyable_enterprise", n->links_enterprise},
+        {"permissions_added", n->permissions_added},
+        {"permissions_removed", n->permissions_removed},
+        {"permissions_missing", n->permissions_missing},
+    };
+
+    for (size_t i = 0; j && i < sizeof(counts) / sizeof(counts[0]); i++) {
+        if (json_object_set_new(j, counts[i].key, json_integer((json_int_t)counts[i].value)) < 0) {
+            json_decref(j);
+            return NULL;
+        }
+    }
+    return j;
+}

@@ -140,8 +140,8 @@ static void release_password(struct import_ctx *c)
 static int open_sorts(struct import_ctx *c, struct err *e)
 {
     size_t mem = c->opts->sort_mem ? c->opts->sort_mem : (size_t)32 << 20;
-    struct extsort **all[] = {&c->want,     &c->sidx,    &c->tidx,    &c->conf,
-                              &c->outcomes, &c->patches, &c->deletes, &c->jobof};
+    struct extsort **all[] = {&c->want,    &c->sidx,    &c->tidx,  &c->conf,    &c->outcomes,
+                              &c->patches, &c->deletes, &c->jobof, &c->creates, &c->calls};
 
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
         if (extsort_new(all[i], c->tmpdir, i == 0 ? mem : mem / 8 + 1, e) < 0)
@@ -154,8 +154,8 @@ static int open_sorts(struct import_ctx *c, struct err *e)
 
 static void close_sorts(struct import_ctx *c)
 {
-    struct extsort *all[] = {c->want,     c->sidx,    c->tidx,    c->conf,
-                             c->outcomes, c->patches, c->deletes, c->jobof};
+    struct extsort *all[] = {c->want,    c->sidx,    c->tidx,  c->conf,    c->outcomes,
+                             c->patches, c->deletes, c->jobof, c->creates, c->calls};
 
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
         extsort_free(all[i]);
@@ -202,26 +202,20 @@ static json_t *snapshot_json(const struct import_ctx *c)
 static json_t *summary_json(struct import_ctx *c, const char *target, double seconds)
 {
     const struct tenant_stats *st = c->tenant ? tenant_stats(c->tenant) : NULL;
-
-    return json_pack(
-        "{s:s,s:s,s:s,s:s?,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
-        "s:I,s:I,s:f,s:I,s:I}",
-        "a0snap", "import-summary", "mode", c->opts->mode == MODE_PLAN ? "plan" : "import",
-        "target", target, "snapshot_id",
+    json_t *j = import_counts_json(&c->n);
+    json_t *more = json_pack(
+        "{s:s,s:s,s:s,s:s?,s:o,s:I,s:I,s:f,s:I,s:I}", "a0snap", "import-summary", "mode",
+        c->opts->mode == MODE_PLAN ? "plan" : "import", "target", target, "snapshot_id",
         json_string_value(json_object_get(c->header, "snapshot_id")), "snapshot", snapshot_json(c),
-        "conflicts", (json_int_t)c->n.conflicts, "social_skipped", (json_int_t)c->n.social_skipped,
-        "social_converted", (json_int_t)c->n.social_converted, "no_email",
-        (json_int_t)c->n.no_email, "roles_added", (json_int_t)c->n.roles_added, "roles_removed",
-        (json_int_t)c->n.roles_removed, "members_added", (json_int_t)c->n.members_added,
-        "members_removed", (json_int_t)c->n.members_removed, "member_roles_added",
-        (json_int_t)c->n.member_roles_added, "member_roles_removed",
-        (json_int_t)c->n.member_roles_removed, "deleted", (json_int_t)c->n.deleted, "jobs",
-        (json_int_t)c->n.jobs, "jobs_retried", (json_int_t)c->n.jobs_retried, "patches",
-        (json_int_t)c->n.patches, "roles_created", (json_int_t)c->n.roles_created,
         "passwords_not_copied", (json_int_t)0, "prune_candidates", (json_int_t)c->prune_candidates,
-        "member_role_requests", (json_int_t)c->n.member_role_requests, "seconds", seconds,
-        "api_requests", (json_int_t)(st ? st->requests : 0), "retries",
+        "seconds", seconds, "api_requests", (json_int_t)(st ? st->requests : 0), "retries",
         (json_int_t)(st ? st->retries : 0));
+
+    if (!j || !more || json_object_update_new(j, more) < 0) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
 }
 
 /* One event of the journal: {"event", "snapshot_id", "target"}. */
@@ -282,6 +276,11 @@ static int connect_target(struct import_ctx *c, struct tenant_config *cfg, struc
         static const char *const del[] = {"delete:users", NULL};
         if (tenant_require_scopes(c->tenant, del, e) < 0)
             return -1;
+    }
+    if (o->create_missing_roles && o->mode != MODE_PLAN) {
+        static const char *const mk[] = {"create:roles", NULL};
+        if (tenant_require_scopes(c->tenant, mk, e) < 0)
+            return err_prefix(e, "--create-missing-roles");
     }
     return 0;
 }
@@ -372,7 +371,7 @@ static bool covers(const struct import_ctx *c, const char *name)
 }
 
 /* The target connections the run covers (and so what --prune may touch):
- * only database connections are written. */
+ * the connections users are written to, database and passwordless. */
 static void cover_connections(struct import_ctx *c)
 {
     json_t *v;
@@ -381,12 +380,52 @@ static void cover_connections(struct import_ctx *c)
     json_object_foreach(c->conn_map, k, v)
     {
         const char *strategy = json_string_value(json_object_get(v, "strategy"));
-        if (covers(c, k) && strategy && strcmp(strategy, "auth0") == 0)
+        if (covers(c, k) && strategy &&
+            (strcmp(strategy, "auth0") == 0 || strcmp(strategy, "email") == 0 ||
+             strcmp(strategy, "sms") == 0))
             json_object_set_new(c->covered, json_string_value(json_object_get(v, "name")),
                                 json_true());
     }
     if (c->opts->convert_social_to)
         json_object_set_new(c->covered, c->opts->convert_social_to, json_true());
+}
+
+static int collect_api(void *ctx, json_t *item, struct err *e)
+{
+    json_t *apis = ctx, *scopes = json_array(), *sc;
+    const char *id = json_string_value(json_object_get(item, "identifier"));
+    size_t i;
+
+    if (!scopes)
+        return err_oom(e);
+    json_array_foreach(json_object_get(item, "scopes"), i, sc)
+    {
+        json_t *v = json_object_get(sc, "value");
+        if (json_is_string(v))
+            json_array_append(scopes, v);
+    }
+    if (!id) {
+        json_decref(scopes);
+        return 0;
+    }
+    return json_object_set_new(apis, id, scopes) < 0 ? err_oom(e) : 0;
+}
+
+/* The target's APIs and their scopes: a direct permission can only be
+ * granted on an API and scope the target has. */
+static int read_apis(struct import_ctx *c, struct err *e)
+{
+    static const char *const need[] = {"read:resource_servers", NULL};
+
+    c->apis = json_object();
+    if (!c->apis)
+        return err_oom(e);
+    if (tenant_require_scopes(c->tenant, need, e) < 0)
+        return err_prefix(e, "the snapshot holds direct permissions");
+    if (tenant_list_offset(c->tenant, "/resource-servers", "resource_servers", collect_api, c->apis,
+                           e) < 0)
+        return err_prefix(e, "listing the target's APIs");
+    return 0;
 }
 
 /* 3. What the target holds now, and how the snapshot's names map to it. */
@@ -403,6 +442,13 @@ static int read_target(struct import_ctx *c, struct dump_result *dres, struct er
     dreq.progress = on_progress;
     dreq.sort_mem = o->sort_mem;
     dreq.tmpdir = c->tmpdir;
+    /* The target's direct permissions only matter when the snapshot has
+     * its users': one request a user. */
+    c->with_permissions =
+        json_is_true(json_object_get(json_object_get(c->header, "request"), "permissions"));
+    dreq.with_permissions = c->with_permissions;
+    if (c->with_permissions && read_apis(c, e) < 0)
+        return -1;
     log_info("reading the current users of '%s'", o->target);
     if (dump_tenant(c->tenant, &dreq, c->target_dump, dres, e) < 0)
         return err_prefix(e, "reading target '%s'", o->target);
@@ -441,8 +487,12 @@ static int check_prune(struct import_ctx *c, struct err *e)
  * polls) and finish after the PATCHes. */
 static int apply(struct import_ctx *c, struct err *e)
 {
+    /* Users created by POST /users exist before the jobs, when the grant
+     * work starts; links and permissions need the jobs' users. */
     if (journal_event(c, "apply", e) < 0 || import_apply_deletes(c, e) < 0 ||
-        import_run_jobs(c, e) < 0 || import_apply_patches(c, e) < 0 ||
+        import_apply_calls(c, c->creates, "users created", e) < 0 || import_run_jobs(c, e) < 0 ||
+        import_apply_patches(c, e) < 0 ||
+        import_apply_calls(c, c->calls, "links and permissions", e) < 0 ||
         import_grants_drain(c, e) < 0)
         return -1;
     progress_done();
@@ -487,8 +537,10 @@ static void ctx_init(struct import_ctx *c, const struct import_opts *o)
 
 static void ctx_release(struct import_ctx *c)
 {
-    json_t *owned[] = {c->header,  c->target_cat, c->conn_map,        c->role_map, c->org_map,
-                       c->covered, c->unmapped,   c->planned_deletes, c->deferred, c->failures};
+    json_t *owned[] = {c->apis,     c->api_map,    c->target_secondaries, c->snapshot_holds,
+                       c->header,   c->target_cat, c->conn_map,           c->role_map,
+                       c->org_map,  c->covered,    c->unmapped,           c->planned_deletes,
+                       c->deferred, c->failures};
 
     if (c->target_dump[0] && !c->opts->backup)
         unlink(c->target_dump);

@@ -63,5 +63,33 @@ def maps_by_name_with_overrides():
         check("auditor" in {r["name"] for r in ss["roles"]}, "role created")
 
 
+IMPORT_SCOPES = ("read:users create:users update:users read:connections read:roles "
+                 "read:role_members create:role_members read:organizations "
+                 "read:organization_members create:organization_members "
+                 "read:organization_member_roles create:organization_member_roles")
+
+
+@test
+def creating_roles_without_the_scope_is_refused_before_any_write():
+    with FakeTenant("prod.example.test", seed=95, users=40) as p, \
+            FakeTenant("staging.example.test", scopes=IMPORT_SCOPES) as s:
+        s.load(renamed_staging(p.state()))
+        r = run(EXPORT, ["-o", "p.ndjson.gz", "--no-anonymize", "-q"], tenant=p)
+        check_eq(r.returncode, 0, r.stderr)
+        s.clear_log()
+        r = run(IMPORT, ["p.ndjson.gz", "--target", s.domain, "--no-anonymize",
+                         "--create-missing-roles"], tenant=s, env_extra={"AUTH0_DOMAIN": None})
+        check_eq(r.returncode, 6, r.stderr)
+        check("create:roles" in r.stderr and "--create-missing-roles" in r.stderr, r.stderr)
+        writes = [e for e in s.log() if e["method"] in ("POST", "PATCH", "DELETE")
+                  and e["path"] != "/oauth/token"]
+        check_eq(writes, [], "nothing written")
+        # --plan only says what it would create: it needs no such scope
+        r = run(IMPORT, ["p.ndjson.gz", "--target", s.domain, "--no-anonymize", "--plan",
+                         "--create-missing-roles"], tenant=s, env_extra={"AUTH0_DOMAIN": None})
+        check_eq(r.returncode, 0, r.stderr)
+        check("would create role 'auditor'" in r.stderr, r.stderr)
+
+
 if __name__ == "__main__":
     main()

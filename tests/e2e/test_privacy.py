@@ -85,6 +85,33 @@ def default_policy_leaves_no_personal_data():
 
 
 @test
+def linked_accounts_and_passwordless_users_leak_nothing():
+    """The 2026 model: linked accounts carry their own profile (profileData)
+    and passwordless users live by their email or phone number."""
+    with FakeTenant("pii2026.example.test", seed=22, users=300, model_2026=True) as t:
+        state = t.state()
+        values = personal_values(state)
+        linked = set()
+        for u in state["users"]:
+            for ident in u.get("identities", [])[1:]:
+                for k, v in (ident.get("profileData") or {}).items():
+                    if isinstance(v, str) and len(v) >= 4 and k != "email_verified":
+                        linked.add(v)
+        check(len(linked) > 10, "the tenant has linked accounts with profiles (%d)" % len(linked))
+        check(any(u["user_id"].startswith("sms|") and u.get("phone_number")
+                  for u in state["users"]), "the tenant has SMS users")
+        r = run(EXPORT, ["-o", "p26.ndjson.gz", "--with-permissions"], tenant=t)
+        check_eq(r.returncode, 0, r.stderr)
+        text = gzip.open("p26.ndjson.gz", "rt", encoding="utf-8").read()
+        leaked = sorted(v for v in values | linked if v in text)
+        check_eq(leaked[:10], [], "%d personal values leaked" % len(leaked))
+        _, users, _ = read_snapshot("p26.ndjson.gz")
+        sms = [u for u in users if u["user_id"].startswith("sms|")]
+        check(sms and all(u.get("phone_number", "+").startswith("+") for u in sms),
+              "phone numbers keep their shape")
+
+
+@test
 def pseudonyms_are_keyed_and_repeatable():
     t = tenant()
     for name in ("a", "b"):

@@ -123,9 +123,9 @@ static void test_conflicts_inside_snapshot(void)
 
 /* --- decisions ---------------------------------------------------------- */
 
-static const struct import_decide_opts skip = {CONFLICT_SKIP, false};
-static const struct import_decide_opts replace = {CONFLICT_REPLACE, false};
-static const struct import_decide_opts skip_prune = {CONFLICT_SKIP, true};
+static const struct import_decide_opts skip = {CONFLICT_SKIP, false, NULL};
+static const struct import_decide_opts replace = {CONFLICT_REPLACE, false, NULL};
+static const struct import_decide_opts skip_prune = {CONFLICT_SKIP, true, NULL};
 
 #define WANT                                                                                       \
     "{\"user_id\":\"auth0|a\",\"email\":\"alice@example.com\",\"email_verified\":true,"            \
