@@ -16,6 +16,7 @@
 
 #include "tenant.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,10 +87,50 @@ bool dump_role_is_organization(const json_t *role)
     return type && strcmp(type, "organization") == 0;
 }
 
+static const char *const role_keys[] = {"id", "name", "description", "type", "owner_id", NULL};
+
+/* Organization roles. Whether GET /roles without a type lists them is not
+ * recorded either way, so they are asked for by type too, and each role is
+ * kept once. If the tenant refuses the filter alone (the recording has it
+ * with owner_id), each organization's are asked for. */
+static int add_org_roles(struct dump_ctx *c, struct err *e)
+{
+    json_t *roles = json_object_get(c->catalogue, "roles");
+    json_t *orgs = json_object_get(c->catalogue, "organizations"), *more = json_array(), *r;
+    struct collect col = {more, role_keys};
+    char path[512];
+    size_t i;
+    int rc;
+
+    if (!more)
+        return err_oom(e);
+    rc = tenant_list_offset(c->tenant, "/roles?type=organization", "roles", collect_item, &col, e);
+    if (rc < 0 && dump_refused(e)) {
+        err_clear(e);
+        json_array_clear(more);
+        rc = 0;
+        json_array_foreach(orgs, i, r)
+        {
+            snprintf(path, sizeof(path), "/roles?type=organization&owner_id=%s",
+                     json_string_value(json_object_get(r, "id")));
+            if ((rc = tenant_list_offset(c->tenant, path, "roles", collect_item, &col, e)) < 0)
+                break;
+        }
+    }
+    json_array_foreach(more, i, r)
+    {
+        if (rc == 0 &&
+            !dump_catalogue_find(c, "roles", "id", json_string_value(json_object_get(r, "id"))) &&
+            json_array_append(roles, r) < 0)
+            rc = err_oom(e);
+    }
+    json_decref(more);
+    return rc < 0 ? err_prefix(e, "listing organization roles") : 0;
+}
+
 int dump_catalogue(struct dump_ctx *c, struct err *e)
 {
     static const char *const conn_keys[] = {"id", "name", "strategy", NULL};
-    static const char *const role_keys[] = {"id", "name", "description", "type", "owner_id", NULL};
     static const char *const org_keys[] = {"id", "name", "display_name", NULL};
     json_t *cat = json_object();
     struct collect col;
@@ -119,7 +160,7 @@ int dump_catalogue(struct dump_ctx *c, struct err *e)
     col.keep = role_keys;
     if (tenant_list_offset(c->tenant, "/roles", "roles", collect_item, &col, e) < 0)
         return err_prefix(e, "listing roles");
-    if (name_owners(c, json_object_get(cat, "roles"), e) < 0)
+    if (add_org_roles(c, e) < 0 || name_owners(c, json_object_get(cat, "roles"), e) < 0)
         return -1;
     if (json_sort_by_name(json_object_get(cat, "connections"), e) < 0 ||
         json_sort_by_name(json_object_get(cat, "roles"), e) < 0 ||

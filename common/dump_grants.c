@@ -43,9 +43,7 @@ static int snapshot_uid(struct dump_ctx *c, const char *user_id, struct buf *map
     return 0;
 }
 
-/* Sends one grant of user_id to the grants sort. Takes grant (a new
- * reference, or NULL when building it ran out of memory). */
-static int add_grant(struct dump_ctx *c, const char *user_id, json_t *grant, struct err *e)
+int dump_grant_add(struct dump_ctx *c, const char *user_id, json_t *grant, struct err *e)
 {
     char *text = grant ? json_dumps(grant, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     struct buf mapped;
@@ -65,33 +63,40 @@ static int add_grant(struct dump_ctx *c, const char *user_id, json_t *grant, str
     return rc;
 }
 
-/* {"id","name"} pairs from an API role list, sorted later by the join; an
- * organization role also says "type":"organization" (the catalogue knows
- * which are: a member's role list may hold a tenant role and an
- * organization role of one name). */
+json_t *dump_role_ref(const struct dump_ctx *c, json_t *role)
+{
+    json_t *id = json_object_get(role, "id");
+    json_t *ref = json_pack("{s:O,s:O?}", "id", id, "name", json_object_get(role, "name"));
+
+    if (ref &&
+        dump_role_is_organization(dump_catalogue_find(c, "roles", "id", json_string_value(id))) &&
+        json_object_set_new(ref, "type", json_string("organization")) < 0) {
+        json_decref(ref);
+        return NULL;
+    }
+    return ref;
+}
+
+/* {"id","name"} pairs from an API role list (dump_role_ref), sorted later
+ * by the join. */
 static json_t *role_refs(const struct dump_ctx *c, json_t *roles)
 {
-    json_t *out = json_array(), *r, *ref;
+    json_t *out = json_array(), *r;
     size_t i;
 
     if (!out)
         return NULL;
     json_array_foreach(roles, i, r)
     {
-        json_t *id = json_object_get(r, "id"), *name = json_object_get(r, "name");
-        if (!json_is_string(id))
+        if (!json_is_string(json_object_get(r, "id")))
             continue;
-        ref = json_pack("{s:O,s:O?}", "id", id, "name", name);
-        if (ref &&
-            dump_role_is_organization(dump_catalogue_find(c, "roles", "id", json_string_value(id))))
-            json_object_set_new(ref, "type", json_string("organization"));
-        json_array_append_new(out, ref);
+        if (json_array_append_new(out, dump_role_ref(c, r)) < 0) {
+            json_decref(out);
+            return NULL;
+        }
     }
     return out;
 }
-
-static int org_roles_of(struct dump_ctx *c, const char *org_id, const char *user_id, json_t **out,
-                        struct err *e);
 
 static int on_role_member(void *ctx, json_t *item, struct err *e)
 {
@@ -100,43 +105,43 @@ static int on_role_member(void *ctx, json_t *item, struct err *e)
 
     if (!uid)
         return 0;
-    return add_grant(w->c, uid,
-                     json_pack("{s:s,s:O,s:O}", "kind", "role", "id",
-                               json_object_get(w->role_or_org, "id"), "name",
-                               json_object_get(w->role_or_org, "name")),
-                     e);
+    return dump_grant_add(w->c, uid,
+                          json_pack("{s:s,s:O,s:O}", "kind", "role", "id",
+                                    json_object_get(w->role_or_org, "id"), "name",
+                                    json_object_get(w->role_or_org, "name")),
+                          e);
 }
+
+struct org_walk {
+    struct dump_ctx *c;
+    json_t *org; /* catalogue entry, borrowed */
+    struct dump_member_roles roles;
+};
 
 static int on_org_member(void *ctx, json_t *item, struct err *e)
 {
-    struct grant_walk *w = ctx;
+    struct org_walk *w = ctx;
     const char *uid = json_string_value(json_object_get(item, "user_id"));
-    const char *org_id = json_string_value(json_object_get(w->role_or_org, "id"));
-    json_t *roles = json_object_get(item, "roles"), *refs = NULL;
+    json_t *roles = json_object_get(item, "roles");
+    json_t *refs = json_is_array(roles) ? role_refs(w->c, roles) : json_array();
 
-    if (!uid)
+    if (!uid) {
+        json_decref(refs);
         return 0;
-    if (json_is_array(roles)) {
-        refs = role_refs(w->c, roles);
-    } else {
-        /* The answer did not carry member roles: ask for this member, and
-         * say so in the progress line and the summary. */
-        long before = tenant_stats(w->c->tenant)->requests;
-        if (org_roles_of(w->c, org_id, uid, &refs, e) < 0)
-            return -1;
-        w->c->res->member_role_requests += (size_t)(tenant_stats(w->c->tenant)->requests - before);
-        snprintf(w->c->phase_text, sizeof(w->c->phase_text),
-                 "organizations (the member lists hold no roles: %zu requests for them one "
-                 "member at a time)",
-                 w->c->res->member_role_requests);
-        w->c->phase = w->c->phase_text;
     }
     if (!refs)
         return err_oom(e);
-    return add_grant(w->c, uid,
-                     json_pack("{s:s,s:s,s:O,s:o}", "kind", "org", "id", org_id, "name",
-                               json_object_get(w->role_or_org, "name"), "roles", refs),
-                     e);
+    /* Without roles: the membership now, its roles once the list is read
+     * (dump_member_roles.c). */
+    if (!json_is_array(roles) && dump_member_roles_note(&w->roles, uid, e) < 0) {
+        json_decref(refs);
+        return -1;
+    }
+    return dump_grant_add(w->c, uid,
+                          json_pack("{s:s,s:O,s:O,s:o}", "kind", "org", "id",
+                                    json_object_get(w->org, "id"), "name",
+                                    json_object_get(w->org, "name"), "roles", refs),
+                          e);
 }
 
 static int collect_roles(void *ctx, json_t *item, struct err *e)
@@ -146,8 +151,8 @@ static int collect_roles(void *ctx, json_t *item, struct err *e)
     return json_array_append(list, item) < 0 ? err_oom(e) : 0;
 }
 
-static int org_roles_of(struct dump_ctx *c, const char *org_id, const char *user_id, json_t **out,
-                        struct err *e)
+int dump_org_roles_of(struct dump_ctx *c, const char *org_id, const char *user_id, json_t **out,
+                      struct err *e)
 {
     char uid[1024], path[1400];
     json_t *list = json_array();
@@ -193,13 +198,27 @@ int dump_grants_bulk(struct dump_ctx *c, struct err *e)
     c->phase = "organizations";
     json_array_foreach(orgs, i, item)
     {
-        struct grant_walk w = {c, item};
+        struct org_walk w = {c, item, {0}};
+        int rc;
         snprintf(path, sizeof(path),
                  "/organizations/%s/members?fields=user_id%%2Croles&include_fields=true",
                  json_string_value(json_object_get(item, "id")));
-        if (tenant_list_checkpoint(c->tenant, path, "members", on_org_member, &w, e) < 0)
-            return err_prefix(e, "listing members of organization '%s'",
-                              json_string_value(json_object_get(item, "name")));
+        dump_member_roles_init(&w.roles, c, item);
+        rc = tenant_list_checkpoint(c->tenant, path, "members", on_org_member, &w, e) < 0
+                 ? err_prefix(e, "listing members of organization '%s'",
+                              json_string_value(json_object_get(item, "name")))
+                 : dump_member_roles_complete(&w.roles, e);
+        c->res->member_role_requests += w.roles.requests;
+        dump_member_roles_release(&w.roles);
+        if (rc < 0)
+            return -1;
+        if (c->res->member_role_requests) {
+            /* Say so in the progress line and the summary. */
+            snprintf(c->phase_text, sizeof(c->phase_text),
+                     "organizations (the member lists hold no roles: %zu requests for them)",
+                     c->res->member_role_requests);
+            c->phase = c->phase_text;
+        }
     }
     return 0;
 }
@@ -226,10 +245,11 @@ int dump_grants_for_user(struct dump_ctx *c, const char *user_id, struct err *e)
     {
         if (!json_is_string(json_object_get(item, "id")))
             continue; /* not a role we could name or assign */
-        if (add_grant(c, user_id,
-                      json_pack("{s:s,s:O,s:O?}", "kind", "role", "id", json_object_get(item, "id"),
-                                "name", json_object_get(item, "name")),
-                      e) < 0)
+        if (dump_grant_add(c, user_id,
+                           json_pack("{s:s,s:O,s:O?}", "kind", "role", "id",
+                                     json_object_get(item, "id"), "name",
+                                     json_object_get(item, "name")),
+                           e) < 0)
             goto out;
     }
     snprintf(path, sizeof(path), "/users/%s/organizations", uid);
@@ -242,11 +262,11 @@ int dump_grants_for_user(struct dump_ctx *c, const char *user_id, struct err *e)
         json_t *refs = NULL;
         if (!cat)
             continue; /* created after the catalogue was read */
-        if (org_roles_of(c, org_id, user_id, &refs, e) < 0 ||
-            add_grant(c, user_id,
-                      json_pack("{s:s,s:s,s:O,s:o}", "kind", "org", "id", org_id, "name",
-                                json_object_get(cat, "name"), "roles", refs),
-                      e) < 0)
+        if (dump_org_roles_of(c, org_id, user_id, &refs, e) < 0 ||
+            dump_grant_add(c, user_id,
+                           json_pack("{s:s,s:s,s:O,s:o}", "kind", "org", "id", org_id, "name",
+                                     json_object_get(cat, "name"), "roles", refs),
+                           e) < 0)
             goto out;
     }
     if (c->req->with_permissions) {

@@ -57,6 +57,15 @@ static inline void dump_progress(struct dump_ctx *c, size_t done)
         c->req->progress(c->req->ctx, c->phase, done);
 }
 
+/* The tenant refused a request outright (a 4xx other than 429): an
+ * endpoint or a filter it does not have, for the code paths that can do
+ * without it. */
+static inline bool dump_refused(const struct err *e)
+{
+    return e->code == ERR_API && e->http_status >= 400 && e->http_status < 500 &&
+           e->http_status != 429;
+}
+
 /* dump_catalogue.c */
 int dump_catalogue(struct dump_ctx *c, struct err *e);
 /* True for a catalogue role entry of type "organization" (it has an
@@ -133,6 +142,39 @@ int dump_permissions_bulk(struct dump_ctx *c, struct err *e);
 /* dump_grants.c */
 int dump_grants_bulk(struct dump_ctx *c, struct err *e);
 int dump_grants_for_user(struct dump_ctx *c, const char *user_id, struct err *e);
+/* Sends one grant of user_id to the grants sort. Takes grant (a new
+ * reference, or NULL when building it ran out of memory). */
+int dump_grant_add(struct dump_ctx *c, const char *user_id, json_t *grant, struct err *e);
+/* {"id","name"} of a role (an API role entry or a catalogue one), with
+ * "type":"organization" when the catalogue says it is one; new, or NULL. */
+json_t *dump_role_ref(const struct dump_ctx *c, json_t *role);
+/* A member's roles in an organization, as role refs (*out new). */
+int dump_org_roles_of(struct dump_ctx *c, const char *org_id, const char *user_id, json_t **out,
+                      struct err *e);
+
+/* dump_member_roles.c: an organization's member roles when its member
+ * lists come without them; per member or per role, whichever costs fewer
+ * requests. One per organization, while its member list is read. */
+struct dump_member_roles {
+    struct dump_ctx *c;
+    json_t *org;     /* catalogue entry, borrowed */
+    size_t max;      /* roles a member can hold there */
+    size_t without;  /* members listed without roles */
+    json_t *kept;    /* their ids, while they are at most max */
+    size_t requests; /* spent completing them */
+    bool refused;    /* the per-role endpoint refused: asked per member */
+};
+void dump_member_roles_init(struct dump_member_roles *m, struct dump_ctx *c, json_t *org);
+/* A member whose entry came without roles. */
+int dump_member_roles_note(struct dump_member_roles *m, const char *user_id, struct err *e);
+/* Reads the roles of the members noted, as "orgrole" grants. */
+int dump_member_roles_complete(struct dump_member_roles *m, struct err *e);
+void dump_member_roles_release(struct dump_member_roles *m);
+/* Pure: the roles a member of org (a catalogue entry) can hold there (the
+ * tenant roles and the organization's own), and whether reading roles per
+ * role is cheaper than per member. */
+size_t dump_member_roles_candidates(const struct dump_ctx *c, const json_t *org);
+bool dump_member_roles_by_role(size_t members_without_roles, size_t candidate_roles);
 
 /* dump_join.c */
 int dump_join(struct dump_ctx *c, json_t *header, const char *path, bool force, struct err *e);

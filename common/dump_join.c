@@ -61,10 +61,16 @@ static int sort_permissions(json_t *perms, struct err *e)
     return 0;
 }
 
-/* Adds one grant (JSON text) to the roles/orgs/perms arrays. */
-static int add_grant(json_t *roles, json_t *orgs, json_t *perms, const char *rec, size_t len,
-                     struct err *e)
+/* One user's grants, as the jansson path collects them. */
+struct grant_lists {
+    json_t *roles, *orgs, *perms;
+    json_t *orgroles; /* {"id": org id, "role": ref}: see dump_member_roles.c */
+};
+
+/* Adds one grant (JSON text) to its list. */
+static int add_grant(struct grant_lists *l, const char *rec, size_t len, struct err *e)
 {
+    json_t *roles = l->roles, *orgs = l->orgs, *perms = l->perms;
     json_error_t jerr;
     json_t *g = json_loadb(rec, len, 0, &jerr), *item;
     const char *kind = json_string_value(json_object_get(g, "kind"));
@@ -75,10 +81,11 @@ static int add_grant(json_t *roles, json_t *orgs, json_t *perms, const char *rec
         json_decref(g);
         return err_set(e, ERR_INTERNAL, "bad grant record in the sort");
     }
-    if (strcmp(kind, "perm") == 0) {
-        /* {"permission_name","resource_server_identifier"} */
+    if (strcmp(kind, "perm") == 0 || strcmp(kind, "orgrole") == 0) {
+        /* {"permission_name","resource_server_identifier"}, or {"id","role"} */
+        json_t *to = strcmp(kind, "perm") == 0 ? perms : l->orgroles;
         json_object_del(g, "kind");
-        rc = json_array_append(perms, g) == 0 ? 0 : err_oom(e);
+        rc = json_array_append(to, g) == 0 ? 0 : err_oom(e);
         json_decref(g);
         return rc;
     }
@@ -89,15 +96,61 @@ static int add_grant(json_t *roles, json_t *orgs, json_t *perms, const char *rec
                          json_object_get(g, "name"));
         rc = item && json_array_append_new(roles, item) == 0 ? 0 : err_oom(e);
     } else {
-        json_t *r = json_object_get(g, "roles");
-        if (json_is_array(r) && json_sort_by_name(r, e) < 0) {
-            json_decref(g);
-            return -1;
-        }
         rc = json_array_append(orgs, g) == 0 ? 0 : err_oom(e);
     }
     json_decref(g);
     return rc;
+}
+
+static bool has_role(const json_t *roles, const char *id)
+{
+    const json_t *r;
+    size_t i;
+
+    json_array_foreach(roles, i, r)
+    {
+        const char *v = json_string_value(json_object_get(r, "id"));
+        if (v && strcmp(v, id) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Each "orgrole" into its membership (once), then every membership's
+ * roles sorted. A role whose membership is gone (the member left between
+ * the two reads) is dropped and counted. */
+static int place_org_roles(struct dump_ctx *c, struct grant_lists *l, struct err *e)
+{
+    json_t *g, *org;
+    size_t i, j;
+
+    json_array_foreach(l->orgroles, i, g)
+    {
+        const char *org_id = json_string_value(json_object_get(g, "id"));
+        json_t *ref = json_object_get(g, "role");
+        const char *rid = json_string_value(json_object_get(ref, "id"));
+        bool placed = false;
+        json_array_foreach(l->orgs, j, org)
+        {
+            const char *id = json_string_value(json_object_get(org, "id"));
+            json_t *roles = json_object_get(org, "roles");
+            if (!org_id || !rid || !id || strcmp(id, org_id) != 0 || !json_is_array(roles))
+                continue;
+            if (!has_role(roles, rid) && json_array_append(roles, ref) < 0)
+                return err_oom(e);
+            placed = true;
+            break;
+        }
+        if (!placed)
+            c->res->dropped_grants++;
+    }
+    json_array_foreach(l->orgs, j, org)
+    {
+        json_t *r = json_object_get(org, "roles");
+        if (json_is_array(r) && json_sort_by_name(r, e) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 /* ---- one user's grants ---------------------------------------------------- */
@@ -147,42 +200,44 @@ static bool grants_next(const struct grant_set *g, size_t *off, const char **rec
 static int join_slow(struct dump_ctx *c, struct snapshot_writer *w, const struct grant_set *gs,
                      const char *line, size_t line_len, struct err *e)
 {
-    json_t *roles = json_array(), *orgs = json_array(), *perms = json_array(), *user = NULL;
+    struct grant_lists l = {json_array(), json_array(), json_array(), json_array()};
+    json_t *user = NULL;
     json_error_t jerr;
     const char *rec;
     size_t off = 0, len;
     int rc = -1;
 
-    if (!roles || !orgs || !perms) {
+    if (!l.roles || !l.orgs || !l.perms || !l.orgroles) {
         err_oom(e);
         goto out;
     }
     while (grants_next(gs, &off, &rec, &len))
-        if (add_grant(roles, orgs, perms, rec, len, e) < 0)
+        if (add_grant(&l, rec, len, e) < 0)
             goto out;
     user = json_loadb(line, line_len, 0, &jerr);
     if (!user) {
         err_set(e, ERR_INTERNAL, "bad user record in the sort: %s", jerr.text);
         goto out;
     }
-    if (json_sort_by_name(roles, e) < 0 || json_sort_by_name(orgs, e) < 0 ||
-        sort_permissions(perms, e) < 0)
+    if (place_org_roles(c, &l, e) < 0 || json_sort_by_name(l.roles, e) < 0 ||
+        json_sort_by_name(l.orgs, e) < 0 || sort_permissions(l.perms, e) < 0)
         goto out;
-    c->res->role_grants += json_array_size(roles);
-    c->res->memberships += json_array_size(orgs);
-    c->res->permission_grants += json_array_size(perms);
-    if (json_object_set(user, "roles", roles) < 0 ||
-        json_object_set(user, "organizations", orgs) < 0 ||
-        (json_array_size(perms) && json_object_set(user, "permissions", perms) < 0)) {
+    c->res->role_grants += json_array_size(l.roles);
+    c->res->memberships += json_array_size(l.orgs);
+    c->res->permission_grants += json_array_size(l.perms);
+    if (json_object_set(user, "roles", l.roles) < 0 ||
+        json_object_set(user, "organizations", l.orgs) < 0 ||
+        (json_array_size(l.perms) && json_object_set(user, "permissions", l.perms) < 0)) {
         err_oom(e);
         goto out;
     }
     rc = snapshot_writer_append(w, user, e);
 out:
     json_decref(user);
-    json_decref(roles);
-    json_decref(orgs);
-    json_decref(perms);
+    json_decref(l.roles);
+    json_decref(l.orgs);
+    json_decref(l.perms);
+    json_decref(l.orgroles);
     return rc;
 }
 
@@ -376,8 +431,8 @@ static int grant_item(struct join_fast *f, const char *rec, size_t len, struct e
     kind = canonjson_get(cj, CANONJSON_ROOT, "kind", 4);
     if (kind == CANONJSON_NONE || !canonjson_string(cj, kind, &k, &klen))
         return 0;
-    if (klen == 4 && memcmp(k, "perm", 4) == 0)
-        return 0; /* permissions: the jansson path writes them */
+    if ((klen == 4 && memcmp(k, "perm", 4) == 0) || (klen == 7 && memcmp(k, "orgrole", 7) == 0))
+        return 0; /* permissions, roles apart from their membership: the jansson path */
     it = items_push(klen == 4 && memcmp(k, "role", 4) == 0 ? &f->roles : &f->orgs, e);
     if (!it)
         return -1;

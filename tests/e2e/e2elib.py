@@ -106,6 +106,20 @@ IMPORTED_FIELDS = ("email", "email_verified", "username", "phone_number", "given
                    "app_metadata")
 
 
+def org_role_refs(u):
+    """(organization, role, owner) of every member role in /__state, owner
+    None for a tenant role: two organizations' "admin" are not the
+    tenant's "admin"."""
+    out = []
+    for o in u.get("organizations") or []:
+        refs = {r["name"]: r for r in o.get("role_refs") or []}
+        for name in o.get("roles") or []:
+            ref = refs.get(name) or {}
+            out.append((o["name"], name, ref.get("owner") if ref.get("type") == "organization"
+                        else None))
+    return sorted(out)
+
+
 def user_view(u):
     v = {k: u.get(k) for k in IMPORTED_FIELDS}
     for k in ("user_metadata", "app_metadata"):
@@ -114,6 +128,7 @@ def user_view(u):
     if v["blocked"] is None:
         v["blocked"] = False
     v["roles"], v["organizations"] = state_grants(u)
+    v["org_roles"] = org_role_refs(u)
     return v
 
 

@@ -28,19 +28,6 @@ def copyable(state):
     return out
 
 
-def org_role_refs(u):
-    """(organization, role, owner) of every member role, owner None for a
-    tenant role: two organizations' "admin" are not the tenant's "admin"."""
-    out = []
-    for o in u.get("organizations") or []:
-        refs = {r["name"]: r for r in o.get("role_refs") or []}
-        for name in o.get("roles") or []:
-            ref = refs.get(name) or {}
-            out.append((o["name"], name, ref.get("owner") if ref.get("type") == "organization"
-                        else None))
-    return sorted(out)
-
-
 def secondaries(u, kinds):
     """Linked accounts an import can make: database and passwordless ones."""
     out = []
@@ -53,7 +40,6 @@ def secondaries(u, kinds):
 def whole_view(u, kinds):
     v = user_view(u)
     v["phone_verified"] = bool(u.get("phone_verified"))
-    v["org_roles"] = org_role_refs(u)
     v["permissions"] = sorted((p["resource_server_identifier"], p["permission_name"])
                               for p in u.get("permissions") or [])
     v["linked"] = secondaries(u, kinds)

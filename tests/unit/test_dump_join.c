@@ -730,6 +730,60 @@ static void test_org_member_roles(void)
     fixture_release(&f);
 }
 
+/* A member's organization roles read apart from the membership
+ * (dump_member_roles.c: "orgrole" grants) go into it, once each, sorted;
+ * one whose membership is gone drops and is counted. */
+static void test_org_roles_apart(void)
+{
+    static const char *const none[] = {NULL};
+    static const char *const admin[] = {"rol_1", "Admin", NULL};
+    struct snapshot_reader *r = NULL;
+    struct fixture f;
+    struct err e;
+    const char *line;
+    size_t len;
+    json_t *lines = json_array();
+
+    err_clear(&e);
+    fixture_open(&f, 0);
+    user_line(&f, "{\"user_id\":\"auth0|1\"}");
+    user_line(&f, "{\"user_id\":\"auth0|2\"}");
+    org(&f, "auth0|1", "org_1", "A", none);
+    put_grant(&f, "auth0|1",
+              json_pack("{s:s,s:s,s:{s:s,s:s}}", "kind", "orgrole", "id", "org_1", "role", "id",
+                        "rol_2", "name", "Zeta"));
+    put_grant(&f, "auth0|1",
+              json_pack("{s:s,s:s,s:{s:s,s:s,s:s}}", "kind", "orgrole", "id", "org_1", "role", "id",
+                        "rol_1", "name", "Admin", "type", "organization"));
+    put_grant(&f, "auth0|1",
+              json_pack("{s:s,s:s,s:{s:s,s:s}}", "kind", "orgrole", "id", "org_9", "role", "id",
+                        "rol_2", "name", "Zeta"));
+    /* already in the membership (pages with and without roles) */
+    org(&f, "auth0|2", "org_1", "A", admin);
+    put_grant(&f, "auth0|2",
+              json_pack("{s:s,s:s,s:{s:s,s:s}}", "kind", "orgrole", "id", "org_1", "role", "id",
+                        "rol_1", "name", "Admin"));
+    CHECK_INT(dump_join(&f.c, NULL, f.path, false, &e), 0);
+    CHECK_INT(f.res.dropped_grants, 1);
+    CHECK_INT(f.res.memberships, 2);
+    CHECK_INT(f.c.joins_slow, 2);
+    CHECK_INT(snapshot_reader_open(&r, f.path, &e), 0);
+    while (r && snapshot_reader_next_line(r, &line, &len, &e) == 1)
+        json_array_append_new(lines, json_stringn(line, len));
+    CHECK_INT(json_array_size(lines), 2);
+    CHECK_STR(
+        json_string_value(json_array_get(lines, 0)),
+        "{\"organizations\":[{\"id\":\"org_1\",\"name\":\"A\",\"roles\":[{\"id\":\"rol_1\","
+        "\"name\":\"Admin\",\"type\":\"organization\"},{\"id\":\"rol_2\",\"name\":\"Zeta\"}]}],"
+        "\"roles\":[],\"user_id\":\"auth0|1\"}");
+    CHECK_STR(json_string_value(json_array_get(lines, 1)),
+              "{\"organizations\":[{\"id\":\"org_1\",\"name\":\"A\",\"roles\":[{\"id\":\"rol_1\","
+              "\"name\":\"Admin\"}]}],\"roles\":[],\"user_id\":\"auth0|2\"}");
+    snapshot_reader_free(r);
+    json_decref(lines);
+    fixture_release(&f);
+}
+
 /* User keys next to where "organizations" and "roles" go. */
 static void test_key_neighbours(void)
 {
@@ -1226,6 +1280,7 @@ int main(void)
     RUN(test_many_roles_name_order);
     RUN(test_equal_names);
     RUN(test_utf8_and_escapes);
+    RUN(test_org_roles_apart);
     RUN(test_org_member_roles);
     RUN(test_key_neighbours);
     RUN(test_dropped_grants);
