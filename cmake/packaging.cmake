@@ -126,12 +126,14 @@ else()
 endif()
 
 # `make package_source` must never carry personal data or build output:
-# everything under snapshots/ is left out (a0snap-snapshot(5) documents the
-# format), and so are build folders, git and node_modules. For a source
-# release, `git archive` is the better tool.
+# the snapshots that land in snapshots/ (and their temporary files, and an
+# erasure log) are left out - only a0snap-snapshots' sources and the format
+# documentation there are packaged - and so are build folders, git and
+# node_modules. For a source release, `git archive` is the better tool.
 set(CPACK_SOURCE_GENERATOR TGZ)
 set(CPACK_SOURCE_IGNORE_FILES
-    "/\\.git/" "/build[^/]*/" "/snapshots/" "/node_modules/" "/__pycache__/" "\\.pyc$"
-    "/\\.demo/" "/tests/fuzz/findings/" "\\.report\\.ndjson$" "\\.journal$")
+    "/\\.git/" "/build[^/]*/" "/snapshots/[^/]*\\.ndjson" "/snapshots/[^/]*\\.gz$"
+    "/snapshots/[^/]*\\.age$" "/snapshots/\\.[^/]*tmp" "/node_modules/" "/__pycache__/"
+    "\\.pyc$" "/\\.demo/" "/tests/fuzz/findings/" "\\.report\\.ndjson$" "\\.journal$")
 
 include(CPack)
