@@ -103,7 +103,10 @@ struct snap_entry {
     struct err why;   /* when !intact: the reader's refusal (its code tells the kind) */
     bool trusted;     /* intact and the signer rule (A0SNAP_TRUSTED_KEYS) holds */
     struct err trust_why;
-    json_t *header; /* owned; NULL unless header_read */
+    /* owned; NULL unless header_read. Without its "catalogue", which may be
+     * megabytes (a tenant's organizations): a folder's worth of them would
+     * not fit in memory, and no command needs them from here. */
+    json_t *header;
     char snapshot_id[SNAPSHOT_ID_LEN + 1];
     char sha256[65]; /* when intact */
     char signer[65]; /* when intact and signed */
@@ -205,17 +208,25 @@ struct rewrite_result {
     char snapshot_id[SNAPSHOT_ID_LEN + 1]; /* the new file's */
 };
 
-/* Writes the snapshot at path again, in place and atomically: header
- * (borrowed; the writer gives it a new snapshot_id), then every user line
- * byte for byte except the subject's, then a new trailer, with wo's
- * signing key and recipients (an encrypted file is encrypted as it is
- * written: its plaintext never reaches the disk). The old file must still
- * seal to expect_sha256 (checked before the new one replaces it), or the
- * rewrite fails with ERR_SNAPSHOT and the old file stays. On failure the
- * old file is untouched and no temporary file is left. */
-int snapshots_rewrite(const char *path, const struct snapshot_keys *keys, const json_t *header,
-                      const struct snapshot_write_opts *wo, const struct erase_subject *s,
-                      const char *expect_sha256, struct rewrite_result *res, struct err *e);
+/* Makes the new header from the old one (borrowed): *out a new reference. */
+struct rewrite_header {
+    int (*fn)(void *ctx, const json_t *old, json_t **out, struct err *e);
+    void *ctx;
+};
+
+/* Writes the snapshot at path again, in place and atomically: the header
+ * make gives (from the one read; the writer gives it a new snapshot_id
+ * unless it has one), then every user line byte for byte except the
+ * subject's, then a new trailer, with wo's signing key and recipients (an
+ * encrypted file is encrypted as it is written: its plaintext never
+ * reaches the disk). The old file must still seal to expect_sha256
+ * (checked before the new one replaces it), or the rewrite fails with
+ * ERR_SNAPSHOT and the old file stays. On failure the old file is
+ * untouched and no temporary file is left. */
+int snapshots_rewrite(const char *path, const struct snapshot_keys *keys,
+                      const struct rewrite_header *make, const struct snapshot_write_opts *wo,
+                      const struct erase_subject *s, const char *expect_sha256,
+                      struct rewrite_result *res, struct err *e);
 
 /* Appends one record (a new reference, taken) as a line to the erasure log
  * DIR/SNAPSHOTS_LOG_NAME: created 0600 if missing (an existing log open to

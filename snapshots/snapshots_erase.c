@@ -220,15 +220,18 @@ static json_t *recipients_json(const struct age_recipients *to)
     return list;
 }
 
-/* The header the rewritten snapshot gets. A new reference, NULL when out
- * of memory. */
-static json_t *new_header(const struct erase_run *r, const struct erase_file *f)
+/* The header the rewritten snapshot gets, from the one its file holds
+ * (old, with its catalogue). */
+static int new_header(void *ctx, const json_t *old, json_t **out, struct err *e)
 {
+    const struct erase_file *f = ctx;
+    const struct erase_run *r = f->run;
     const struct snap_entry *s = f->s;
-    json_t *h = json_deep_copy(s->header), *list, *rec;
+    json_t *h = json_deep_copy(old), *list, *rec;
 
+    *out = NULL;
     if (!h)
-        return NULL;
+        return err_oom(e);
     json_object_del(h, "snapshot_id"); /* the writer draws a new one */
     json_object_del(h, "signature");   /* and signs, or not */
     erase_scrub_request(h, f->t.needles);
@@ -254,10 +257,11 @@ static json_t *new_header(const struct erase_run *r, const struct erase_file *f)
                   "tool", "name", "a0snap-snapshots", "version", A0SNAP_VERSION);
     if (json_array_append_new(list, rec) < 0)
         goto fail;
-    return h;
+    *out = h;
+    return 0;
 fail:
     json_decref(h);
-    return NULL;
+    return err_oom(e);
 }
 
 /* The new file, read back: it must verify, hold the users that were
@@ -293,19 +297,17 @@ static void read_back(struct erase_run *r, struct erase_file *f)
 static void apply(struct erase_run *r, struct erase_file *f)
 {
     struct snapshot_write_opts wo = {.force = true, .sign = f->sign, .encrypt_to = f->to};
-    json_t *h = new_header(r, f);
+    struct rewrite_header make = {new_header, f};
 
     err_clear(&f->failure);
-    if (!h)
-        err_oom(&f->failure);
-    else if (snapshots_rewrite(f->s->path, &r->k->sk, h, &wo, &f->t.subj, f->s->sha256, &f->res,
-                               &f->failure) == 0) {
+    f->run = r;
+    if (snapshots_rewrite(f->s->path, &r->k->sk, &make, &wo, &f->t.subj, f->s->sha256, &f->res,
+                          &f->failure) == 0) {
         f->done = true;
         r->n_done++;
         r->users_removed += f->res.removed;
         read_back(r, f);
     }
-    json_decref(h);
     if (f->failure.code != ERR_NONE)
         r->n_failed++;
 }

@@ -55,8 +55,11 @@ int erase_subject_digest(struct pseudonym_key *key, const char *by, const char *
 
 /* --- one snapshot's part in the run ------------------------------------- */
 
+struct erase_run;
+
 struct erase_file {
-    struct snap_entry *s; /* in the folder */
+    struct snap_entry *s;        /* in the folder */
+    const struct erase_run *run; /* the run it is part of */
     struct erase_target t;
     struct err problem; /* why this snapshot stops the run; ERR_NONE: none */
     unsigned long long matches;

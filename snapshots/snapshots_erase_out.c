@@ -124,12 +124,9 @@ static void print_human(const struct erase_run *r, const char *log_path)
             printf("FAILED        '%s': left as it was (%s)\n", name, f->failure.msg);
             continue;
         }
-        printf("%s '%s': %llu user%s%s%s%s\n", dry ? "would erase  " : "erased       ", name, n,
+        printf("%s '%s': %llu user%s%s%s\n", dry ? "would erase  " : "erased       ", name, n,
                n == 1 ? "" : "s",
-               f->request_values ? ", and the person's values in the header's "
-                                   "request"
-                                 : "",
-               seal, dry ? "" : "");
+               f->request_values ? ", and the person's values in the header's request" : "", seal);
         if (!dry)
             printf("              snapshot id %s -> %s\n", f->s->snapshot_id, f->res.snapshot_id);
         users += n;

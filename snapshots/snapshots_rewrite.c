@@ -19,12 +19,14 @@
 #include <stdio.h>
 #include <string.h>
 
-int snapshots_rewrite(const char *path, const struct snapshot_keys *keys, const json_t *header,
-                      const struct snapshot_write_opts *wo, const struct erase_subject *s,
-                      const char *expect_sha256, struct rewrite_result *res, struct err *e)
+int snapshots_rewrite(const char *path, const struct snapshot_keys *keys,
+                      const struct rewrite_header *make, const struct snapshot_write_opts *wo,
+                      const struct erase_subject *s, const char *expect_sha256,
+                      struct rewrite_result *res, struct err *e)
 {
     struct snapshot_reader *r = NULL;
     struct snapshot_writer *w = NULL;
+    json_t *header = NULL;
     const json_t *user;
     const char *line, *sha;
     size_t len;
@@ -32,6 +34,7 @@ int snapshots_rewrite(const char *path, const struct snapshot_keys *keys, const 
 
     memset(res, 0, sizeof(*res));
     if (snapshot_reader_open_keys(&r, path, keys, e) < 0 ||
+        make->fn(make->ctx, snapshot_reader_header(r), &header, e) < 0 ||
         snapshot_writer_open_with(&w, path, header, wo, e) < 0)
         goto out;
     while ((n = snapshot_reader_next_line(r, &line, &len, e)) == 1) {
@@ -56,6 +59,7 @@ int snapshots_rewrite(const char *path, const struct snapshot_keys *keys, const 
     rc = snapshot_writer_commit(w, e);
     w = NULL;
 out:
+    json_decref(header);
     snapshot_writer_abort(w);
     snapshot_reader_free(r);
     return rc;

@@ -156,7 +156,12 @@ static int read_through(struct snap_entry *s, size_t idx, const struct snapshot_
     if (snapshot_reader_open_keys(&r, s->path, keys, &s->why) < 0)
         return entry_failed(s, e);
     s->header_read = true;
-    s->header = json_incref(snapshot_reader_header(r));
+    s->header = json_copy(snapshot_reader_header(r)); /* shallow: shares the values */
+    if (!s->header) {
+        err_oom(e);
+        goto out;
+    }
+    json_object_del(s->header, "catalogue");
     snprintf(s->snapshot_id, sizeof(s->snapshot_id), "%s", snapshot_reader_id(r));
     if (users && visit->header) {
         n = visit->header(visit->ctx, idx, s, e);
