@@ -91,9 +91,13 @@ static void seal_text(const struct erase_file *f, bool dry, char *out, size_t ou
     size_t n = 0;
 
     out[0] = '\0';
-    if (f->sign)
+    if (f->sign && strcmp(edsig_key_fingerprint(f->sign), f->s->signer) == 0)
         n += (size_t)snprintf(out + n, outsz - n, "; %ssigned again by key %.16s",
                               dry ? "would be " : "", edsig_key_fingerprint(f->sign));
+    else if (f->sign)
+        n += (size_t)snprintf(out + n, outsz - n,
+                              "; %ssigned again by key %.16s (it was signed by key %.16s)",
+                              dry ? "would be " : "", edsig_key_fingerprint(f->sign), f->s->signer);
     else if (f->unsigned_now)
         n += (size_t)snprintf(out + n, outsz - n,
                               "; %swritten UNSIGNED (--unsign; was signed by "
