@@ -5,9 +5,9 @@
 # project():
 #     include(cmake/packaging.cmake)
 # The programs' own install(TARGETS ... DESTINATION bin) rules live in
-# export/ and import/; this file adds:
-#   - the man pages a0snap-export(1), a0snap-import(1) and
-#     a0snap-snapshot(5), written by hand in man/, under
+# export/, import/ and snapshots/; this file adds:
+#   - the man pages a0snap-export(1), a0snap-import(1),
+#     a0snap-snapshots(1) and a0snap-snapshot(5), written by hand in man/, under
 #     ${CMAKE_INSTALL_MANDIR}/man1 and man5 (GNUInstallDirs: share/man);
 #   - the licence (LICENSE, MIT) as share/doc/a0snap/copyright;
 #   - CPack, set up for one .deb: `cpack -G DEB` in the build folder (or
@@ -38,7 +38,7 @@ include(GNUInstallDirs)
 
 get_filename_component(A0SNAP_MAN_SOURCE_DIR "${CMAKE_CURRENT_LIST_DIR}/../man" ABSOLUTE)
 set(A0SNAP_MAN_BINARY_DIR "${PROJECT_BINARY_DIR}/man")
-set(A0SNAP_MAN_PAGES a0snap-export.1 a0snap-import.1 a0snap-snapshot.5)
+set(A0SNAP_MAN_PAGES a0snap-export.1 a0snap-import.1 a0snap-snapshots.1 a0snap-snapshot.5)
 find_program(A0SNAP_GZIP gzip)
 mark_as_advanced(A0SNAP_GZIP)
 
@@ -100,7 +100,8 @@ string(CONCAT CPACK_PACKAGE_DESCRIPTION
   "file, with keyed pseudonyms instead of personal data by default.\n"
   "a0snap-import checks such a snapshot completely and loads it into a\n"
   "pre-production tenant, refusing protected tenants; it also lists,\n"
-  "verifies and compares snapshots.")
+  "verifies and compares snapshots. a0snap-snapshots manages a folder of\n"
+  "them: lists, verifies, prunes, and erases one person from all of them.")
 set(CPACK_STRIP_FILES ON)
 
 set(CPACK_DEBIAN_PACKAGE_NAME a0snap)
@@ -126,12 +127,14 @@ else()
 endif()
 
 # `make package_source` must never carry personal data or build output:
-# everything under snapshots/ is left out (a0snap-snapshot(5) documents the
-# format), and so are build folders, git and node_modules. For a source
-# release, `git archive` is the better tool.
+# the snapshots that land in snapshots/ (and their temporary files, and an
+# erasure log) are left out - only a0snap-snapshots' sources and the format
+# documentation there are packaged - and so are build folders, git and
+# node_modules. For a source release, `git archive` is the better tool.
 set(CPACK_SOURCE_GENERATOR TGZ)
 set(CPACK_SOURCE_IGNORE_FILES
-    "/\\.git/" "/build[^/]*/" "/snapshots/" "/node_modules/" "/__pycache__/" "\\.pyc$"
-    "/\\.demo/" "/tests/fuzz/findings/" "\\.report\\.ndjson$" "\\.journal$")
+    "/\\.git/" "/build[^/]*/" "/snapshots/[^/]*\\.ndjson" "/snapshots/[^/]*\\.gz$"
+    "/snapshots/[^/]*\\.age$" "/snapshots/\\.[^/]*tmp" "/node_modules/" "/__pycache__/"
+    "\\.pyc$" "/\\.demo/" "/tests/fuzz/findings/" "\\.report\\.ndjson$" "\\.journal$")
 
 include(CPack)

@@ -156,6 +156,12 @@ int snapshot_reader_next(struct snapshot_reader *r, json_t **user, struct err *e
 int snapshot_reader_next_line(struct snapshot_reader *r, const char **line, size_t *len,
                               struct err *e);
 
+/* The user the last _next() or _next_line() call handed out, parsed:
+ * borrowed until the next call on r; NULL when the last call did not
+ * return 1. A caller that copies lines as stored (snapshot_writer_append_line)
+ * and needs their fields too reads both without parsing a line twice. */
+const json_t *snapshot_reader_current(const struct snapshot_reader *r);
+
 /* The trailer object, borrowed; NULL until _next() returned 0. */
 json_t *snapshot_reader_trailer(const struct snapshot_reader *r);
 /* The fingerprint of the key that signed the snapshot (edsig.h), borrowed;

@@ -694,6 +694,11 @@ int snapshot_reader_next_line(struct snapshot_reader *r, const char **line, size
     return rc;
 }
 
+const json_t *snapshot_reader_current(const struct snapshot_reader *r)
+{
+    return r->cur;
+}
+
 json_t *snapshot_reader_trailer(const struct snapshot_reader *r)
 {
     return r->state == R_DONE ? r->trailer : NULL;

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """End-to-end test of the installation: `cmake --install` of the build in
-$A0SNAP_BIN_DIR into a temporary prefix must put there both programs and
-the three man pages, and nothing else; what it puts there must work.
+$A0SNAP_BIN_DIR into a temporary prefix must put there the three programs
+and the four man pages, and nothing else; what it puts there must work.
 
-  - bin/a0snap-export and bin/a0snap-import run, and their --version names
-    the project's version (read from the build's CMakeCache.txt);
-  - share/man/man1/a0snap-export.1, a0snap-import.1 and
+  - bin/a0snap-export, bin/a0snap-import and bin/a0snap-snapshots run, and
+    their --version names the project's version (read from the build's
+    CMakeCache.txt);
+  - share/man/man1/a0snap-export.1, a0snap-import.1, a0snap-snapshots.1 and
     share/man/man5/a0snap-snapshot.5 (each plain or gzipped with `gzip -n`)
     carry that version in .TH and render without a warning through
     `man -l` (else `groff -t -man -Tutf8`, if either is installed), with
@@ -36,8 +37,9 @@ SRC_DIR = os.environ.get("A0SNAP_SRC_DIR") or os.path.abspath(
 if not BIN_DIR:
     sys.exit("test_install.py: set A0SNAP_BIN_DIR to the build folder")
 
-PROGRAMS = ["a0snap-export", "a0snap-import"]
-PAGES = [("a0snap-export", 1), ("a0snap-import", 1), ("a0snap-snapshot", 5)]
+PROGRAMS = ["a0snap-export", "a0snap-import", "a0snap-snapshots"]
+PAGES = [("a0snap-export", 1), ("a0snap-import", 1), ("a0snap-snapshots", 1),
+         ("a0snap-snapshot", 5)]
 # Options that work and are documented in the man page but that --help
 # leaves out (getopt_long also accepts abbreviations, so running a program
 # cannot tell a typo from a real option: this list can).

@@ -408,6 +408,25 @@ static void test_round_trip(void)
     snapshot_summary_release(&s);
     snapshot_summary_release(&s);
     CHECK_INT(snapshot_verify(path, NULL, &e), 0);
+
+    /* _next_line() with snapshot_reader_current(): the stored line and the
+     * same user parsed, from one read. */
+    CHECK_INT(snapshot_reader_open(&r, path, &e), 0);
+    if (r) {
+        CHECK(snapshot_reader_current(r) == NULL);
+        for (i = 0; i < n; i++) {
+            CHECK_INT(snapshot_reader_next_line(r, &l, &ll, &e), 1);
+            want = make_user(i);
+            line = json_dumps(want, JSON_COMPACT | JSON_SORT_KEYS);
+            CHECK(ll == strlen(line) && memcmp(l, line, ll) == 0);
+            CHECK(json_equal(snapshot_reader_current(r), want));
+            free(line);
+            json_decref(want);
+        }
+        CHECK_INT(snapshot_reader_next_line(r, &l, &ll, &e), 0);
+        CHECK(snapshot_reader_current(r) == NULL);
+        snapshot_reader_free(r);
+    }
     free(text);
 }
 
