@@ -58,11 +58,12 @@ void snapdiff_stats_release(struct snapdiff_stats *s)
 
 static bool is_grant_key(const char *key)
 {
-    return strcmp(key, "roles") == 0 || strcmp(key, "organizations") == 0;
+    return strcmp(key, "roles") == 0 || strcmp(key, "organizations") == 0 ||
+           strcmp(key, "permissions") == 0;
 }
 
-/* A snapshot leaves "roles" and "organizations" out for a user without
- * grants, and Auth0 may give [] for the same thing. */
+/* A snapshot leaves "roles", "organizations" and "permissions" out for a
+ * user without grants, and Auth0 may give [] for the same thing. */
 static bool is_empty_grant(const json_t *v)
 {
     return !v || (json_is_array(v) && json_array_size(v) == 0);

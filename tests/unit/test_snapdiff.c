@@ -288,6 +288,21 @@ static void test_values(void)
     json_decref(a);
     json_decref(b);
 
+    /* No direct permissions either way; and two organizations' "admin"
+     * role is not the tenant's "admin" held in one of them. */
+    a = json_pack("{s:s,s:[{s:s,s:s,s:[{s:s,s:s}]}]}", "user_id", "u", "organizations", "id",
+                  "org_1", "name", "acme", "roles", "id", "rol_1", "name", "admin");
+    b = json_pack("{s:s,s:[],s:[{s:s,s:s,s:[{s:s,s:s,s:s}]}]}", "user_id", "u", "permissions",
+                  "organizations", "id", "org_1", "name", "acme", "roles", "id", "rol_1", "name",
+                  "admin", "type", "organization");
+    CHECK_INT(snapdiff_user(a, b, NULL, &f, &act, &e), 0);
+    CHECK_INT(json_array_size(f), 1);
+    CHECK_STR(json_string_value(json_array_get(f, 0)), "organizations");
+    json_decref(f);
+    json_decref(act);
+    json_decref(a);
+    json_decref(b);
+
     CHECK(snapdiff_is_activity_key("updated_at"));
     CHECK(snapdiff_is_activity_key("last_login"));
     CHECK(snapdiff_is_activity_key("logins_count"));
