@@ -108,15 +108,16 @@ IMPORTED_FIELDS = ("email", "email_verified", "username", "phone_number", "given
 
 def org_role_refs(u):
     """(organization, role, owner) of every member role in /__state, owner
-    None for a tenant role: two organizations' "admin" are not the
-    tenant's "admin"."""
+    "" for a tenant role: two organizations' "admin" are not the tenant's
+    "admin"."""
     out = []
     for o in u.get("organizations") or []:
-        refs = {r["name"]: r for r in o.get("role_refs") or []}
-        for name in o.get("roles") or []:
-            ref = refs.get(name) or {}
-            out.append((o["name"], name, ref.get("owner") if ref.get("type") == "organization"
-                        else None))
+        if "role_refs" in o:  # one entry per role held, even two of one name
+            for r in o["role_refs"]:
+                out.append((o["name"], r["name"], r.get("owner") if r.get("type") == "organization"
+                            else ""))
+        else:
+            out += [(o["name"], name, "") for name in o.get("roles") or []]
     return sorted(out)
 
 

@@ -10,6 +10,7 @@ sent a verification email."""
 
 import copy
 import json
+import re
 
 from e2elib import (EXPORT, IMPORT, FakeTenant, check, check_eq, main, run, test, user_view)
 
@@ -121,6 +122,11 @@ def whole_users_copied_and_a_replay_writes_nothing():
         check_eq(r.returncode, 0, r.stderr)
         summary = json.loads(r.stdout)
         check(summary["permission_grants"] > 0, summary)
+        # the cost is said before the first request
+        said = re.search(r"reading direct permissions: (\d+) requests \(one per user\), about "
+                         r"\d+ s", r.stderr)
+        check(said and int(said.group(1)) == summary["users"], r.stderr)
+        check_eq(summary["permission_requests"], summary["users"], "one request per user")
         s.load(staging_doc(ps))
         s.clear_outbox()
         args = ["prod.ndjson.gz", "--target", s.domain, "--no-anonymize", "--json",
