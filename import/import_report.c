@@ -266,6 +266,20 @@ static void print_tally(const struct import_ctx *c, const struct plan_tally *t, 
             "remove; member roles: %zu to assign, %zu to remove\n",
             c->n.roles_added, c->n.roles_removed, c->n.members_added, c->n.members_removed,
             c->n.member_roles_added, c->n.member_roles_removed);
+    if (c->n.links_added || c->n.links_removed || c->n.links_not_copyable)
+        fprintf(out,
+                "Linked accounts: %zu to link, %zu to unlink, %zu not copyable (%zu social, %zu "
+                "enterprise)\n",
+                c->n.links_added, c->n.links_removed, c->n.links_not_copyable, c->n.links_social,
+                c->n.links_enterprise);
+    if (c->n.permissions_added || c->n.permissions_removed || c->n.permissions_missing)
+        fprintf(out,
+                "Direct permissions: %zu to grant, %zu to revoke, %zu the target cannot take "
+                "(API or scope missing)\n",
+                c->n.permissions_added, c->n.permissions_removed, c->n.permissions_missing);
+    if (c->n.passwordless)
+        fprintf(out, "Passwordless users: %zu created or changed one request each\n",
+                c->n.passwordless);
     if (json_array_size(t->deletes)) {
         fprintf(out, "Deletions%s:\n", json_array_size(t->deletes) == 50 ? " (first 50)" : "");
         json_array_foreach(t->deletes, i, v)

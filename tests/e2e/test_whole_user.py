@@ -131,9 +131,20 @@ def whole_users_copied_and_a_replay_writes_nothing():
         s.clear_outbox()
         args = ["prod.ndjson.gz", "--target", s.domain, "--no-anonymize", "--json",
                 "--create-missing-roles", "--prune", "--report", "rep.ndjson"]
+        # the plan says what the run then does, and writes nothing
+        r = run(IMPORT, [a for a in args if a != "--json"] + ["--plan"], tenant=s,
+                env_extra={"AUTH0_DOMAIN": None})
+        check_eq(r.returncode, 0, r.stderr)
+        plan = r.stdout
         r = run(IMPORT, args, tenant=s, env_extra={"AUTH0_DOMAIN": None})
         check_eq(r.returncode, 0, r.stderr)
         counts = json.loads(r.stdout)
+        check("Linked accounts: %d to link, %d to unlink, %d not copyable"
+              % (counts["links_added"], counts["links_removed"], counts["links_not_copyable"])
+              in plan, plan)
+        check("Direct permissions: %d to grant, %d to revoke"
+              % (counts["permissions_added"], counts["permissions_removed"]) in plan, plan)
+        check("Passwordless users: %d created or changed" % counts["passwordless"] in plan, plan)
         ss = s.state()
         check_eq(differences(ps, ss)[:10], [], "staging equals production")
         # organization roles were made as organization roles of their owner
