@@ -172,15 +172,5 @@ int dump_catalogue(struct dump_ctx *c, struct err *e)
 json_t *dump_catalogue_find(const struct dump_ctx *c, const char *list, const char *key,
                             const char *value)
 {
-    json_t *items = json_object_get(c->catalogue, list), *item;
-    const char *v;
-    size_t i;
-
-    json_array_foreach(items, i, item)
-    {
-        v = json_string_value(json_object_get(item, key));
-        if (v && strcmp(v, value) == 0)
-            return item;
-    }
-    return NULL;
+    return json_array_find(json_object_get(c->catalogue, list), key, value);
 }

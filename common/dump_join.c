@@ -41,26 +41,6 @@ static int by_permission(const void *a, const void *b)
                       json_string_value(json_object_get(*y, "permission_name")));
 }
 
-static int sort_permissions(json_t *perms, struct err *e)
-{
-    size_t n = json_array_size(perms);
-    json_t **items;
-
-    if (n < 2)
-        return 0;
-    items = malloc(n * sizeof(*items));
-    if (!items)
-        return err_oom(e);
-    for (size_t i = 0; i < n; i++)
-        items[i] = json_incref(json_array_get(perms, i));
-    qsort(items, n, sizeof(*items), by_permission);
-    json_array_clear(perms);
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(perms, items[i]);
-    free(items);
-    return 0;
-}
-
 /* One user's grants, as the jansson path collects them. */
 struct grant_lists {
     json_t *roles, *orgs, *perms;
@@ -102,20 +82,6 @@ static int add_grant(struct grant_lists *l, const char *rec, size_t len, struct 
     return rc;
 }
 
-static bool has_role(const json_t *roles, const char *id)
-{
-    const json_t *r;
-    size_t i;
-
-    json_array_foreach(roles, i, r)
-    {
-        const char *v = json_string_value(json_object_get(r, "id"));
-        if (v && strcmp(v, id) == 0)
-            return true;
-    }
-    return false;
-}
-
 /* Each "orgrole" into its membership (once), then every membership's
  * roles sorted. A role whose membership is gone (the member left between
  * the two reads) is dropped and counted. */
@@ -136,7 +102,7 @@ static int place_org_roles(struct dump_ctx *c, struct grant_lists *l, struct err
             json_t *roles = json_object_get(org, "roles");
             if (!org_id || !rid || !id || strcmp(id, org_id) != 0 || !json_is_array(roles))
                 continue;
-            if (!has_role(roles, rid) && json_array_append(roles, ref) < 0)
+            if (!json_array_find(roles, "id", rid) && json_array_append(roles, ref) < 0)
                 return err_oom(e);
             placed = true;
             break;
@@ -220,7 +186,7 @@ static int join_slow(struct dump_ctx *c, struct snapshot_writer *w, const struct
         goto out;
     }
     if (place_org_roles(c, &l, e) < 0 || json_sort_by_name(l.roles, e) < 0 ||
-        json_sort_by_name(l.orgs, e) < 0 || sort_permissions(l.perms, e) < 0)
+        json_sort_by_name(l.orgs, e) < 0 || json_array_sort(l.perms, by_permission, e) < 0)
         goto out;
     c->res->role_grants += json_array_size(l.roles);
     c->res->memberships += json_array_size(l.orgs);

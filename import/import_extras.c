@@ -197,6 +197,22 @@ out:
     return rc;
 }
 
+/* POST (grant) or DELETE (revoke) of a user's direct permissions, when
+ * there are any. */
+static int perm_call(struct import_ctx *c, const char *uid, int step, const char *method,
+                     const char *path, json_t *perms, struct err *e)
+{
+    bool grant = strcmp(method, "POST") == 0;
+
+    if (!json_array_size(perms))
+        return 0;
+    return import_call_add(c->calls, uid, step,
+                           call(grant ? "perms" : "unperms", method, path,
+                                json_pack("{s:O}", "permissions", perms),
+                                grant ? "granting permissions" : "taking permissions away"),
+                           e);
+}
+
 static int plan_perms(struct import_ctx *c, const char *uid, json_t *want, json_t *have,
                       bool *changed, char *reason, size_t reasonsz, struct err *e)
 {
@@ -210,17 +226,8 @@ static int plan_perms(struct import_ctx *c, const char *uid, json_t *want, json_
         return -1;
     if (import_user_path(path, sizeof(path), uid, "/permissions", e) < 0)
         goto out;
-    if (json_array_size(p.add) &&
-        import_call_add(c->calls, uid, STEP_PERMS,
-                        call("perms", "POST", path, json_pack("{s:O}", "permissions", p.add),
-                             "granting permissions"),
-                        e) < 0)
-        goto out;
-    if (json_array_size(p.remove) &&
-        import_call_add(c->calls, uid, STEP_UNPERMS,
-                        call("unperms", "DELETE", path, json_pack("{s:O}", "permissions", p.remove),
-                             "taking permissions away"),
-                        e) < 0)
+    if (perm_call(c, uid, STEP_PERMS, "POST", path, p.add, e) < 0 ||
+        perm_call(c, uid, STEP_UNPERMS, "DELETE", path, p.remove, e) < 0)
         goto out;
     c->n.permissions_added += json_array_size(p.add);
     c->n.permissions_removed += json_array_size(p.remove);

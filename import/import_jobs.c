@@ -13,6 +13,7 @@
  * does the requests.
  */
 #include "import.h"
+#include "jsonutil.h"
 
 #include "extsort.h"
 #include "import_chunks.h"
@@ -398,16 +399,9 @@ out:
 static const char *conn_id_of(void *ctx, const char *name)
 {
     struct job_engine *je = ctx;
-    json_t *item;
-    size_t i;
 
-    json_array_foreach(json_object_get(je->c->target_cat, "connections"), i, item)
-    {
-        const char *n = json_string_value(json_object_get(item, "name"));
-        if (n && strcmp(n, name) == 0)
-            return json_string_value(json_object_get(item, "id"));
-    }
-    return NULL;
+    return json_string_value(json_object_get(
+        json_array_find(json_object_get(je->c->target_cat, "connections"), "name", name), "id"));
 }
 
 /* A full body of connection b->conn: the chunk filled with its users goes

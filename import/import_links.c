@@ -24,18 +24,34 @@ static bool identity_key(const json_t *id, char *out, size_t outsz)
     return n > 0 && (size_t)n < outsz;
 }
 
-/* {"provider|user_id": identity} of a user's secondaries. */
+int import_each_secondary(const json_t *user, import_secondary_fn fn, void *ctx, struct err *e)
+{
+    json_t *ids = json_object_get(user, "identities"), *id;
+    char key[1100];
+
+    for (size_t i = 1; i < json_array_size(ids); i++) {
+        id = json_array_get(ids, i);
+        if (identity_key(id, key, sizeof(key)) && fn(ctx, key, id, e) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int keep_secondary(void *ctx, const char *key, json_t *id, struct err *e)
+{
+    return json_object_set(ctx, key, id) < 0 ? err_oom(e) : 0;
+}
+
+/* {"provider|user_id": identity} of a user's secondaries; NULL when out
+ * of memory. */
 static json_t *secondaries(const json_t *user)
 {
-    json_t *out = json_object(), *id;
-    json_t *ids = json_object_get(user, "identities");
-    char key[1100];
-    size_t i;
+    json_t *out = json_object();
+    struct err e;
 
-    for (i = 1; out && i < json_array_size(ids); i++) {
-        id = json_array_get(ids, i);
-        if (identity_key(id, key, sizeof(key)))
-            json_object_set(out, key, id);
+    if (out && import_each_secondary(user, keep_secondary, out, &e) < 0) {
+        json_decref(out);
+        return NULL;
     }
     return out;
 }

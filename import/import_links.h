@@ -23,6 +23,12 @@
 
 #include "err.h"
 
+/* Calls fn for each linked account of user (its identities after the
+ * first), with its key "provider|user_id" (a numeric user_id written in
+ * decimal); stops at the first fn that fails. */
+typedef int (*import_secondary_fn)(void *ctx, const char *key, json_t *identity, struct err *e);
+int import_each_secondary(const json_t *user, import_secondary_fn fn, void *ctx, struct err *e);
+
 struct import_links {
     json_t *link;         /* secondaries to recreate and link: identity objects as want has them */
     json_t *unlink;       /* to unlink: {"provider","user_id","connection"?} */

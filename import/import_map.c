@@ -18,6 +18,8 @@
  */
 #include "import.h"
 
+#include "jsonutil.h"
+
 #include "log.h"
 #include "tenant.h"
 
@@ -29,20 +31,6 @@ static const char *mapped_name(const struct import_map_opt *m, const char *name)
         if (strcmp(m->from[i], name) == 0)
             return m->to[i];
     return name;
-}
-
-static json_t *find_by_name(json_t *list, const char *name)
-{
-    json_t *item;
-    size_t i;
-
-    json_array_foreach(list, i, item)
-    {
-        const char *n = json_string_value(json_object_get(item, "name"));
-        if (n && strcmp(n, name) == 0)
-            return item;
-    }
-    return NULL;
 }
 
 int import_role_key(char *out, size_t outsz, const char *owner, const char *name)
@@ -153,7 +141,7 @@ static int map_orgs(struct import_ctx *c, json_t *src_list, json_t *dst_list, st
         return err_oom(e);
     /* overrides must name things that exist on both sides */
     for (i = 0; i < m->n; i++) {
-        if (!find_by_name(src_list, m->from[i]))
+        if (!json_array_find(src_list, "name", m->from[i]))
             log_warn("--map-org '%s=%s': the snapshot has no organization named '%s'", m->from[i],
                      m->to[i], m->from[i]);
     }
@@ -166,7 +154,7 @@ static int map_orgs(struct import_ctx *c, json_t *src_list, json_t *dst_list, st
         if (!src)
             continue;
         dst = mapped_name(m, src);
-        target = find_by_name(dst_list, dst);
+        target = json_array_find(dst_list, "name", dst);
         if (!target) {
             snprintf(shown, sizeof(shown), "'%s'", src);
             json_array_append_new(missing, json_string(shown));
@@ -231,7 +219,7 @@ static int map_roles(struct import_ctx *c, json_t *src_list, struct err *e)
     if (!missing)
         return err_oom(e);
     for (i = 0; i < m->n; i++) {
-        if (!find_by_name(src_list, m->from[i]))
+        if (!json_array_find(src_list, "name", m->from[i]))
             log_warn("--map-role '%s=%s': the snapshot has no role named '%s'", m->from[i],
                      m->to[i], m->from[i]);
     }
@@ -302,7 +290,7 @@ int import_map_build(struct import_ctx *c, json_t *source_cat, json_t *target_ca
         if (!src)
             continue;
         dst = mapped_name(&o->map_connection, src);
-        target = find_by_name(json_object_get(target_cat, "connections"), dst);
+        target = json_array_find(json_object_get(target_cat, "connections"), "name", dst);
         if (!target) {
             /* Only a problem for database connections: others are skipped
              * (or converted) anyway. */
@@ -314,7 +302,8 @@ int import_map_build(struct import_ctx *c, json_t *source_cat, json_t *target_ca
         json_object_set(c->conn_map, src, target);
     }
     if (o->convert_social_to) {
-        json_t *t = find_by_name(json_object_get(target_cat, "connections"), o->convert_social_to);
+        json_t *t = json_array_find(json_object_get(target_cat, "connections"), "name",
+                                    o->convert_social_to);
         const char *strategy = json_string_value(json_object_get(t, "strategy"));
         if (!t)
             return err_set(e, ERR_USAGE,

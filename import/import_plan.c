@@ -19,6 +19,8 @@
  * deletions, jobs, PATCHes, grants. --plan stops before applying.
  */
 #include "import.h"
+#include "jsonutil.h"
+#include "import_links.h"
 
 #include "extsort.h"
 #include "fsutil.h"
@@ -64,16 +66,8 @@ static bool written_directly(const struct import_ctx *c, const char *tconn)
 
 static const char *conn_strategy(json_t *source_cat, const char *name)
 {
-    json_t *item;
-    size_t i;
-
-    json_array_foreach(json_object_get(source_cat, "connections"), i, item)
-    {
-        const char *n = json_string_value(json_object_get(item, "name"));
-        if (n && strcmp(n, name) == 0)
-            return json_string_value(json_object_get(item, "strategy"));
-    }
-    return NULL;
+    return json_string_value(json_object_get(
+        json_array_find(json_object_get(source_cat, "connections"), "name", name), "strategy"));
 }
 
 /* The key (import_role_key) of a role entry of a user: an organization
@@ -222,25 +216,17 @@ static int hold(struct import_ctx *c, const char *uid, struct err *e)
     return uid ? extsort_add(c->want, uid, strlen(uid), "", 1, e) : 0;
 }
 
+static int hold_secondary(void *ctx, const char *key, json_t *identity, struct err *e)
+{
+    (void)identity;
+    return hold(ctx, key, e);
+}
+
 /* A user's linked accounts are in the snapshot too, inside it: their
  * twins in the target (unlinked users) are not "not in the snapshot". */
 static int hold_secondaries(struct import_ctx *c, json_t *user, struct err *e)
 {
-    json_t *ids = json_object_get(user, "identities"), *id;
-    char key[1100];
-
-    for (size_t i = 1; i < json_array_size(ids); i++) {
-        const char *provider, *sid;
-        id = json_array_get(ids, i);
-        provider = json_string_value(json_object_get(id, "provider"));
-        sid = json_string_value(json_object_get(id, "user_id"));
-        if (!provider || !sid ||
-            (size_t)snprintf(key, sizeof(key), "%s|%s", provider, sid) >= sizeof(key))
-            continue;
-        if (hold(c, key, e) < 0)
-            return -1;
-    }
-    return 0;
+    return import_each_secondary(user, hold_secondary, c, e);
 }
 
 /* A snapshot user not imported: reported "skipped" and held. */
@@ -413,28 +399,23 @@ out:
     return rc;
 }
 
+static int note_target_secondary(void *ctx, const char *key, json_t *identity, struct err *e)
+{
+    struct import_ctx *c = ctx;
+
+    if (!c->target_secondaries && !(c->target_secondaries = json_object()))
+        return err_oom(e);
+    return json_object_set(c->target_secondaries, key, json_object_get(identity, "connection")) < 0
+               ? err_oom(e)
+               : 0;
+}
+
 /* The target's linked accounts ("provider|user_id" -> connection): few,
  * kept in memory, so that pass A can tell which of them the snapshot
  * holds (an unlinked one the snapshot lacks is pruned with the rest). */
 static int note_target_secondaries(struct import_ctx *c, json_t *user, struct err *e)
 {
-    json_t *ids = json_object_get(user, "identities"), *id;
-    char key[1100];
-
-    for (size_t i = 1; i < json_array_size(ids); i++) {
-        const char *provider, *sid;
-        id = json_array_get(ids, i);
-        provider = json_string_value(json_object_get(id, "provider"));
-        sid = json_string_value(json_object_get(id, "user_id"));
-        if (!provider || !sid ||
-            (size_t)snprintf(key, sizeof(key), "%s|%s", provider, sid) >= sizeof(key))
-            continue;
-        if (!c->target_secondaries && !(c->target_secondaries = json_object()))
-            return err_oom(e);
-        if (json_object_set(c->target_secondaries, key, json_object_get(id, "connection")) < 0)
-            return err_oom(e);
-    }
-    return 0;
+    return import_each_secondary(user, note_target_secondary, c, e);
 }
 
 /* Pass A saw id (a user's, or a linked account's) in the snapshot: when
@@ -568,16 +549,7 @@ static const char *id_of(json_t *map, const char *name)
 
 static const char *target_id_by_name(json_t *list, const char *name)
 {
-    json_t *item;
-    size_t i;
-
-    json_array_foreach(list, i, item)
-    {
-        const char *n = json_string_value(json_object_get(item, "name"));
-        if (n && strcmp(n, name) == 0)
-            return json_string_value(json_object_get(item, "id"));
-    }
-    return NULL;
+    return json_string_value(json_object_get(json_array_find(list, "name", name), "id"));
 }
 
 /* A role or organization id in the target: through the map for names the
