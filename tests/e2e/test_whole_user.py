@@ -179,5 +179,50 @@ def whole_users_copied_and_a_replay_writes_nothing():
         check_eq((again["created"], again["updated"], again["deleted"]), (0, 0, 0), "replay")
 
 
+@test
+def failed_calls_are_reported_per_user_and_a_rerun_finishes():
+    """A link, a passwordless creation refused by the tenant (400), a
+    permission grant answered 500 once (retried): the run ends with exit 8,
+    each refused user says why in the report, nothing is reported done that
+    is not; running again finishes the work."""
+    with FakeTenant("prod.example.test", seed=6, users=300, model_2026=True) as p, \
+            FakeTenant("staging.example.test") as s:
+        ps = p.state()
+        r = run(EXPORT, ["-o", "prod.ndjson.gz", "--no-anonymize", "--with-permissions", "-q"],
+                tenant=p)
+        check_eq(r.returncode, 0, r.stderr)
+        doc = staging_doc(ps)
+        doc["users"] = []
+        s.load(doc)
+        s.fault(kind="status", status=400, method="POST", count=1,
+                path=r"^/api/v2/users/[^/]+/identities$")
+        s.fault(kind="status", status=400, method="POST", count=1, path=r"^/api/v2/users$")
+        s.fault(kind="status", status=500, method="POST", count=1,
+                path=r"^/api/v2/users/[^/]+/permissions$")
+        args = ["prod.ndjson.gz", "--target", s.domain, "--no-anonymize", "--json",
+                "--create-missing-roles", "--report", "rep.ndjson"]
+        r = run(IMPORT, args, tenant=s, env_extra={"AUTH0_DOMAIN": None})
+        check_eq(r.returncode, 8, r.stderr[-600:])
+        summary = json.loads(r.stdout)
+        check_eq(summary["failed"], 2, "the user whose link and the user whose creation failed")
+        lines = [json.loads(l) for l in open("rep.ndjson")][:-1]
+        failed = [l for l in lines if l["outcome"] == "failed"]
+        check_eq(len(failed), 2, failed)
+        check(any(l["reason"].startswith("linking an account: ") for l in failed), failed)
+        check(any(l["reason"].startswith("creating the user: ") for l in failed), failed)
+        # only the failed users differ (and a linked account whose link
+        # failed stands as a user of its own until the rerun links it)
+        allowed = {l["user_id"] for l in failed}
+        for u in ps["users"]:
+            if u["user_id"] in allowed:
+                allowed |= {"%s|%s" % (i["provider"], i["user_id"])
+                            for i in u.get("identities", [])[1:]}
+        left = differences(ps, s.state())
+        check(left and all(any(a in d for a in allowed) for d in left), left[:5])
+        r = run(IMPORT, args[:-1] + ["rep2.ndjson"], tenant=s, env_extra={"AUTH0_DOMAIN": None})
+        check_eq(r.returncode, 0, r.stderr[-600:])
+        check_eq(differences(ps, s.state())[:5], [], "staging equals production after a rerun")
+
+
 if __name__ == "__main__":
     main()
