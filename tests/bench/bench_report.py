@@ -72,13 +72,15 @@ def gen_line(g):
 
     def pct(x):
         return "%.1f%%" % (100.0 * x / max(1, n))
-    return ("passwordless %s (%d email, %d sms), linked accounts %s of users (%d database, %d social), "
-            "direct permissions %s of users (%d grants), %d organization roles held by %d members "
-            "(of %d memberships)" % (
-                pct(m["email"] + m["sms"]), m["email"], m["sms"],
-                pct(m["linked_database"] + m["linked_social"]), m["linked_database"], m["linked_social"],
-                pct(m["users_with_permissions"]), m["permission_grants"], m["org_roles"],
-                m["members_with_org_roles"], g["memberships"]))
+    def c(x):
+        return "{:,}".format(x)
+    return ("passwordless %s (%s email, %s sms), linked accounts %s of users (%s database, %s social), "
+            "direct permissions %s of users (%s grants), %d organization roles held by %s members "
+            "(of %s memberships)" % (
+                pct(m["email"] + m["sms"]), c(m["email"]), c(m["sms"]),
+                pct(m["linked_database"] + m["linked_social"]), c(m["linked_database"]), c(m["linked_social"]),
+                pct(m["users_with_permissions"]), c(m["permission_grants"]), m["org_roles"],
+                c(m["members_with_org_roles"]), c(g["memberships"])))
 
 
 def api_tables(api):
@@ -137,7 +139,8 @@ def api_tables(api):
         if "a0snap_refresh" in r:
             f = r["a0snap_refresh"]
             print("Refresh: the drift (%s) needs at least %d writes; a0snap-import made %d writes (%s)." % (
-                ", ".join("%s %d" % kv for kv in sorted(f["drift"].items())), sum(f["min_writes"].values()),
+                ", ".join("%s %d" % kv for kv in sorted(f["drift"].items())),
+                sum(f["min_writes"].values()) if isinstance(f["min_writes"], dict) else f["min_writes"],
                 sum(v for k, v in f["requests"]["by_kind"].items() if k in WRITE_KINDS),
                 ", ".join("%s %d" % (k, v) for k, v in sorted(f["requests"]["by_kind"].items()) if k in WRITE_KINDS)))
         print()
