@@ -11,9 +11,10 @@ import json
 import os
 import sys
 
-KIND_ORDER = ["catalogue", "export_job", "job_poll", "import_job", "job_errors", "role_members_read",
-              "org_members_read", "role_assign_batch", "role_assign_user", "org_members_add", "member_roles_add",
-              "user_patch", "user_delete", "other"]
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+from benchapi import KIND_ORDER, WHOLE_USER_KINDS  # noqa: E402
 
 
 def load(d, name):
@@ -62,18 +63,49 @@ def local_tables(loc):
     print()
 
 
+def gen_line(g):
+    """The tenant's 2026 shares, from bench_gen.py's summary."""
+    m = g.get("model_2026")
+    if not m:
+        return "the tenant before the 2026 model (bench_gen.py --no-model-2026)"
+    n = g["users"]
+
+    def pct(x):
+        return "%.1f%%" % (100.0 * x / max(1, n))
+    def c(x):
+        return "{:,}".format(x)
+    return ("passwordless %s (%s email, %s sms), linked accounts %s of users (%s database, %s social), "
+            "direct permissions %s of users (%s grants), %d organization roles held by %s members "
+            "(of %s memberships)" % (
+                pct(m["email"] + m["sms"]), c(m["email"]), c(m["sms"]),
+                pct(m["linked_database"] + m["linked_social"]), c(m["linked_database"]), c(m["linked_social"]),
+                pct(m["users_with_permissions"]), c(m["permission_grants"]), m["org_roles"],
+                c(m["members_with_org_roles"]), c(g["memberships"])))
+
+
 def api_tables(api):
     for n, r in sorted(api["sizes"].items(), key=lambda kv: int(kv[0])):
         users = int(n)
-        cols = [("a0snap-export (source)", r["a0snap_export"]["requests"]),
-                ("a0snap-import (target)", r["a0snap_import"]["requests"])]
+        w = r["workload"]
+        cols = [("a0snap-export (source)", r["a0snap_export"]["requests"])]
+        if "a0snap_export_omitted" in r:
+            cols.append(("a0snap-export, member lists without roles", r["a0snap_export_omitted"]["requests"]))
+        cols.append(("a0snap-import (empty target)", r["a0snap_import"]["requests"]))
+        if "a0snap_refresh" in r:
+            cols.append(("a0snap-import (drifted target)", r["a0snap_refresh"]["requests"]))
         if "sdk" in r:
             cols += [("SDK (source)", r["sdk"]["source"]), ("SDK (target)", r["sdk"]["target"])]
-        print("**%s users** (%s database users; a0snap-export %.1f s, a0snap-import %.1f s%s; "
+        print("**%s users** (%s database and %s passwordless users%s; a0snap-export %.1f s, a0snap-import %.1f s%s%s; "
               "no rate limit, fake job speed 20,000 users/s)" % (
-                  "{:,}".format(users), "{:,}".format(r["workload"]["database_users"]), r["a0snap_export"]["wall"],
-                  r["a0snap_import"]["wall"], (", SDK baseline %.1f s" % r["sdk"]["wall"]) if "sdk" in r else ""))
+                  "{:,}".format(users), "{:,}".format(w["database_users"]), "{:,}".format(w["passwordless_users"]),
+                  "; export with --with-permissions" if r.get("permissions") else "",
+                  r["a0snap_export"]["wall"], r["a0snap_import"]["wall"],
+                  (", refresh %.1f s" % r["a0snap_refresh"]["wall"]) if "a0snap_refresh" in r else "",
+                  (", SDK baseline %.1f s" % r["sdk"]["wall"]) if "sdk" in r else ""))
         print()
+        if "gen" in r:
+            print("Tenant: %s." % gen_line(r["gen"]))
+            print()
         print("| requests (per 1,000 users) | " + " | ".join(c[0] for c in cols) + " |")
         print("|---|" + "---:|" * len(cols))
         kinds = [k for k in KIND_ORDER if any(k in c[1]["by_kind"] for c in cols)]
@@ -90,7 +122,33 @@ def api_tables(api):
             print("Role and membership requests (reads + writes): a0snap %d, SDK %d: **%.1f×**; writes only %.1f×; "
                   "writes other than the per-member organization roles %.1f×." % (
                       g["a0snap"]["all"], g["sdk"]["all"], g["all"], g["writes"], g["writes_without_member_roles"]))
-            print()
+        if "whole_user_ratio" in r:
+            x = r["whole_user_ratio"]
+            print("Passwordless, linked-account, permission and organization-role requests (%s; export and "
+                  "import): a0snap %d, SDK %d (SDK/a0snap %.2f×)." % (
+                      ", ".join(k for k in KIND_ORDER if k in WHOLE_USER_KINDS), x["a0snap"], x["sdk"], x["ratio"]))
+        if "a0snap_export_omitted" in r:
+            o = r["a0snap_export_omitted"]
+            c = o["costs"]
+            print("Member lists without roles: a0snap completed the member roles with **%d requests** "
+                  "(%d per-role list pages, %d per-member reads); asking every member would take **%d** "
+                  "(%.1f× as many); the cheaper way per organization, counted from the tenant: %d." % (
+                      o["member_role_requests"], o["requests"]["by_kind"].get("org_role_members_read", 0),
+                      o["requests"]["by_kind"].get("member_roles_read", 0), c["per_member"],
+                      c["per_member"] / max(1, o["member_role_requests"]), c["minimum"]))
+        if "a0snap_refresh" in r:
+            f = r["a0snap_refresh"]
+            print("Refresh: the drift (%s) needs at least %d writes; a0snap-import made %d writes (%s)." % (
+                ", ".join("%s %d" % kv for kv in sorted(f["drift"].items())),
+                sum(f["min_writes"].values()) if isinstance(f["min_writes"], dict) else f["min_writes"],
+                sum(v for k, v in f["requests"]["by_kind"].items() if k in WRITE_KINDS),
+                ", ".join("%s %d" % (k, v) for k, v in sorted(f["requests"]["by_kind"].items()) if k in WRITE_KINDS)))
+        print()
+
+
+WRITE_KINDS = {"role_create", "user_create", "user_patch", "user_delete", "link", "unlink", "permissions_add",
+               "permissions_remove", "role_assign_batch", "role_assign_user", "role_remove_user", "org_members_add",
+               "org_members_remove", "member_roles_add", "member_roles_remove", "import_job"}
 
 
 def limits_tables(lim):
@@ -98,13 +156,24 @@ def limits_tables(lim):
     print("|---|---:|---|---:|---:|---:|---:|---:|")
     for r in lim["runs"]:
         plan = "%s (burst %d, %g/s)" % (r["plan"], r["limits"]["rate_burst"], r["limits"]["rate_per_sec"])
+        users = "{:,}".format(r["users"]) + (" (perms)" if r.get("permissions") else "")
         e, i = r["export"], r["import"]
-        print("| %s | %s | a0snap-export | %.1f s | %d (%d) | %.1f s (%d req., job %.1f s) | **%.2f** | |" % (
-            plan, "{:,}".format(r["users"]), e["wall"], e["requests"], e["rate_limited"], e["bound"]["seconds"],
-            e["bound"]["requests"], e["bound"]["t_jobs"], e["ratio"]))
+        print("| %s | %s | a0snap-export%s | %.1f s | %d (%d) | %.1f s (%d req., job %.1f s) | **%.2f** | |" % (
+            plan, users, " --with-permissions" if r.get("permissions") else "", e["wall"], e["requests"],
+            e["rate_limited"], e["bound"]["seconds"], e["bound"]["requests"], e["bound"]["t_jobs"], e["ratio"]))
+        if "export_omitted" in r:
+            o = r["export_omitted"]
+            print("| | | a0snap-export, member lists without roles | %.1f s | %d (%d) | %.1f s (%d req., job %.1f s) "
+                  "| **%.2f** | |" % (o["wall"], o["requests"], o["rate_limited"], o["bound"]["seconds"],
+                                      o["bound"]["requests"], o["bound"]["t_jobs"], o["ratio"]))
         print("| | | a0snap-import | %.1f s | %d (%d) | %.1f s (%d req., jobs %.1f s) | **%.2f** | %.1f s → %.2f |" % (
             i["wall"], i["requests"], i["rate_limited"], i["bound"]["seconds"], i["bound"]["requests"],
             i["bound"]["t_jobs"], i["ratio"], i["bound_batch100"]["seconds"], i["ratio_batch100"]))
+        if "refresh" in r:
+            f = r["refresh"]
+            print("| | | a0snap-import, drifted target (refresh) | %.1f s | %d (%d) | %.1f s (%d req., job %.1f s) "
+                  "| **%.2f** | |" % (f["wall"], f["requests"], f["rate_limited"], f["bound"]["seconds"],
+                                      f["bound"]["requests"], f["bound"]["t_jobs"], f["ratio"]))
         s = r["sdk"]
         if s.get("measured"):
             print("| | | SDK baseline | %.1f s (source %.1f + target %.1f) | %d + %d (%d + %d) | | | |" % (
@@ -118,24 +187,61 @@ def limits_tables(lim):
             print("| | | SDK / a0snap | import side **%.1f×**, export+import %.1f× | | | | |" % (
                 r["speedup"]["import"], r["speedup"]["total"]))
     print()
+
+    def label(r):
+        return "%s | %s" % (r["plan"], "{:,}".format(r["users"]) + (" (perms)" if r.get("permissions") else ""))
+
     print("| limits | users | import phase: requests sent / the limit allows (seconds) |")
     print("|---|---:|---|")
     for r in lim["runs"]:
         t = r["import"].get("timeline") or {}
-        print("| %s | %s | %s |" % (r["plan"], "{:,}".format(r["users"]), "; ".join(
+        print("| %s | %s |" % (label(r), "; ".join(
             "%s %d / %d (%.1f s)" % (k, t[k]["requests"], t[k]["rate_allows"], t[k]["seconds"])
-            for k in ("setup", "jobs", "grants") if k in t)))
+            for k in ("setup", "creates", "jobs", "writes", "grants") if k in t)))
     print()
-    print("| limits | users | import bound: catalogue + target export job + import jobs + role batches + member batches "
-          "+ member roles = requests |")
+    print("| limits | users | export bound: catalogue + export job + role pages + organization pages + permission reads "
+          "= requests | member lists without roles (no permissions): … + member-role reads = requests | made for "
+          "member roles / asking every member |")
+    print("|---|---:|---|---|---|")
+    for r in lim["runs"]:
+        p = r["export"]["bound"]["parts"]
+        o = r.get("export_omitted")
+        print("| %s | %d + %d + %d + %d + %d = %d | %s | %s |" % (
+            label(r), p["catalogue"], p["export_job"], p["role_pages"], p["org_pages"], p["permission_reads"],
+            r["export"]["bound"]["requests"],
+            ("%d + %d = %d" % (o["bound"]["requests"] - o["bound"]["parts"]["member_role_reads"],
+                               o["bound"]["parts"]["member_role_reads"], o["bound"]["requests"])) if o else "",
+            ("%d / %d (%d fewer: %.0f s at %g/s)" % (
+                o["member_role_requests"], o["costs"]["per_member"], o["costs"]["per_member"] - o["member_role_requests"],
+                o["per_member_seconds_saved"], r["limits"]["rate_per_sec"])) if o else ""))
+    print()
+    print("| limits | users | import bound: catalogue + target export job + import jobs + passwordless creates + links "
+          "+ organization roles created + role batches + member batches + member roles + permission writes = "
+          "requests |")
     print("|---|---:|---|")
     for r in lim["runs"]:
         b = r["import"]["bound"]
         p = b["parts"]
-        print("| %s | %s | %d + %d + %d (%d jobs) + %d + %d + %d = %d (batch ≤ %d) |" % (
-            r["plan"], "{:,}".format(r["users"]), p["catalogue"], p["target_export_job"], p["import_jobs"],
-            b["import_jobs"], p["role_batches"], p["member_batches"], p["member_roles"], b["requests"], b["batch"]))
+        print("| %s | %d + %d + %d (%d jobs) + %d + %d + %d + %d + %d + %d + %d = %d (batch ≤ %d) |" % (
+            label(r), p["catalogue"], p["target_export_job"], p["import_jobs"], b["import_jobs"],
+            p.get("passwordless_creates", 0), p.get("links", 0), p.get("role_creates", 0), p["role_batches"],
+            p["member_batches"], p["member_roles"], p.get("permission_writes", 0), b["requests"], b["batch"]))
     print()
+    if any("refresh" in r for r in lim["runs"]):
+        print("| limits | users | refresh bound: catalogue + target export job + role pages + organization pages + "
+              "permission reads + writes = requests | job, then the writes that need its users | drift |")
+        print("|---|---:|---|---|---|")
+        for r in lim["runs"]:
+            if "refresh" not in r:
+                continue
+            f = r["refresh"]
+            p = f["bound"]["parts"]
+            print("| %s | %d + %d + %d + %d + %d + %d = %d | %.1f s + %d writes = %.1f s | %s |" % (
+                label(r), p["catalogue"], p["target_export_job"], p["role_pages"], p["org_pages"],
+                p["permission_reads"], p["writes"], f["bound"]["requests"], f["bound"]["t_jobs"],
+                p.get("writes_after_job", 0), f["bound"].get("t_sequence", 0),
+                ", ".join("%s %d" % kv for kv in sorted(f["drift"].items()))))
+        print()
 
 
 def main(argv):

@@ -7,8 +7,9 @@ measure(cmd)      runs a command (argv list, or a shell pipeline string run
                   wait4() from here: a child forked from this Python process
                   inherits its RSS high-water mark (~20 MB) across exec, so
                   small peaks would read too high.
-dataset(...)      the generated tenant of a size (bench_gen.py), cached in
-                  the work folder and rebuilt when a generator file changes.
+dataset(...)      the generated tenant of a size (bench_gen.py, the 2026
+                  model), cached in the work folder and rebuilt when a
+                  generator file changes.
 """
 
 import hashlib
@@ -22,7 +23,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.abspath(os.path.join(HERE, "..", ".."))
 GEN_FILES = [os.path.join(HERE, "bench_gen.py"), os.path.join(SRC, "tests", "fake", "fake_gen.py"),
-             os.path.join(SRC, "tests", "fake", "fake_state.py")]
+             os.path.join(SRC, "tests", "fake", "fake_state.py"), os.path.join(SRC, "tests", "fake", "fake_util.py")]
 
 
 TIME = "/usr/bin/time"
@@ -84,7 +85,7 @@ def dataset(work, users, seed, load_doc=False):
     os.makedirs(d, exist_ok=True)
     paths = {"dir": d, "export": os.path.join(d, "export.json.gz"), "grants": os.path.join(d, "grants.tsv"),
              "catalogue": os.path.join(d, "catalogue.json"), "summary": os.path.join(d, "gen.json"),
-             "load": os.path.join(d, "load.json")}
+             "load": os.path.join(d, "load.json"), "apis": os.path.join(d, "apis.json")}
     fp = gen_fingerprint()
     summary = None
     if os.path.exists(paths["summary"]):
@@ -92,13 +93,14 @@ def dataset(work, users, seed, load_doc=False):
             summary = json.load(f)
         if summary.get("fingerprint") != fp or (load_doc and not os.path.exists(paths["load"])):
             summary = None
-        for k in ("export", "grants", "catalogue"):
+        for k in ("export", "grants", "catalogue", "apis"):
             if summary is not None and not os.path.exists(paths[k]):
                 summary = None
     if summary is None:
         log("generating %d users (seed %d) in %s" % (users, seed, d))
         cmd = [sys.executable, os.path.join(HERE, "bench_gen.py"), "--users", str(users), "--seed", str(seed),
-               "--export", paths["export"], "--grants", paths["grants"], "--catalogue", paths["catalogue"]]
+               "--export", paths["export"], "--grants", paths["grants"], "--catalogue", paths["catalogue"],
+               "--apis", paths["apis"]]
         if load_doc:
             cmd += ["--load-doc", paths["load"]]
         m = measure(cmd)
