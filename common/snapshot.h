@@ -183,6 +183,10 @@ json_t *snapshot_reader_trailer(const struct snapshot_reader *r);
  * signature is checked against the content with the trailer, and a
  * snapshot whose signature does not match is refused there. */
 const char *snapshot_reader_signer(const struct snapshot_reader *r);
+/* The SHA-256 (lowercase hex) of everything before the trailer, as
+ * verified against it; NULL until _next() returned 0. A program that reads
+ * a snapshot twice compares the two to know it read the same file. */
+const char *snapshot_reader_sha256(const struct snapshot_reader *r);
 /* The 1-based number of the last line read (the header is line 1). */
 unsigned long snapshot_reader_line_number(const struct snapshot_reader *r);
 

@@ -825,6 +825,11 @@ const char *snapshot_reader_signer(const struct snapshot_reader *r)
     return r->state == R_DONE && r->signer[0] ? r->signer : NULL;
 }
 
+const char *snapshot_reader_sha256(const struct snapshot_reader *r)
+{
+    return r->state == R_DONE ? r->sha256 : NULL;
+}
+
 unsigned long snapshot_reader_line_number(const struct snapshot_reader *r)
 {
     return r->line_no;

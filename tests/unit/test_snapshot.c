@@ -457,6 +457,7 @@ static void test_fast_and_jansson_lines(void)
     struct snapshot_summary s;
     json_t *h = make_header(), *u, *want;
     size_t i, n = sizeof(lines) / sizeof(lines[0]), len;
+    char digest[65];
     struct err e;
 
     err_clear(&e);
@@ -473,6 +474,7 @@ static void test_fast_and_jansson_lines(void)
     json_decref(h);
 
     CHECK_INT(snapshot_verify(path, &s, &e), 0);
+    memcpy(digest, s.sha256, sizeof(digest));
     CHECK_INT(s.users, n);
     CHECK_INT(json_integer_value(json_object_get(s.connections, "db")), 2);
     CHECK_INT(json_integer_value(json_object_get(s.connections, "tab\tdb")), 1);
@@ -490,8 +492,10 @@ static void test_fast_and_jansson_lines(void)
         CHECK(json_equal(snapshot_reader_current(r), want));
         json_decref(want);
     }
+    CHECK(snapshot_reader_sha256(r) == NULL); /* not before the verified end */
     CHECK_INT(snapshot_reader_next_line(r, &line, &len, &e), 0);
     CHECK(snapshot_reader_parsed(r) == NULL && snapshot_reader_current(r) == NULL);
+    CHECK_STR(snapshot_reader_sha256(r), digest);
     snapshot_reader_free(r);
 
     /* _next() builds the same users from the fast parse as from jansson */
