@@ -36,6 +36,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "buf.h"
 #include "err.h"
 #include "snapshot.h"
 
@@ -179,6 +180,7 @@ struct import_ctx {
     /* job records "<conn>\t<uid>\t<email>\t<grants>\t<record>\n" (grants: the
      * user's grant items, see import_grants_add), anonymous temp */
     int records_fd;
+    struct buf records_buf; /* records not written to records_fd yet (import_records.c) */
 };
 
 /* import_map.c */
@@ -195,6 +197,25 @@ json_t *import_target_role(const struct import_ctx *c, const char *key);
 
 /* import_plan.c */
 int import_plan(struct import_ctx *c, struct err *e);
+
+/* import_records.c: the job records of the users bulk jobs carry. */
+struct canonjson;
+struct import_record_user {
+    const char *tconn, *uid, *email; /* email may be NULL */
+    const json_t *want;              /* the user as the plan wants it (import_decide.h) */
+    /* want's canonical parse when the plan has one (NULL: jansson writes
+     * the record); it must be of want's text exactly. */
+    const struct canonjson *want_cj;
+    bool is_new;          /* gets the --test-password-env hash */
+    const json_t *grants; /* the grant items that wait for the job */
+};
+/* Adds u's line (import.h: records_fd); 1 and skip_reason filled when u
+ * cannot be bulk-imported (nothing added). Lines are written to the file
+ * in large pieces: import_records_flush() writes the rest, and must have
+ * run before the file is read. */
+int import_records_add(struct import_ctx *c, const struct import_record_user *u, char *skip_reason,
+                       size_t skip_len, struct err *e);
+int import_records_flush(struct import_ctx *c, struct err *e);
 
 /* import_extras.c: the calls a written user needs besides its job, PATCH
  * and grants: POST /users for a new user bulk jobs cannot write (direct),

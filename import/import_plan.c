@@ -20,8 +20,8 @@
  */
 #include "import.h"
 
+#include "canonjson.h"
 #include "extsort.h"
-#include "fsutil.h"
 #include "import_conflicts.h"
 #include "import_decide.h"
 #include "keeprule.h"
@@ -312,21 +312,21 @@ static int route_user(struct import_ctx *c, json_t *user, const char *uid, const
 static int want_user(struct import_ctx *c, const char *tuid, const char *tconn, json_t *user,
                      struct buf *rec, struct err *e)
 {
-    char *line;
-    int rc;
+    int r;
 
     if (note_snapshot_id(c, tuid, e) < 0)
         return -1;
-    line = json_dumps(user, JSON_COMPACT | JSON_SORT_KEYS);
-    if (!line)
-        return err_oom(e);
     buf_reset(rec);
-    rc = buf_append(rec, tconn, strlen(tconn) + 1, e) < 0 || buf_appends(rec, line, e) < 0 ||
-                 extsort_add(c->want, tuid, strlen(tuid), rec->data, rec->len, e) < 0
-             ? -1
-             : 0;
-    free(line);
-    if (rc < 0 ||
+    if (buf_append(rec, tconn, strlen(tconn) + 1, e) < 0)
+        return -1;
+    /* json_dumps(COMPACT | SORT_KEYS)'s bytes, faster; jansson for the rest */
+    r = canonjson_dump(user, rec, e);
+    if (r == 0) {
+        char *line = json_dumps(user, JSON_COMPACT | JSON_SORT_KEYS);
+        r = line ? buf_appends(rec, line, e) : err_oom(e);
+        free(line);
+    }
+    if (r < 0 || extsort_add(c->want, tuid, strlen(tuid), rec->data, rec->len, e) < 0 ||
         import_conflict_key_add(c->sidx, tconn, "email",
                                 json_string_value(json_object_get(user, "email")), tuid, e) < 0 ||
         import_conflict_key_add(c->sidx, tconn, "username",
@@ -404,7 +404,17 @@ static int pass_snapshot(struct import_ctx *c, struct err *e)
         if (u < 0)
             goto out;
     }
-    rc = got < 0 ? -1 : 0;
+    if (got < 0)
+        goto out;
+    /* This pass verified the file again; it must be the file step 1
+     * verified (and checked the signer of), not one put in its place. */
+    if (strcmp(snapshot_reader_sha256(r), c->snapshot_sha256) != 0) {
+        err_set(e, ERR_SNAPSHOT,
+                "snapshot '%s' changed while it was read: it is not the file that was verified",
+                c->opts->snapshot);
+        goto out;
+    }
+    rc = 0;
 out:
     json_decref(only);
     snapshot_reader_free(r);
@@ -482,65 +492,6 @@ static int pass_target_index(struct import_ctx *c, struct err *e)
 out:
     json_decref(user);
     snapshot_reader_free(r);
-    return rc;
-}
-
-/* json_dump_callback's writer into a buf. */
-struct dump_to {
-    struct buf *b;
-    struct err *e;
-};
-
-static int dump_chunk(const char *data, size_t len, void *ctx)
-{
-    struct dump_to *d = ctx;
-
-    return buf_append(d->b, data, len, d->e);
-}
-
-/* Appends j as json_dumps(j, JSON_COMPACT) writes it. */
-static int append_json(struct buf *b, const json_t *j, struct err *e)
-{
-    struct dump_to d = {b, e};
-
-    if (json_dump_callback(j, dump_chunk, &d, JSON_COMPACT) == 0)
-        return 0;
-    return e->code == ERR_NONE ? err_oom(e) : -1;
-}
-
-/* The user's line in the records file (import.h); 1 and skip_reason filled
- * when the user can't be bulk-imported. */
-static int write_record(struct import_ctx *c, const char *tconn, const char *uid, const char *email,
-                        const json_t *want, bool is_new, const json_t *grants, char *skip_reason,
-                        size_t skip_len, struct err *e)
-{
-    struct userconv_opts uo;
-    struct userconv_info info;
-    struct buf line;
-    json_t *rec = NULL;
-    int rc = -1;
-
-    userconv_opts_init(&uo);
-    uo.password_hash = is_new ? c->password_hash : NULL;
-    buf_init(&line, 64u << 20);
-    memset(&info, 0, sizeof(info));
-    if (userconv_to_import(want, &uo, &rec, &info, e) < 0)
-        goto out;
-    if (info.skipped) {
-        snprintf(skip_reason, skip_len, "cannot be bulk-imported: %s", info.reason);
-        rc = 1;
-        goto out;
-    }
-    /* "<conn>\t<uid>\t<email>\t<grants>\t<record>\n" (import.h) */
-    if (buf_appendf(&line, e, "%s\t%s\t%s\t", tconn, uid, email ? email : "") < 0 ||
-        append_json(&line, grants, e) < 0 || buf_append(&line, "\t", 1, e) < 0 ||
-        append_json(&line, rec, e) < 0 || buf_append(&line, "\n", 1, e) < 0 ||
-        fsutil_write_all(c->records_fd, line.data, line.len, "import records (temp file)", e) < 0)
-        goto out;
-    rc = 0;
-out:
-    json_decref(rec);
-    buf_release(&line);
     return rc;
 }
 
@@ -737,7 +688,8 @@ static int target_only(struct import_ctx *c, json_t *have, struct err *e)
 
 /* One snapshot user against its target counterpart (have may be NULL). */
 static int plan_user(struct import_ctx *c, const char *tconn, const char *uid, json_t *want,
-                     json_t *have, const char *conflict, bool may_defer, struct err *e);
+                     const struct canonjson *want_cj, json_t *have, const char *conflict,
+                     bool may_defer, struct err *e);
 
 /* With --prune, the target user squatting a snapshot user's email may be
  * deleted as "not in the snapshot" later in the merge: the snapshot user's
@@ -781,7 +733,7 @@ static int settle_deferred(struct import_ctx *c, struct err *e)
             json_t *have = json_object_get(entry, "have");
             if (plan_user(c, json_string_value(json_object_get(entry, "tconn")),
                           json_string_value(json_object_get(entry, "uid")),
-                          json_object_get(entry, "want"), json_is_object(have) ? have : NULL,
+                          json_object_get(entry, "want"), NULL, json_is_object(have) ? have : NULL,
                           pruned ? NULL : json_string_value(json_object_get(entry, "conflict")),
                           false, e) < 0)
                 return -1;
@@ -794,12 +746,11 @@ static int settle_deferred(struct import_ctx *c, struct err *e)
 
 /* The records of a user a job carries; 1 when the user cannot be
  * bulk-imported after all (reported failed, its grants won't happen). */
-static int plan_job(struct import_ctx *c, const char *tconn, const char *uid, const char *email,
-                    json_t *want, bool is_new, json_t *grants, const struct import_counts *before,
-                    struct err *e)
+static int plan_job(struct import_ctx *c, const struct import_record_user *u,
+                    const struct import_counts *before, struct err *e)
 {
     char skip[300];
-    int w = write_record(c, tconn, uid, email, want, is_new, grants, skip, sizeof(skip), e);
+    int w = import_records_add(c, u, skip, sizeof(skip), e);
 
     if (w != 1)
         return w;
@@ -810,13 +761,14 @@ static int plan_job(struct import_ctx *c, const char *tconn, const char *uid, co
     c->n.members_removed = before->members_removed;
     c->n.member_roles_added = before->member_roles_added;
     c->n.member_roles_removed = before->member_roles_removed;
-    return import_note_outcome(c, uid, email, "failed", skip, NULL, e) < 0 ? -1 : 1;
+    return import_note_outcome(c, u->uid, u->email, "failed", skip, NULL, e) < 0 ? -1 : 1;
 }
 
 /* Carries out a decision to write: the job record or the grants, the
  * PATCHes, the other calls (import_extras.c), the report line. */
 static int plan_write(struct import_ctx *c, const char *tconn, const char *uid, json_t *want,
-                      json_t *have, struct import_decision *d, struct err *e)
+                      const struct canonjson *want_cj, json_t *have, struct import_decision *d,
+                      struct err *e)
 {
     const char *email = json_string_value(json_object_get(want, "email"));
     struct import_counts before;
@@ -831,7 +783,8 @@ static int plan_write(struct import_ctx *c, const char *tconn, const char *uid, 
     before = c->n;
     if (d->plan.via_job) {
         /* The user's grants wait for its job (they need the user). */
-        w = plan_job(c, tconn, uid, email, want, have == NULL, grants, &before, e);
+        struct import_record_user u = {tconn, uid, email, want, want_cj, have == NULL, grants};
+        w = plan_job(c, &u, &before, e);
         if (w != 0) {
             rc = w < 0 ? -1 : 0;
             goto out;
@@ -855,7 +808,8 @@ out:
 }
 
 static int plan_user(struct import_ctx *c, const char *tconn, const char *uid, json_t *want,
-                     json_t *have, const char *conflict, bool may_defer, struct err *e)
+                     const struct canonjson *want_cj, json_t *have, const char *conflict,
+                     bool may_defer, struct err *e)
 {
     const char *email = json_string_value(json_object_get(want, "email"));
     struct import_decide_opts o = {c->opts->on_conflict, c->opts->prune,
@@ -877,7 +831,7 @@ static int plan_user(struct import_ctx *c, const char *tconn, const char *uid, j
     case IMPORT_WRITE:
         if (d.replaces[0] && plan_delete(c, d.replaces, NULL, d.replaces_why, false, e) < 0)
             break;
-        rc = plan_write(c, tconn, uid, want, have, &d, e);
+        rc = plan_write(c, tconn, uid, want, want_cj, have, &d, e);
         break;
     }
     import_decision_release(&d);
@@ -891,6 +845,7 @@ struct merge {
     struct snapshot_reader *tr;
     json_t *have; /* the target's current user, when got == 1 */
     int got;
+    struct canonjson cj; /* the current "want" record, parsed */
 };
 
 static bool have_is(const struct merge *m, const char *uid)
@@ -935,10 +890,11 @@ static int merge_one(struct import_ctx *c, struct merge *m, struct err *e)
 {
     size_t clen = strnlen(m->w.rec, m->w.rlen);
     char uid[1024], conflict[1400];
+    const char *text;
     json_error_t jerr;
     json_t *want;
     bool match;
-    int r;
+    int r, fast;
 
     snprintf(uid, sizeof(uid), "%.*s", (int)m->w.klen, m->w.key);
     /* target users before this one are not in the snapshot */
@@ -947,13 +903,21 @@ static int merge_one(struct import_ctx *c, struct merge *m, struct err *e)
     match = have_is(m, uid);
     if (clen == 0) /* held by the snapshot but not imported: only shields its twin */
         return match ? next_have(m, e) : 0;
-    want = json_loadb(m->w.rec + clen + 1, m->w.rlen - clen - 1, 0, &jerr);
+    /* Canonical text (want_user): the fast parse builds the json_t, and the
+     * job record is written from the parse. */
+    text = m->w.rec + clen + 1;
+    fast = canonjson_parse(&m->cj, text, m->w.rlen - clen - 1, e);
+    if (fast < 0)
+        return -1;
+    want = fast ? canonjson_to_json(&m->cj, CANONJSON_ROOT)
+                : json_loadb(text, m->w.rlen - clen - 1, 0, &jerr);
     if (!want)
-        return err_set(e, ERR_INTERNAL, "bad record in the plan sort: %s", jerr.text);
+        return fast ? err_oom(e)
+                    : err_set(e, ERR_INTERNAL, "bad record in the plan sort: %s", jerr.text);
     r = find_conflict(m, uid, conflict, sizeof(conflict), e);
     if (r >= 0)
-        r = plan_user(c, m->w.rec, uid, want, match ? m->have : NULL, r == 1 ? conflict : NULL,
-                      true, e);
+        r = plan_user(c, m->w.rec, uid, want, fast ? &m->cj : NULL, match ? m->have : NULL,
+                      r == 1 ? conflict : NULL, true, e);
     json_decref(want);
     if (r < 0)
         return -1;
@@ -966,6 +930,7 @@ int import_plan(struct import_ctx *c, struct err *e)
     int rc = -1;
 
     memset(&m, 0, sizeof(m));
+    canonjson_init(&m.cj);
     sort_cursor_init(&m.w, c->want);
     sort_cursor_init(&m.cf, c->conf);
     log_verbose("planning: reading the snapshot");
@@ -989,11 +954,12 @@ int import_plan(struct import_ctx *c, struct err *e)
     while (m.got == 1)
         if (target_only(c, m.have, e) < 0 || next_have(&m, e) < 0)
             goto out;
-    if (settle_deferred(c, e) < 0)
+    if (settle_deferred(c, e) < 0 || import_records_flush(c, e) < 0)
         goto out;
     rc = 0;
 out:
     json_decref(m.have);
     snapshot_reader_free(m.tr);
+    canonjson_release(&m.cj);
     return rc;
 }
