@@ -197,9 +197,36 @@ json_t *import_target_role(const struct import_ctx *c, const char *key);
 
 /* import_plan.c */
 int import_plan(struct import_ctx *c, struct err *e);
+/* The strategy of a target connection (by name), or "". */
+const char *import_tconn_strategy(const struct import_ctx *c, const char *tconn);
+/* Users a bulk job cannot write: those of passwordless connections. */
+bool import_written_directly(const struct import_ctx *c, const char *tconn);
+
+/* import_plan_snapshot.c: the plan's pass A, the snapshot into the want
+ * sort and the snapshot's conflict index (c->want, c->sidx). */
+int import_plan_snapshot(struct import_ctx *c, struct err *e);
+
+/* import_want.c: a snapshot user as the plan wants it, its grants named
+ * as in the target. */
+/* The key (import_role_key) of a role entry of a user: an organization
+ * role ("type": "organization") is named with org, the organization of
+ * the membership that holds it. NULL when out is too small. */
+const char *import_role_entry_key(char *out, size_t outsz, const json_t *role, const char *org);
+/* Renames user's "roles" and "organizations" (when arrays) to the target's
+ * names: [{"name"}] and [{"name","roles":[{"name"}]}], roles by key
+ * through role_names, organizations through org_names; those the target
+ * lacks are dropped. */
+void import_want_rename(json_t *user, const json_t *role_names, const json_t *org_names);
+/* The same user as the want sort holds it, from its canonical parse
+ * alone: appends json_dumps(COMPACT | SORT_KEYS) of what
+ * import_want_rename() makes of canonjson_to_json(cj). 1 done; 0 not
+ * handled (a role's name or type, or an organization's name, with
+ * escapes), out unchanged; -1 failed (out's error), out unchanged. */
+struct canonjson;
+int import_want_text(const struct canonjson *cj, const json_t *role_names, const json_t *org_names,
+                     struct buf *out, struct err *e);
 
 /* import_records.c: the job records of the users bulk jobs carry. */
-struct canonjson;
 struct import_record_user {
     const char *tconn, *uid, *email; /* email may be NULL */
     const json_t *want;              /* the user as the plan wants it (import_decide.h) */
