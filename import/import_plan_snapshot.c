@@ -76,7 +76,10 @@ static int load_only_users(const char *path, json_t **set, struct err *e)
     return 0;
 }
 
-static bool selected(const struct import_ctx *c, json_t *only, json_t *user, const char *conn)
+/* --only-connection and --only-users: whether the user (uid and email
+ * may be NULL) is one the run covers. */
+static bool selected(const struct import_ctx *c, json_t *only, const char *uid, const char *email,
+                     const char *conn)
 {
     const struct import_opts *o = c->opts;
 
@@ -89,8 +92,6 @@ static bool selected(const struct import_ctx *c, json_t *only, json_t *user, con
             return false;
     }
     if (only) {
-        const char *uid = json_string_value(json_object_get(user, "user_id"));
-        const char *email = json_string_value(json_object_get(user, "email"));
         char lower[512];
         size_t i = 0;
         if (uid && json_object_get(only, uid))
@@ -113,22 +114,30 @@ static int hold(struct import_ctx *c, const char *uid, struct err *e)
     return uid ? extsort_add(c->want, uid, strlen(uid), "", 1, e) : 0;
 }
 
+/* A linked account "provider|id" held (hold_secondaries). */
+static int hold_account(struct import_ctx *c, const char *provider, size_t plen, const char *sid,
+                        size_t slen, struct err *e)
+{
+    char key[1100];
+
+    if ((size_t)snprintf(key, sizeof(key), "%.*s|%.*s", (int)plen, provider, (int)slen, sid) >=
+        sizeof(key))
+        return 0;
+    return hold(c, key, e);
+}
+
 /* A user's linked accounts are in the snapshot too, inside it: their
  * twins in the target (unlinked users) are not "not in the snapshot". */
 static int hold_secondaries(struct import_ctx *c, json_t *user, struct err *e)
 {
     json_t *ids = json_object_get(user, "identities"), *id;
-    char key[1100];
 
     for (size_t i = 1; i < json_array_size(ids); i++) {
         const char *provider, *sid;
         id = json_array_get(ids, i);
         provider = json_string_value(json_object_get(id, "provider"));
         sid = json_string_value(json_object_get(id, "user_id"));
-        if (!provider || !sid ||
-            (size_t)snprintf(key, sizeof(key), "%s|%s", provider, sid) >= sizeof(key))
-            continue;
-        if (hold(c, key, e) < 0)
+        if (provider && sid && hold_account(c, provider, strlen(provider), sid, strlen(sid), e) < 0)
             return -1;
     }
     return 0;
@@ -144,69 +153,115 @@ static int skip_user(struct import_ctx *c, const char *uid, const char *email, c
 }
 
 /* The user's connection strategy: the catalogue's, else its first
- * identity's provider. */
-static const char *user_strategy(struct import_ctx *c, json_t *user, const char *conn)
+ * identity's provider (NULL when it has none). */
+static const char *user_strategy(struct import_ctx *c, const char *conn, const char *provider)
 {
     const char *strategy = conn_strategy(json_object_get(c->header, "catalogue"), conn);
-    const char *provider = json_string_value(
-        json_object_get(json_array_get(json_object_get(user, "identities"), 0), "provider"));
 
     return strategy ? strategy : provider ? provider : "";
 }
 
-/* Where a snapshot user goes in the target: *tconn and tuid (len bytes).
- * A database user keeps its id in the mapped connection; a social user
- * with --social-users=convert:... becomes a database user. 1 = it goes, 0
- * = skipped (reported and held). */
-static int route_user(struct import_ctx *c, json_t *user, const char *uid, const char *conn,
-                      struct buf *conv, char *tuid, size_t len, const char **tconn, struct err *e)
-{
-    const char *strategy = user_strategy(c, user, conn);
-    const char *email = json_string_value(json_object_get(user, "email"));
-    char reason[600];
+/* Where a snapshot user goes in the target. */
+enum route {
+    ROUTE_KEEP,    /* its own id, in the mapped connection (*tconn) */
+    ROUTE_CONVERT, /* --social-users=convert:...: a database user of that connection */
+    ROUTE_NO_CONN, /* skipped: the target has no such connection */
+    ROUTE_SOCIAL,  /* skipped: a social or enterprise user */
+};
 
+static enum route route_of(struct import_ctx *c, const char *strategy, const char *conn,
+                           const char **tconn)
+{
     /* Database users through bulk jobs, passwordless ones through POST
      * and PATCH /users: both keep their ids in the mapped connection. */
     if (strcmp(strategy, "auth0") == 0 || strcmp(strategy, "email") == 0 ||
         strcmp(strategy, "sms") == 0) {
         *tconn = json_string_value(json_object_get(json_object_get(c->conn_map, conn), "name"));
-        if (*tconn) {
-            snprintf(tuid, len, "%s", uid);
-            return 1;
-        }
+        return *tconn ? ROUTE_KEEP : ROUTE_NO_CONN;
+    }
+    if (c->opts->convert_social_to) {
+        *tconn = c->opts->convert_social_to;
+        return ROUTE_CONVERT;
+    }
+    return ROUTE_SOCIAL;
+}
+
+/* A user route_of() leaves out, reported and held. */
+static int route_skip(struct import_ctx *c, enum route rt, const char *strategy, const char *uid,
+                      const char *conn, const char *email, struct err *e)
+{
+    char reason[600];
+
+    if (rt == ROUTE_NO_CONN) {
         snprintf(reason, sizeof(reason),
                  "the target has no connection '%s' (map it with --map-connection)", conn);
-        return skip_user(c, uid, email, reason, e) < 0 ? -1 : 0;
+    } else {
+        snprintf(reason, sizeof(reason),
+                 "user of %s connection '%s': Auth0 cannot import these users through its API "
+                 "(they appear when they log in; --social-users=convert:CONNECTION imports them "
+                 "as database users)",
+                 userconv_kind_name(userconv_strategy_kind(strategy)), conn);
+        c->n.social_skipped++;
     }
-    if (c->opts->convert_social_to && strcmp(strategy, "email") != 0 &&
-        strcmp(strategy, "sms") != 0) {
+    return skip_user(c, uid, email, reason, e);
+}
+
+/* Where a snapshot user goes in the target: *tconn and tuid (len bytes);
+ * a social user converted gets its new user_id. 1 = it goes, 0 = skipped
+ * (reported and held). */
+static int route_user(struct import_ctx *c, json_t *user, const char *uid, const char *conn,
+                      struct buf *conv, char *tuid, size_t len, const char **tconn, struct err *e)
+{
+    const char *strategy =
+        user_strategy(c, conn,
+                      json_string_value(json_object_get(
+                          json_array_get(json_object_get(user, "identities"), 0), "provider")));
+    enum route rt = route_of(c, strategy, conn, tconn);
+
+    switch (rt) {
+    case ROUTE_KEEP:
+        snprintf(tuid, len, "%s", uid);
+        return 1;
+    case ROUTE_CONVERT:
         buf_reset(conv);
         if (userconv_social_id(uid, conv, e) < 0)
             return -1;
         snprintf(tuid, len, "auth0|%s", buf_str(conv));
-        *tconn = c->opts->convert_social_to;
         json_object_set_new(user, "user_id", json_string(tuid));
         c->n.social_converted++;
         return 1;
+    default:
+        return route_skip(c, rt, strategy, uid, conn,
+                          json_string_value(json_object_get(user, "email")), e) < 0
+                   ? -1
+                   : 0;
     }
-    snprintf(reason, sizeof(reason),
-             "user of %s connection '%s': Auth0 cannot import these users through its API "
-             "(they appear when they log in; --social-users=convert:CONNECTION imports them "
-             "as database users)",
-             userconv_kind_name(userconv_strategy_kind(strategy)), conn);
-    c->n.social_skipped++;
-    return skip_user(c, uid, email, reason, e) < 0 ? -1 : 0;
 }
 
-/* Into the want sort ("<tconn>\0<json>" by target user_id) and the
+/* rec ("<tconn>\0<json>") into the want sort by target user_id, and the
+ * user's email, username (and an sms user's phone number) into the
  * snapshot's conflict index. */
-static int want_user(struct import_ctx *c, const char *tuid, const char *tconn, json_t *user,
-                     struct buf *rec, struct err *e)
+static int want_add(struct import_ctx *c, const char *tuid, const char *tconn,
+                    const struct buf *rec, const char *email, const char *username,
+                    const char *phone, struct err *e)
+{
+    if (note_snapshot_id(c, tuid, e) < 0 ||
+        extsort_add(c->want, tuid, strlen(tuid), rec->data, rec->len, e) < 0 ||
+        import_conflict_key_add(c->sidx, tconn, "email", email, tuid, e) < 0 ||
+        import_conflict_key_add(c->sidx, tconn, "username", username, tuid, e) < 0)
+        return -1;
+    /* A phone number names an sms user as an email names the others. */
+    if (strcmp(import_tconn_strategy(c, tconn), "sms") == 0 &&
+        import_conflict_key_add(c->sidx, tconn, "phone_number", phone, tuid, e) < 0)
+        return -1;
+    return 0;
+}
+
+/* The user's want record: "<tconn>\0" and its canonical text. */
+static int want_json(const char *tconn, const json_t *user, struct buf *rec, struct err *e)
 {
     int r;
 
-    if (note_snapshot_id(c, tuid, e) < 0)
-        return -1;
     buf_reset(rec);
     if (buf_append(rec, tconn, strlen(tconn) + 1, e) < 0)
         return -1;
@@ -217,19 +272,7 @@ static int want_user(struct import_ctx *c, const char *tuid, const char *tconn, 
         r = line ? buf_appends(rec, line, e) : err_oom(e);
         free(line);
     }
-    if (r < 0 || extsort_add(c->want, tuid, strlen(tuid), rec->data, rec->len, e) < 0 ||
-        import_conflict_key_add(c->sidx, tconn, "email",
-                                json_string_value(json_object_get(user, "email")), tuid, e) < 0 ||
-        import_conflict_key_add(c->sidx, tconn, "username",
-                                json_string_value(json_object_get(user, "username")), tuid, e) < 0)
-        return -1;
-    /* A phone number names an sms user as an email names the others. */
-    if (strcmp(import_tconn_strategy(c, tconn), "sms") == 0 &&
-        import_conflict_key_add(c->sidx, tconn, "phone_number",
-                                json_string_value(json_object_get(user, "phone_number")), tuid,
-                                e) < 0)
-        return -1;
-    return 0;
+    return r < 0 ? -1 : 0;
 }
 
 /* Scratch buffers of pass A. */
@@ -238,7 +281,8 @@ struct pass_bufs {
     struct buf rec;  /* a record of the want sort */
 };
 
-/* One user of pass A. */
+/* One user of pass A, as a json_t it may change (the policy, a converted
+ * id, the renamed grants). */
 static int snapshot_user(struct import_ctx *c, json_t *only, json_t *user, struct pass_bufs *b,
                          struct err *e)
 {
@@ -251,7 +295,7 @@ static int snapshot_user(struct import_ctx *c, json_t *only, json_t *user, struc
         return err_set(e, ERR_SNAPSHOT, "a snapshot user has no user_id");
     /* a copy: converting a social user replaces its "user_id" */
     snprintf(uid, sizeof(uid), "%s", id);
-    if (!selected(c, only, user, conn))
+    if (!selected(c, only, uid, json_string_value(json_object_get(user, "email")), conn))
         return hold(c, uid, e);
     r = route_user(c, user, uid, conn, &b->conv, tuid, sizeof(tuid), &tconn, e);
     if (r <= 0)
@@ -272,29 +316,183 @@ static int snapshot_user(struct import_ctx *c, json_t *only, json_t *user, struc
         return -1;
     import_want_rename(user, json_object_get(c->role_map, "names"),
                        json_object_get(c->org_map, "names"));
-    return want_user(c, tuid, tconn, user, &b->rec, e);
+    if (want_json(tconn, user, &b->rec, e) < 0)
+        return -1;
+    return want_add(c, tuid, tconn, &b->rec, email,
+                    json_string_value(json_object_get(user, "username")),
+                    json_string_value(json_object_get(user, "phone_number")), e);
+}
+
+/* ---- the same from the line's canonical parse ---------------------------- */
+
+#define VIEW_MAX 1024 /* as snapshot_user's copies */
+
+/* What pass A reads of a user, from its parse: json_string_value()'s
+ * answers (NULL when absent or not a string) as NUL-terminated copies. */
+struct view {
+    const char *uid, *conn, *provider, *email, *username, *phone;
+    char uid_s[VIEW_MAX], conn_s[VIEW_MAX], provider_s[VIEW_MAX], email_s[VIEW_MAX],
+        username_s[VIEW_MAX], phone_s[VIEW_MAX];
+};
+
+/* The string member key of object node (CANONJSON_NONE: none) into buf;
+ * false when it holds escapes or is too long (the json_t path decides). */
+static bool view_string(const struct canonjson *cj, size_t node, const char *key, char *buf,
+                        const char **out)
+{
+    size_t x = node == CANONJSON_NONE ? node : canonjson_get(cj, node, key, strlen(key)), n;
+    const char *s;
+
+    *out = NULL;
+    if (x == CANONJSON_NONE || canonjson_type(cj, x) != CANONJSON_STRING)
+        return true;
+    if (!canonjson_string(cj, x, &s, &n) || n >= VIEW_MAX)
+        return false;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    *out = buf;
+    return true;
+}
+
+/* Whether every linked account's provider and user_id read from the text. */
+static bool view_accounts(const struct canonjson *cj, size_t ids)
+{
+    size_t x, k, n;
+    const char *s;
+
+    if (ids == CANONJSON_NONE || canonjson_type(cj, ids) != CANONJSON_ARRAY)
+        return true;
+    for (x = canonjson_first(cj, ids), k = 0; x != CANONJSON_NONE; x = canonjson_next(cj, x), k++) {
+        size_t p = canonjson_get(cj, x, "provider", 8), u = canonjson_get(cj, x, "user_id", 7);
+        if (k > 0 && ((p != CANONJSON_NONE && canonjson_type(cj, p) == CANONJSON_STRING &&
+                       !canonjson_string(cj, p, &s, &n)) ||
+                      (u != CANONJSON_NONE && canonjson_type(cj, u) == CANONJSON_STRING &&
+                       !canonjson_string(cj, u, &s, &n))))
+            return false;
+    }
+    return true;
+}
+
+static bool view_of(const struct canonjson *cj, struct view *v)
+{
+    size_t ids = canonjson_get(cj, CANONJSON_ROOT, "identities", 10);
+    size_t id0 = ids == CANONJSON_NONE ? ids : canonjson_at(cj, ids, 0);
+
+    if (!view_string(cj, CANONJSON_ROOT, "user_id", v->uid_s, &v->uid) || !v->uid ||
+        !view_string(cj, id0, "connection", v->conn_s, &v->conn) ||
+        !view_string(cj, id0, "provider", v->provider_s, &v->provider) ||
+        !view_string(cj, CANONJSON_ROOT, "email", v->email_s, &v->email) ||
+        !view_string(cj, CANONJSON_ROOT, "username", v->username_s, &v->username) ||
+        !view_string(cj, CANONJSON_ROOT, "phone_number", v->phone_s, &v->phone))
+        return false;
+    if (!v->conn)
+        v->conn = ""; /* snapshot_user_connection() */
+    return view_accounts(cj, ids);
+}
+
+/* hold_secondaries() from the parse (view_accounts() said it can). */
+static int hold_secondaries_text(struct import_ctx *c, const struct canonjson *cj, struct err *e)
+{
+    size_t ids = canonjson_get(cj, CANONJSON_ROOT, "identities", 10), x, k, plen, slen;
+    const char *p, *s;
+
+    if (ids == CANONJSON_NONE || canonjson_type(cj, ids) != CANONJSON_ARRAY)
+        return 0;
+    for (x = canonjson_first(cj, ids), k = 0; x != CANONJSON_NONE; x = canonjson_next(cj, x), k++) {
+        size_t px = canonjson_get(cj, x, "provider", 8), ux = canonjson_get(cj, x, "user_id", 7);
+        if (k == 0 || px == CANONJSON_NONE || ux == CANONJSON_NONE ||
+            !canonjson_string(cj, px, &p, &plen) || !canonjson_string(cj, ux, &s, &slen))
+            continue;
+        if (hold_account(c, p, plen, s, slen, e) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* snapshot_user() without building the user, for a run without an import
+ * policy: 1 done, 0 not handled (nothing done: snapshot_user() decides),
+ * -1 failed. Everything that can decline does so before anything is
+ * recorded. */
+static int snapshot_user_text(struct import_ctx *c, json_t *only, const struct canonjson *cj,
+                              struct pass_bufs *b, struct view *v, struct err *e)
+{
+    const char *strategy, *tconn = NULL;
+    enum route rt;
+    int r;
+
+    if (!view_of(cj, v))
+        return 0;
+    if (!selected(c, only, v->uid, v->email, v->conn))
+        return hold(c, v->uid, e) < 0 ? -1 : 1;
+    strategy = user_strategy(c, v->conn, v->provider);
+    rt = route_of(c, strategy, v->conn, &tconn);
+    if (rt == ROUTE_CONVERT)
+        return 0; /* a new user_id: the json_t path */
+    if (rt != ROUTE_KEEP)
+        return route_skip(c, rt, strategy, v->uid, v->conn, v->email, e) < 0 ? -1 : 1;
+    if ((!v->email || !*v->email) && !import_written_directly(c, tconn)) {
+        c->n.no_email++;
+        return skip_user(c, v->uid, NULL, "no email: Auth0's bulk import needs one", e) < 0 ? -1
+                                                                                            : 1;
+    }
+    buf_reset(&b->rec);
+    if (buf_append(&b->rec, tconn, strlen(tconn) + 1, e) < 0)
+        return -1;
+    r = import_want_text(cj, json_object_get(c->role_map, "names"),
+                         json_object_get(c->org_map, "names"), &b->rec, e);
+    if (r <= 0)
+        return r;
+    if (hold_secondaries_text(c, cj, e) < 0 ||
+        want_add(c, v->uid, tconn, &b->rec, v->email, v->username, v->phone, e) < 0)
+        return -1;
+    return 1;
+}
+
+/* The user the reader handed out last: from its parse when the run has no
+ * import policy, else (and for what that declines) as a json_t of its
+ * own. */
+static int one_user(struct import_ctx *c, struct snapshot_reader *r, json_t *only,
+                    struct pass_bufs *b, struct view *v, struct err *e)
+{
+    const struct canonjson *cj = snapshot_reader_parsed(r);
+    json_t *user;
+    int u = cj && !c->privacy ? snapshot_user_text(c, only, cj, b, v, e) : 0;
+
+    if (u != 0)
+        return u < 0 ? -1 : 0;
+    /* the pass changes the user: a json_t of its own */
+    user = cj ? canonjson_to_json(cj, CANONJSON_ROOT) : json_deep_copy(snapshot_reader_current(r));
+    if (!user)
+        return err_oom(e);
+    u = snapshot_user(c, only, user, b, e);
+    json_decref(user);
+    return u;
 }
 
 int import_plan_snapshot(struct import_ctx *c, struct err *e)
 {
     struct snapshot_reader *r = NULL;
-    json_t *user = NULL, *only = NULL;
+    json_t *only = NULL;
     struct pass_bufs b;
+    struct view *v = NULL;
+    const char *line;
+    size_t len;
     int rc = -1, got;
 
     buf_init(&b.conv, 4096);
     buf_init(&b.rec, EXTSORT_MAX_RECORD);
+    v = malloc(sizeof(*v));
+    if (!v) {
+        err_oom(e);
+        goto out;
+    }
     if (c->opts->only_users_file && load_only_users(c->opts->only_users_file, &only, e) < 0)
         goto out;
     if (snapshot_reader_open_keys(&r, c->opts->snapshot, c->opts->keys, e) < 0)
         goto out;
-    while ((got = snapshot_reader_next(r, &user, e)) == 1) {
-        int u = snapshot_user(c, only, user, &b, e);
-        json_decref(user);
-        user = NULL;
-        if (u < 0)
+    while ((got = snapshot_reader_next_line(r, &line, &len, e)) == 1)
+        if (one_user(c, r, only, &b, v, e) < 0)
             goto out;
-    }
     if (got < 0)
         goto out;
     /* This pass verified the file again; it must be the file step 1
@@ -307,6 +505,7 @@ int import_plan_snapshot(struct import_ctx *c, struct err *e)
     }
     rc = 0;
 out:
+    free(v);
     json_decref(only);
     snapshot_reader_free(r);
     buf_release(&b.conv);
