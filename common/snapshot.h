@@ -147,20 +147,34 @@ const char *snapshot_reader_id(const struct snapshot_reader *r);
 /* The next user: returns 1 and a NEW reference in *user (json_decref it);
  * 0 at the end, with *user NULL, once the trailer was read and verified
  * (id, counts, sha256, nothing after it); -1 on a refusal or read error.
- * After 0, further calls return 0; after -1 they fail again. */
+ * After 0, further calls return 0; after -1 they fail again. The object's
+ * members are in key order (as a snapshot's lines hold them; jansson's
+ * loader would keep the line's order). */
 int snapshot_reader_next(struct snapshot_reader *r, json_t **user, struct err *e);
 
 /* Like snapshot_reader_next() but gives the user's line as stored (no \n):
  * *line is borrowed until the next call on r. It is checked exactly as
- * _next() checks it (it is parsed too). */
+ * _next() checks it (it is parsed too, but no json_t is built: a pass that
+ * only verifies, or reads the fields through snapshot_reader_parsed(),
+ * allocates nothing per line). */
 int snapshot_reader_next_line(struct snapshot_reader *r, const char **line, size_t *len,
                               struct err *e);
 
 /* The user the last _next() or _next_line() call handed out, parsed:
  * borrowed until the next call on r; NULL when the last call did not
- * return 1. A caller that copies lines as stored (snapshot_writer_append_line)
- * and needs their fields too reads both without parsing a line twice. */
-const json_t *snapshot_reader_current(const struct snapshot_reader *r);
+ * return 1 (or when out of memory: after _next_line() the json_t is built
+ * here, once). A caller that copies lines as stored
+ * (snapshot_writer_append_line) and needs their fields too reads both
+ * without parsing a line twice. */
+const json_t *snapshot_reader_current(struct snapshot_reader *r);
+
+/* The canonical JSON parse (canonjson.h) of the user the last call handed
+ * out, its nodes pointing into the line: borrowed until the next call on
+ * r. NULL when the last call did not return 1, or when that line needed
+ * jansson (a duplicate or escaped key, an escaped user_id, \u0000, ...):
+ * the caller then reads snapshot_reader_current(). */
+struct canonjson;
+const struct canonjson *snapshot_reader_parsed(const struct snapshot_reader *r);
 
 /* The trailer object, borrowed; NULL until _next() returned 0. */
 json_t *snapshot_reader_trailer(const struct snapshot_reader *r);
@@ -169,6 +183,10 @@ json_t *snapshot_reader_trailer(const struct snapshot_reader *r);
  * signature is checked against the content with the trailer, and a
  * snapshot whose signature does not match is refused there. */
 const char *snapshot_reader_signer(const struct snapshot_reader *r);
+/* The SHA-256 (lowercase hex) of everything before the trailer, as
+ * verified against it; NULL until _next() returned 0. A program that reads
+ * a snapshot twice compares the two to know it read the same file. */
+const char *snapshot_reader_sha256(const struct snapshot_reader *r);
 /* The 1-based number of the last line read (the header is line 1). */
 unsigned long snapshot_reader_line_number(const struct snapshot_reader *r);
 

@@ -11,6 +11,14 @@
  * not fit. Every line is hashed as it is handed out, so the trailer can be
  * checked without a second pass, and the end is reported only after the
  * gzip CRC of the last member was checked and nothing follows it.
+ *
+ * User lines are checked with the canonical JSON parser (canonjson.h): it
+ * accepts only what jansson's loader accepts and builds no json_t, so a
+ * pass that only verifies (or reads lines and their fields) allocates
+ * nothing per line. jansson parses what canonjson does not handle (a
+ * duplicate key, an escaped key, \u0000, ...), which also gives the
+ * messages for broken lines; the json_t of a user is built only when a
+ * caller asks for it (snapshot_reader_next, _current).
  */
 #include "snapshot.h"
 
@@ -27,6 +35,7 @@
 
 #include "age.h"
 #include "buf.h"
+#include "canonjson.h"
 #include "edsig.h"
 #include "sha256.h"
 
@@ -56,7 +65,12 @@ struct snapshot_reader {
     size_t line_len;
     unsigned long line_no;
     unsigned long long bytes, gzip_bytes;
-    json_t *header, *trailer, *cur;
+    json_t *header, *trailer;
+    /* The last user handed out: its fast parse (when fast) and its json_t
+     * (built on demand from the parse; jansson's when not fast). */
+    struct canonjson cj;
+    bool fast, have_cur;
+    json_t *cur;
     const char *id; /* in header */
     struct sha256 *hash;
     struct buf prev_id;
@@ -257,14 +271,10 @@ static int r_line(struct snapshot_reader *r, size_t max, const char **line, size
     }
 }
 
-/* Parses one line into a JSON object (owned, in *out). On failure why
- * says what is wrong with it. */
-static int r_parse(const char *line, size_t len, json_t **out, char *why, size_t whysz)
+/* What any line must be before it is parsed: not empty, not nested
+ * deeper than the limit. On failure why says what is wrong with it. */
+static int r_check_line(const char *line, size_t len, char *why, size_t whysz)
 {
-    json_error_t jerr;
-    json_t *j;
-
-    *out = NULL;
     if (len == 0) {
         snprintf(why, whysz, "empty line");
         return -1;
@@ -273,6 +283,19 @@ static int r_parse(const char *line, size_t len, json_t **out, char *why, size_t
         snprintf(why, whysz, "JSON nested more than %d levels deep", SNAPSHOT_MAX_DEPTH);
         return -1;
     }
+    return 0;
+}
+
+/* Parses one line into a JSON object (owned, in *out) with jansson. On
+ * failure why says what is wrong with it. */
+static int r_parse(const char *line, size_t len, json_t **out, char *why, size_t whysz)
+{
+    json_error_t jerr;
+    json_t *j;
+
+    *out = NULL;
+    if (r_check_line(line, len, why, whysz) < 0)
+        return -1;
     j = json_loadb(line, len, R_JSON_FLAGS, &jerr);
     if (!j) {
         if (json_error_code(&jerr) == json_error_invalid_utf8)
@@ -354,12 +377,13 @@ static int id_cmp(const char *a, size_t alen, const char *b, size_t blen)
     return c ? c : (alen > blen) - (alen < blen);
 }
 
-static int r_count(struct snapshot_reader *r, const char *conn, struct err *e)
+/* One more user of connection conn (clen bytes, no NUL inside). */
+static int r_count(struct snapshot_reader *r, const char *conn, size_t clen, struct err *e)
 {
-    json_t *n = json_object_get(r->counts, conn);
+    json_t *n = json_object_getn(r->counts, conn, clen);
 
     if (n ? json_integer_set(n, json_integer_value(n) + 1) < 0
-          : json_object_set_new(r->counts, conn, json_integer(1)) < 0) {
+          : json_object_setn_new(r->counts, conn, clen, json_integer(1)) < 0) {
         err_oom(e);
         return r_fail_err(r, e);
     }
@@ -478,19 +502,114 @@ static int r_check_end(struct snapshot_reader *r, struct err *e)
     return 0;
 }
 
-/* One step: 1 = a user (r->cur, r->line), 0 = verified end, -1 = error. */
+/* Forgets the last user handed out. */
+static void r_drop_current(struct snapshot_reader *r)
+{
+    json_decref(r->cur);
+    r->cur = NULL;
+    r->fast = r->have_cur = false;
+}
+
+/* The fields the reader checks, from a line the fast parse handled: false
+ * when one of them needs jansson (an "a0snap" key, which a trailer has and
+ * a user may not; a user_id that is not a string without escapes; an
+ * escaped connection name). Borrowed from the line. */
+static bool r_fast_fields(const struct canonjson *cj, const char **id, size_t *idlen,
+                          const char **conn, size_t *clen)
+{
+    size_t x;
+
+    if (canonjson_get(cj, CANONJSON_ROOT, "a0snap", 6) != CANONJSON_NONE)
+        return false;
+    x = canonjson_get(cj, CANONJSON_ROOT, "user_id", 7);
+    if (x == CANONJSON_NONE || !canonjson_string(cj, x, id, idlen))
+        return false;
+    /* snapshot_user_connection(): "" unless identities[0].connection is a string */
+    *conn = "";
+    *clen = 0;
+    x = canonjson_get(cj, CANONJSON_ROOT, "identities", 10);
+    if (x != CANONJSON_NONE)
+        x = canonjson_at(cj, x, 0);
+    if (x != CANONJSON_NONE)
+        x = canonjson_get(cj, x, "connection", 10);
+    return x == CANONJSON_NONE || canonjson_type(cj, x) != CANONJSON_STRING ||
+           canonjson_string(cj, x, conn, clen);
+}
+
+/* A line jansson parsed (owned by r->cur from here on): the trailer (0 once
+ * verified), or a user whose fields go to *id, *conn (1). */
+static int r_slow_fields(struct snapshot_reader *r, json_t *j, const char **id, size_t *idlen,
+                         const char **conn, size_t *clen, struct err *e)
+{
+    json_t *a0 = json_object_get(j, "a0snap");
+
+    if (a0) {
+        if (!json_is_string(a0) || strcmp(json_string_value(a0), "trailer") != 0) {
+            json_decref(j);
+            return r_fail(r, e, r->line_no, "unexpected record (a user cannot have 'a0snap')");
+        }
+        r->trailer = j;
+        if (r_check_trailer(r, e) < 0 || r_check_end(r, e) < 0)
+            return -1;
+        r->state = R_DONE;
+        return 0;
+    }
+    r->cur = j;
+    *id = json_string_value(json_object_get(j, "user_id"));
+    if (!*id || !**id)
+        return r_fail(r, e, r->line_no, "user has no 'user_id' string");
+    *idlen = json_string_length(json_object_get(j, "user_id"));
+    *conn = snapshot_user_connection(j);
+    *clen = strlen(*conn);
+    return 1;
+}
+
+/* The checks of one user line whatever parsed it: the order of user_ids,
+ * the newline after it; then it is counted and hashed. */
+static int r_user(struct snapshot_reader *r, const char *line, size_t len, bool nl, const char *id,
+                  size_t idlen, const char *conn, size_t clen, struct err *e)
+{
+    char q[96], q2[96];
+    int rc;
+
+    if (idlen == 0)
+        return r_fail(r, e, r->line_no, "user has no 'user_id' string");
+    snapshot_printable(q, sizeof(q), id, idlen);
+    if (r->users) {
+        rc = id_cmp(id, idlen, r->prev_id.data, r->prev_id.len);
+        if (rc == 0)
+            return r_fail(r, e, r->line_no, "duplicate user_id '%s'", q);
+        if (rc < 0) {
+            snapshot_printable(q2, sizeof(q2), r->prev_id.data, r->prev_id.len);
+            return r_fail(r, e, r->line_no, "user_id '%s' is out of order (after '%s')", q, q2);
+        }
+    }
+    if (!nl)
+        return r_fail(r, e, 0, "missing trailer (the snapshot is incomplete)");
+    buf_reset(&r->prev_id);
+    if (buf_append(&r->prev_id, id, idlen, e) < 0)
+        return r_fail_err(r, e);
+    if (r_count(r, conn, clen, e) < 0 || r_hash(r, line, len, e) < 0)
+        return -1;
+    r->users++;
+    r->line = line;
+    r->line_len = len;
+    r->have_cur = true;
+    return 1;
+}
+
+/* One step: 1 = a user (r->line, and r->cj when r->fast, else r->cur),
+ * 0 = verified end, -1 = error. */
 static int r_next(struct snapshot_reader *r, struct err *e)
 {
     char why[ERR_MSG_MAX / 2];
-    const char *line, *id;
-    json_t *j = NULL, *a0;
-    char q[96], q2[96];
-    size_t len, idlen;
+    const char *line, *id = NULL, *conn = NULL;
+    size_t len, idlen = 0, clen = 0;
+    json_t *j;
     bool nl;
     int rc;
 
-    json_decref(r->cur);
-    r->cur = NULL;
+    r_drop_current(r);
     if (r->state == R_DONE)
         return 0;
     if (r->state == R_FAILED) {
@@ -503,57 +622,37 @@ static int r_next(struct snapshot_reader *r, struct err *e)
         return -1;
     if (rc == 0)
         return r_fail(r, e, 0, "missing trailer (the snapshot is incomplete)");
-    if (r_parse(line, len, &j, why, sizeof(why)) < 0)
+    if (r_check_line(line, len, why, sizeof(why)) < 0)
         return r_fail(r, e, r->line_no, "%s", why);
-    a0 = json_object_get(j, "a0snap");
-    if (a0) {
-        if (!json_is_string(a0) || strcmp(json_string_value(a0), "trailer") != 0) {
-            json_decref(j);
-            return r_fail(r, e, r->line_no, "unexpected record (a user cannot have 'a0snap')");
-        }
-        r->trailer = j;
-        if (r_check_trailer(r, e) < 0 || r_check_end(r, e) < 0)
-            return -1;
-        r->state = R_DONE;
-        return 0;
-    }
-    id = json_string_value(json_object_get(j, "user_id"));
-    if (!id || !*id) {
-        json_decref(j);
-        return r_fail(r, e, r->line_no, "user has no 'user_id' string");
-    }
-    idlen = json_string_length(json_object_get(j, "user_id"));
-    snapshot_printable(q, sizeof(q), id, idlen);
-    if (r->users) {
-        rc = id_cmp(id, idlen, r->prev_id.data, r->prev_id.len);
-        if (rc == 0) {
-            json_decref(j);
-            return r_fail(r, e, r->line_no, "duplicate user_id '%s'", q);
-        }
-        if (rc < 0) {
-            snapshot_printable(q2, sizeof(q2), r->prev_id.data, r->prev_id.len);
-            json_decref(j);
-            return r_fail(r, e, r->line_no, "user_id '%s' is out of order (after '%s')", q, q2);
-        }
-    }
-    if (!nl) {
-        json_decref(j);
-        return r_fail(r, e, 0, "missing trailer (the snapshot is incomplete)");
-    }
-    buf_reset(&r->prev_id);
-    if (buf_append(&r->prev_id, id, idlen, e) < 0) {
-        json_decref(j);
+    rc = canonjson_parse(&r->cj, line, len, e);
+    if (rc < 0)
         return r_fail_err(r, e);
+    if (rc == 1 && r_fast_fields(&r->cj, &id, &idlen, &conn, &clen)) {
+        r->fast = true;
+    } else {
+        if (r_parse(line, len, &j, why, sizeof(why)) < 0)
+            return r_fail(r, e, r->line_no, "%s", why);
+        rc = r_slow_fields(r, j, &id, &idlen, &conn, &clen, e);
+        if (rc < 0)
+            r_drop_current(r);
+        if (rc <= 0)
+            return rc;
     }
-    if (r_count(r, snapshot_user_connection(j), e) < 0 || r_hash(r, line, len, e) < 0) {
-        json_decref(j);
-        return -1;
-    }
-    r->users++;
-    r->cur = j;
-    r->line = line;
-    r->line_len = len;
-    return 1;
+    rc = r_user(r, line, len, nl, id, idlen, conn, clen, e);
+    if (rc < 0)
+        r_drop_current(r);
+    return rc;
+}
+
+/* The json_t of the user handed out last, built from its fast parse when
+ * nobody asked for it yet; NULL when out of memory. */
+static json_t *r_current(struct snapshot_reader *r)
+{
+    if (!r->have_cur)
+        return NULL;
+    if (!r->cur && r->fast)
+        r->cur = canonjson_to_json(&r->cj, CANONJSON_ROOT);
+    return r->cur;
 }
 
 /* Looks at the first bytes: gzip goes on as it is; age is decrypted with
@@ -615,6 +714,7 @@ int snapshot_reader_open_keys(struct snapshot_reader **out, const char *path,
     if (!r)
         return err_oom(e);
     r->fd = -1;
+    canonjson_init(&r->cj);
     buf_init(&r->prev_id, SNAPSHOT_MAX_LINE);
     r->path = strdup(path);
     r->in = malloc(R_IN_SIZE);
@@ -677,10 +777,21 @@ const char *snapshot_reader_id(const struct snapshot_reader *r)
 int snapshot_reader_next(struct snapshot_reader *r, json_t **user, struct err *e)
 {
     struct err scratch;
-    int rc = r_next(r, e ? e : &scratch);
+    int rc;
 
-    *user = rc == 1 ? json_incref(r->cur) : NULL;
-    return rc;
+    if (!e)
+        e = &scratch;
+    *user = NULL;
+    rc = r_next(r, e);
+    if (rc != 1)
+        return rc;
+    if (!r_current(r)) {
+        err_oom(e);
+        r_drop_current(r);
+        return r_fail_err(r, e);
+    }
+    *user = json_incref(r->cur);
+    return 1;
 }
 
 int snapshot_reader_next_line(struct snapshot_reader *r, const char **line, size_t *len,
@@ -694,9 +805,14 @@ int snapshot_reader_next_line(struct snapshot_reader *r, const char **line, size
     return rc;
 }
 
-const json_t *snapshot_reader_current(const struct snapshot_reader *r)
+const json_t *snapshot_reader_current(struct snapshot_reader *r)
 {
-    return r->cur;
+    return r_current(r);
+}
+
+const struct canonjson *snapshot_reader_parsed(const struct snapshot_reader *r)
+{
+    return r->have_cur && r->fast ? &r->cj : NULL;
 }
 
 json_t *snapshot_reader_trailer(const struct snapshot_reader *r)
@@ -707,6 +823,11 @@ json_t *snapshot_reader_trailer(const struct snapshot_reader *r)
 const char *snapshot_reader_signer(const struct snapshot_reader *r)
 {
     return r->state == R_DONE && r->signer[0] ? r->signer : NULL;
+}
+
+const char *snapshot_reader_sha256(const struct snapshot_reader *r)
+{
+    return r->state == R_DONE ? r->sha256 : NULL;
 }
 
 unsigned long snapshot_reader_line_number(const struct snapshot_reader *r)
@@ -732,6 +853,7 @@ void snapshot_reader_free(struct snapshot_reader *r)
     json_decref(r->header);
     json_decref(r->trailer);
     json_decref(r->cur);
+    canonjson_release(&r->cj);
     sha256_free(r->hash);
     buf_release(&r->prev_id);
     json_decref(r->counts);

@@ -5,6 +5,9 @@
  * Snapshot users are Auth0 user objects (as GET /users/{id} shapes them)
  * plus "roles" ([{id,name}]) and "organizations" ([{id,name,roles}]).
  *
+ *   userconv_import_text() the same record, written from the user's
+ *                          canonical parse without building a json_t
+ *                          (the import's bulk path; userconv_text.c).
  *   userconv_to_import()   the object the import schema accepts (its
  *                          additionalProperties is false): only the
  *                          importable fields, user_id without "auth0|",
@@ -84,6 +87,26 @@ struct userconv_info {
  */
 int userconv_to_import(const json_t *user, const struct userconv_opts *o, json_t **out,
                        struct userconv_info *info, struct err *e);
+
+/*
+ * The fast path of userconv_to_import(): cj is the canonical parse of a
+ * user's JSON text (canonjson.h, e.g. snapshot_reader_parsed()). Appends
+ * to out exactly the bytes json_dumps(rec, USERCONV_JSON_FLAGS) gives for
+ * the record userconv_to_import() makes of json_loadb() of the same text,
+ * and fills info as it would; builds no json_t and copies nothing twice.
+ *
+ * Returns 1 when done: the record appended (info->bytes its length), or
+ * info->skipped with out unchanged. Returns 0, out and info unchanged,
+ * when the user needs userconv_to_import() (which then decides): a user_id
+ * of another provider (conversion, or the refusal), an email, user_id or
+ * boolean field given as a string with escapes, metadata whose keys are
+ * not in key order in the text. Returns -1 as userconv_to_import() fails
+ * (ERR_USAGE: an invalid o->password_hash) or when out cannot hold the
+ * record (out's error; out unchanged). o may be NULL (defaults).
+ */
+struct canonjson;
+int userconv_import_text(const struct canonjson *cj, const struct userconv_opts *o, struct buf *out,
+                         struct userconv_info *info, struct err *e);
 
 /* True if key may not appear in an imported user's app_metadata (the
  * schema's list: __tenant, _id, blocked, clientID, created_at, ...). */

@@ -36,6 +36,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "buf.h"
 #include "err.h"
 #include "snapshot.h"
 
@@ -179,6 +180,7 @@ struct import_ctx {
     /* job records "<conn>\t<uid>\t<email>\t<grants>\t<record>\n" (grants: the
      * user's grant items, see import_grants_add), anonymous temp */
     int records_fd;
+    struct buf records_buf; /* records not written to records_fd yet (import_records.c) */
 };
 
 /* import_map.c */
@@ -195,6 +197,52 @@ json_t *import_target_role(const struct import_ctx *c, const char *key);
 
 /* import_plan.c */
 int import_plan(struct import_ctx *c, struct err *e);
+/* The strategy of a target connection (by name), or "". */
+const char *import_tconn_strategy(const struct import_ctx *c, const char *tconn);
+/* Users a bulk job cannot write: those of passwordless connections. */
+bool import_written_directly(const struct import_ctx *c, const char *tconn);
+
+/* import_plan_snapshot.c: the plan's pass A, the snapshot into the want
+ * sort and the snapshot's conflict index (c->want, c->sidx). */
+int import_plan_snapshot(struct import_ctx *c, struct err *e);
+
+/* import_want.c: a snapshot user as the plan wants it, its grants named
+ * as in the target. */
+/* The key (import_role_key) of a role entry of a user: an organization
+ * role ("type": "organization") is named with org, the organization of
+ * the membership that holds it. NULL when out is too small. */
+const char *import_role_entry_key(char *out, size_t outsz, const json_t *role, const char *org);
+/* Renames user's "roles" and "organizations" (when arrays) to the target's
+ * names: [{"name"}] and [{"name","roles":[{"name"}]}], roles by key
+ * through role_names, organizations through org_names; those the target
+ * lacks are dropped. */
+void import_want_rename(json_t *user, const json_t *role_names, const json_t *org_names);
+/* The same user as the want sort holds it, from its canonical parse
+ * alone: appends json_dumps(COMPACT | SORT_KEYS) of what
+ * import_want_rename() makes of canonjson_to_json(cj). 1 done; 0 not
+ * handled (a role's name or type, or an organization's name, with
+ * escapes), out unchanged; -1 failed (out's error), out unchanged. */
+struct canonjson;
+int import_want_text(const struct canonjson *cj, const json_t *role_names, const json_t *org_names,
+                     struct buf *out, struct err *e);
+
+/* import_records.c: the job records of the users bulk jobs carry. */
+struct import_record_user {
+    const char *tconn, *uid, *email; /* email may be NULL */
+    const json_t *want;              /* the user as the plan wants it (import_decide.h) */
+    /* want's canonical parse when the plan has one (NULL: jansson writes
+     * the record); it must be of want's text exactly. */
+    const struct canonjson *want_cj;
+    bool is_new;          /* gets the --test-password-env hash */
+    const json_t *grants; /* the grant items that wait for the job */
+};
+/* Adds u's line (import.h: records_fd); 1 and skip_reason filled when u
+ * cannot be bulk-imported (nothing added). Lines are written to the file
+ * in large pieces: import_records_flush() writes the rest, and must have
+ * run before the file is read. */
+int import_records_add(struct import_ctx *c, const struct import_record_user *u, char *skip_reason,
+                       size_t skip_len, struct err *e);
+int import_records_flush(struct import_ctx *c, struct err *e);
 
 /* import_extras.c: the calls a written user needs besides its job, PATCH
  * and grants: POST /users for a new user bulk jobs cannot write (direct),

@@ -7,7 +7,8 @@
  *      passed through the import policy, its roles and organizations are
  *      renamed to the target's names, and it goes to the "want" sort keyed
  *      by its user_id in the target; its email and username go to an index
- *      sort. Users that can't be imported are reported "skipped" here.
+ *      sort. Users that can't be imported are reported "skipped" here
+ *      (import_plan_snapshot.c).
  *   B. the target dump: emails and usernames to a second index sort.
  *   C. the two index sorts merged: the same (connection, email) or
  *      (connection, username) under two different user_ids is a conflict,
@@ -19,29 +20,23 @@
  * deletions, jobs, PATCHes, grants. --plan stops before applying.
  */
 #include "import.h"
-#include "jsonutil.h"
 #include "import_links.h"
+#include "jsonutil.h"
 
+#include "canonjson.h"
 #include "extsort.h"
-#include "fsutil.h"
 #include "import_conflicts.h"
 #include "import_decide.h"
 #include "keeprule.h"
 #include "log.h"
-#include "privacy.h"
 #include "snapshot.h"
 #include "sortcursor.h"
-#include "userconv.h"
 #include "userdiff.h"
 
-#include <ctype.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-/* The strategy of a target connection (by name), or "". */
-static const char *tconn_strategy(const struct import_ctx *c, const char *tconn)
+const char *import_tconn_strategy(const struct import_ctx *c, const char *tconn)
 {
     json_t *item;
     size_t i;
@@ -56,78 +51,11 @@ static const char *tconn_strategy(const struct import_ctx *c, const char *tconn)
     return "";
 }
 
-/* Users a bulk job cannot write: passwordless connections. */
-static bool written_directly(const struct import_ctx *c, const char *tconn)
+bool import_written_directly(const struct import_ctx *c, const char *tconn)
 {
-    const char *st = tconn_strategy(c, tconn);
+    const char *st = import_tconn_strategy(c, tconn);
 
     return strcmp(st, "email") == 0 || strcmp(st, "sms") == 0;
-}
-
-static const char *conn_strategy(json_t *source_cat, const char *name)
-{
-    return json_string_value(json_object_get(
-        json_array_find(json_object_get(source_cat, "connections"), "name", name), "strategy"));
-}
-
-/* The key (import_role_key) of a role entry of a user: an organization
- * role ("type": "organization") is named with org, the organization of the
- * membership that holds it. NULL when out is too small. */
-static const char *entry_key(char *out, size_t outsz, json_t *role, const char *org)
-{
-    const char *name = json_string_value(json_object_get(role, "name"));
-    const char *type = json_string_value(json_object_get(role, "type"));
-    bool org_role = type && strcmp(type, "organization") == 0;
-
-    if (!name || import_role_key(out, outsz, org_role ? org : NULL, name) < 0)
-        return NULL;
-    return out;
-}
-
-/* Renames roles/organizations to the target's names (roles by key) and
- * drops those the target lacks. */
-static void rename_grants(struct import_ctx *c, json_t *user)
-{
-    json_t *names = json_object_get(c->role_map, "names");
-    json_t *onames = json_object_get(c->org_map, "names");
-    json_t *roles = json_object_get(user, "roles"), *orgs = json_object_get(user, "organizations");
-    json_t *out, *item;
-    char key[1100];
-    size_t i;
-
-    if (json_is_array(roles)) {
-        out = json_array();
-        json_array_foreach(roles, i, item)
-        {
-            const char *k = entry_key(key, sizeof(key), item, NULL);
-            json_t *to = k ? json_object_get(names, k) : NULL;
-            if (to)
-                json_array_append_new(out, json_pack("{s:O}", "name", to));
-        }
-        json_object_set_new(user, "roles", out);
-    }
-    if (json_is_array(orgs)) {
-        out = json_array();
-        json_array_foreach(orgs, i, item)
-        {
-            const char *on = json_string_value(json_object_get(item, "name"));
-            json_t *to = json_object_get(onames, on ? on : ""), *mr = json_array(), *r;
-            size_t j;
-            if (!to) {
-                json_decref(mr);
-                continue;
-            }
-            json_array_foreach(json_object_get(item, "roles"), j, r)
-            {
-                const char *k = entry_key(key, sizeof(key), r, on);
-                json_t *rn = k ? json_object_get(names, k) : NULL;
-                if (rn)
-                    json_array_append_new(mr, json_pack("{s:O}", "name", rn));
-            }
-            json_array_append_new(out, json_pack("{s:O,s:o}", "name", to, "roles", mr));
-        }
-        json_object_set_new(user, "organizations", out);
-    }
 }
 
 /* A target user's organization roles named by key, as "want" names them
@@ -143,7 +71,7 @@ static int key_target_roles(json_t *have, struct err *e)
         const char *on = json_string_value(json_object_get(org, "name"));
         json_array_foreach(json_object_get(org, "roles"), j, role)
         {
-            const char *k = entry_key(key, sizeof(key), role, on);
+            const char *k = import_role_entry_key(key, sizeof(key), role, on);
             if (k && json_object_set_new(role, "name", json_string(k)) < 0)
                 return err_oom(e);
         }
@@ -151,254 +79,9 @@ static int key_target_roles(json_t *have, struct err *e)
     return 0;
 }
 
-/* --only-users: ids or emails, one per line. */
-static int load_only_users(const char *path, json_t **set, struct err *e)
-{
-    FILE *f = fopen(path, "r");
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-
-    *set = NULL;
-    if (!f)
-        return err_errno(e, ERR_USAGE, errno, "cannot open '%s'", path);
-    *set = json_object();
-    while ((n = getline(&line, &cap, f)) > 0) {
-        while (n > 0 && isspace((unsigned char)line[n - 1]))
-            line[--n] = '\0';
-        if (n == 0 || line[0] == '#')
-            continue;
-        for (char *p = line; strchr(line, '@') && *p; p++)
-            *p = (char)tolower((unsigned char)*p);
-        json_object_set_new(*set, line, json_true());
-    }
-    free(line);
-    fclose(f);
-    return 0;
-}
-
-static bool selected(const struct import_ctx *c, json_t *only, json_t *user, const char *conn)
-{
-    const struct import_opts *o = c->opts;
-
-    if (o->n_only_connection) {
-        bool found = false;
-        for (size_t i = 0; i < o->n_only_connection; i++)
-            if (strcmp(o->only_connection[i], conn) == 0)
-                found = true;
-        if (!found)
-            return false;
-    }
-    if (only) {
-        const char *uid = json_string_value(json_object_get(user, "user_id"));
-        const char *email = json_string_value(json_object_get(user, "email"));
-        char lower[512];
-        size_t i = 0;
-        if (uid && json_object_get(only, uid))
-            return true;
-        for (; email && email[i] && i + 1 < sizeof(lower); i++)
-            lower[i] = (char)tolower((unsigned char)email[i]);
-        lower[i] = '\0';
-        return email && json_object_get(only, lower);
-    }
-    return true;
-}
-
-/* A snapshot user that will not be imported still belongs to the snapshot:
- * a marker in the want sort (empty connection, no JSON) keeps --prune away
- * from its twin in the target. */
-static int note_snapshot_id(struct import_ctx *c, const char *id, struct err *e);
-
-static int hold(struct import_ctx *c, const char *uid, struct err *e)
-{
-    if (uid && note_snapshot_id(c, uid, e) < 0)
-        return -1;
-    return uid ? extsort_add(c->want, uid, strlen(uid), "", 1, e) : 0;
-}
-
-static int hold_secondary(void *ctx, const char *key, json_t *identity, struct err *e)
-{
-    (void)identity;
-    return hold(ctx, key, e);
-}
-
-/* A user's linked accounts are in the snapshot too, inside it: their
- * twins in the target (unlinked users) are not "not in the snapshot". */
-static int hold_secondaries(struct import_ctx *c, json_t *user, struct err *e)
-{
-    return import_each_secondary(user, hold_secondary, c, e);
-}
-
-/* A snapshot user not imported: reported "skipped" and held. */
-static int skip_user(struct import_ctx *c, const char *uid, const char *email, const char *reason,
-                     struct err *e)
-{
-    if (import_note_outcome(c, uid, email, "skipped", reason, NULL, e) < 0)
-        return -1;
-    return hold(c, uid, e);
-}
-
-/* The user's connection strategy: the catalogue's, else its first
- * identity's provider. */
-static const char *user_strategy(struct import_ctx *c, json_t *user, const char *conn)
-{
-    const char *strategy = conn_strategy(json_object_get(c->header, "catalogue"), conn);
-    const char *provider = json_string_value(
-        json_object_get(json_array_get(json_object_get(user, "identities"), 0), "provider"));
-
-    return strategy ? strategy : provider ? provider : "";
-}
-
-/* Where a snapshot user goes in the target: *tconn and tuid (len bytes).
- * A database user keeps its id in the mapped connection; a social user
- * with --social-users=convert:... becomes a database user. 1 = it goes, 0
- * = skipped (reported and held). */
-static int route_user(struct import_ctx *c, json_t *user, const char *uid, const char *conn,
-                      struct buf *conv, char *tuid, size_t len, const char **tconn, struct err *e)
-{
-    const char *strategy = user_strategy(c, user, conn);
-    const char *email = json_string_value(json_object_get(user, "email"));
-    char reason[600];
-
-    /* Database users through bulk jobs, passwordless ones through POST
-     * and PATCH /users: both keep their ids in the mapped connection. */
-    if (strcmp(strategy, "auth0") == 0 || strcmp(strategy, "email") == 0 ||
-        strcmp(strategy, "sms") == 0) {
-        *tconn = json_string_value(json_object_get(json_object_get(c->conn_map, conn), "name"));
-        if (*tconn) {
-            snprintf(tuid, len, "%s", uid);
-            return 1;
-        }
-        snprintf(reason, sizeof(reason),
-                 "the target has no connection '%s' (map it with --map-connection)", conn);
-        return skip_user(c, uid, email, reason, e) < 0 ? -1 : 0;
-    }
-    if (c->opts->convert_social_to && strcmp(strategy, "email") != 0 &&
-        strcmp(strategy, "sms") != 0) {
-        buf_reset(conv);
-        if (userconv_social_id(uid, conv, e) < 0)
-            return -1;
-        snprintf(tuid, len, "auth0|%s", buf_str(conv));
-        *tconn = c->opts->convert_social_to;
-        json_object_set_new(user, "user_id", json_string(tuid));
-        c->n.social_converted++;
-        return 1;
-    }
-    snprintf(reason, sizeof(reason),
-             "user of %s connection '%s': Auth0 cannot import these users through its API "
-             "(they appear when they log in; --social-users=convert:CONNECTION imports them "
-             "as database users)",
-             userconv_kind_name(userconv_strategy_kind(strategy)), conn);
-    c->n.social_skipped++;
-    return skip_user(c, uid, email, reason, e) < 0 ? -1 : 0;
-}
-
-/* Into the want sort ("<tconn>\0<json>" by target user_id) and the
- * snapshot's conflict index. */
-static int want_user(struct import_ctx *c, const char *tuid, const char *tconn, json_t *user,
-                     struct buf *rec, struct err *e)
-{
-    char *line;
-    int rc;
-
-    if (note_snapshot_id(c, tuid, e) < 0)
-        return -1;
-    line = json_dumps(user, JSON_COMPACT | JSON_SORT_KEYS);
-    if (!line)
-        return err_oom(e);
-    buf_reset(rec);
-    rc = buf_append(rec, tconn, strlen(tconn) + 1, e) < 0 || buf_appends(rec, line, e) < 0 ||
-                 extsort_add(c->want, tuid, strlen(tuid), rec->data, rec->len, e) < 0
-             ? -1
-             : 0;
-    free(line);
-    if (rc < 0 ||
-        import_conflict_key_add(c->sidx, tconn, "email",
-                                json_string_value(json_object_get(user, "email")), tuid, e) < 0 ||
-        import_conflict_key_add(c->sidx, tconn, "username",
-                                json_string_value(json_object_get(user, "username")), tuid, e) < 0)
-        return -1;
-    /* A phone number names an sms user as an email names the others. */
-    if (strcmp(tconn_strategy(c, tconn), "sms") == 0 &&
-        import_conflict_key_add(c->sidx, tconn, "phone_number",
-                                json_string_value(json_object_get(user, "phone_number")), tuid,
-                                e) < 0)
-        return -1;
-    return 0;
-}
-
-/* Scratch buffers of pass A. */
-struct pass_bufs {
-    struct buf conv; /* a converted social user's id */
-    struct buf rec;  /* a record of the want sort */
-};
-
-/* One user of pass A. */
-static int snapshot_user(struct import_ctx *c, json_t *only, json_t *user, struct pass_bufs *b,
-                         struct err *e)
-{
-    const char *conn = snapshot_user_connection(user), *tconn = NULL, *email;
-    const char *id = json_string_value(json_object_get(user, "user_id"));
-    char uid[1024], tuid[1024];
-    int r;
-
-    if (!id) /* a verified snapshot has none such */
-        return err_set(e, ERR_SNAPSHOT, "a snapshot user has no user_id");
-    /* a copy: converting a social user replaces its "user_id" */
-    snprintf(uid, sizeof(uid), "%s", id);
-    if (!selected(c, only, user, conn))
-        return hold(c, uid, e);
-    r = route_user(c, user, uid, conn, &b->conv, tuid, sizeof(tuid), &tconn, e);
-    if (r <= 0)
-        return r;
-    if (c->privacy) {
-        int kept = privacy_apply(c->privacy, user, e);
-        if (kept < 0)
-            return -1;
-        if (kept == 0)
-            return skip_user(c, uid, NULL, "left out by the import policy's selection", e);
-    }
-    email = json_string_value(json_object_get(user, "email"));
-    if ((!email || !*email) && !written_directly(c, tconn)) {
-        c->n.no_email++;
-        return skip_user(c, tuid, NULL, "no email: Auth0's bulk import needs one", e);
-    }
-    if (hold_secondaries(c, user, e) < 0)
-        return -1;
-    rename_grants(c, user);
-    return want_user(c, tuid, tconn, user, &b->rec, e);
-}
-
-/* Pass A. */
-static int pass_snapshot(struct import_ctx *c, struct err *e)
-{
-    struct snapshot_reader *r = NULL;
-    json_t *user = NULL, *only = NULL;
-    struct pass_bufs b;
-    int rc = -1, got;
-
-    buf_init(&b.conv, 4096);
-    buf_init(&b.rec, EXTSORT_MAX_RECORD);
-    if (c->opts->only_users_file && load_only_users(c->opts->only_users_file, &only, e) < 0)
-        goto out;
-    if (snapshot_reader_open_keys(&r, c->opts->snapshot, c->opts->keys, e) < 0)
-        goto out;
-    while ((got = snapshot_reader_next(r, &user, e)) == 1) {
-        int u = snapshot_user(c, only, user, &b, e);
-        json_decref(user);
-        user = NULL;
-        if (u < 0)
-            goto out;
-    }
-    rc = got < 0 ? -1 : 0;
-out:
-    json_decref(only);
-    snapshot_reader_free(r);
-    buf_release(&b.conv);
-    buf_release(&b.rec);
-    return rc;
-}
-
+/* The target's linked accounts ("provider|user_id" -> connection): few,
+ * kept in memory, so that pass A can tell which of them the snapshot
+ * holds (an unlinked one the snapshot lacks is pruned with the rest). */
 static int note_target_secondary(void *ctx, const char *key, json_t *identity, struct err *e)
 {
     struct import_ctx *c = ctx;
@@ -410,23 +93,9 @@ static int note_target_secondary(void *ctx, const char *key, json_t *identity, s
                : 0;
 }
 
-/* The target's linked accounts ("provider|user_id" -> connection): few,
- * kept in memory, so that pass A can tell which of them the snapshot
- * holds (an unlinked one the snapshot lacks is pruned with the rest). */
 static int note_target_secondaries(struct import_ctx *c, json_t *user, struct err *e)
 {
     return import_each_secondary(user, note_target_secondary, c, e);
-}
-
-/* Pass A saw id (a user's, or a linked account's) in the snapshot: when
- * the target has it linked, the snapshot holds it. */
-static int note_snapshot_id(struct import_ctx *c, const char *id, struct err *e)
-{
-    if (!c->target_secondaries || !json_object_get(c->target_secondaries, id))
-        return 0;
-    if (!c->snapshot_holds && !(c->snapshot_holds = json_object()))
-        return err_oom(e);
-    return json_object_set_new(c->snapshot_holds, id, json_true()) < 0 ? err_oom(e) : 0;
 }
 
 /* Pass B. */
@@ -451,7 +120,7 @@ static int pass_target_index(struct import_ctx *c, struct err *e)
             import_conflict_key_add(c->tidx, conn, "username",
                                     json_string_value(json_object_get(user, "username")), uid,
                                     e) < 0 ||
-            (strcmp(tconn_strategy(c, conn), "sms") == 0 &&
+            (strcmp(import_tconn_strategy(c, conn), "sms") == 0 &&
              import_conflict_key_add(c->tidx, conn, "phone_number",
                                      json_string_value(json_object_get(user, "phone_number")), uid,
                                      e) < 0))
@@ -463,65 +132,6 @@ static int pass_target_index(struct import_ctx *c, struct err *e)
 out:
     json_decref(user);
     snapshot_reader_free(r);
-    return rc;
-}
-
-/* json_dump_callback's writer into a buf. */
-struct dump_to {
-    struct buf *b;
-    struct err *e;
-};
-
-static int dump_chunk(const char *data, size_t len, void *ctx)
-{
-    struct dump_to *d = ctx;
-
-    return buf_append(d->b, data, len, d->e);
-}
-
-/* Appends j as json_dumps(j, JSON_COMPACT) writes it. */
-static int append_json(struct buf *b, const json_t *j, struct err *e)
-{
-    struct dump_to d = {b, e};
-
-    if (json_dump_callback(j, dump_chunk, &d, JSON_COMPACT) == 0)
-        return 0;
-    return e->code == ERR_NONE ? err_oom(e) : -1;
-}
-
-/* The user's line in the records file (import.h); 1 and skip_reason filled
- * when the user can't be bulk-imported. */
-static int write_record(struct import_ctx *c, const char *tconn, const char *uid, const char *email,
-                        const json_t *want, bool is_new, const json_t *grants, char *skip_reason,
-                        size_t skip_len, struct err *e)
-{
-    struct userconv_opts uo;
-    struct userconv_info info;
-    struct buf line;
-    json_t *rec = NULL;
-    int rc = -1;
-
-    userconv_opts_init(&uo);
-    uo.password_hash = is_new ? c->password_hash : NULL;
-    buf_init(&line, 64u << 20);
-    memset(&info, 0, sizeof(info));
-    if (userconv_to_import(want, &uo, &rec, &info, e) < 0)
-        goto out;
-    if (info.skipped) {
-        snprintf(skip_reason, skip_len, "cannot be bulk-imported: %s", info.reason);
-        rc = 1;
-        goto out;
-    }
-    /* "<conn>\t<uid>\t<email>\t<grants>\t<record>\n" (import.h) */
-    if (buf_appendf(&line, e, "%s\t%s\t%s\t", tconn, uid, email ? email : "") < 0 ||
-        append_json(&line, grants, e) < 0 || buf_append(&line, "\t", 1, e) < 0 ||
-        append_json(&line, rec, e) < 0 || buf_append(&line, "\n", 1, e) < 0 ||
-        fsutil_write_all(c->records_fd, line.data, line.len, "import records (temp file)", e) < 0)
-        goto out;
-    rc = 0;
-out:
-    json_decref(rec);
-    buf_release(&line);
     return rc;
 }
 
@@ -709,7 +319,8 @@ static int target_only(struct import_ctx *c, json_t *have, struct err *e)
 
 /* One snapshot user against its target counterpart (have may be NULL). */
 static int plan_user(struct import_ctx *c, const char *tconn, const char *uid, json_t *want,
-                     json_t *have, const char *conflict, bool may_defer, struct err *e);
+                     const struct canonjson *want_cj, json_t *have, const char *conflict,
+                     bool may_defer, struct err *e);
 
 /* With --prune, the target user squatting a snapshot user's email may be
  * deleted as "not in the snapshot" later in the merge: the snapshot user's
@@ -753,7 +364,7 @@ static int settle_deferred(struct import_ctx *c, struct err *e)
             json_t *have = json_object_get(entry, "have");
             if (plan_user(c, json_string_value(json_object_get(entry, "tconn")),
                           json_string_value(json_object_get(entry, "uid")),
-                          json_object_get(entry, "want"), json_is_object(have) ? have : NULL,
+                          json_object_get(entry, "want"), NULL, json_is_object(have) ? have : NULL,
                           pruned ? NULL : json_string_value(json_object_get(entry, "conflict")),
                           false, e) < 0)
                 return -1;
@@ -766,12 +377,11 @@ static int settle_deferred(struct import_ctx *c, struct err *e)
 
 /* The records of a user a job carries; 1 when the user cannot be
  * bulk-imported after all (reported failed, its grants won't happen). */
-static int plan_job(struct import_ctx *c, const char *tconn, const char *uid, const char *email,
-                    json_t *want, bool is_new, json_t *grants, const struct import_counts *before,
-                    struct err *e)
+static int plan_job(struct import_ctx *c, const struct import_record_user *u,
+                    const struct import_counts *before, struct err *e)
 {
     char skip[300];
-    int w = write_record(c, tconn, uid, email, want, is_new, grants, skip, sizeof(skip), e);
+    int w = import_records_add(c, u, skip, sizeof(skip), e);
 
     if (w != 1)
         return w;
@@ -782,13 +392,14 @@ static int plan_job(struct import_ctx *c, const char *tconn, const char *uid, co
     c->n.members_removed = before->members_removed;
     c->n.member_roles_added = before->member_roles_added;
     c->n.member_roles_removed = before->member_roles_removed;
-    return import_note_outcome(c, uid, email, "failed", skip, NULL, e) < 0 ? -1 : 1;
+    return import_note_outcome(c, u->uid, u->email, "failed", skip, NULL, e) < 0 ? -1 : 1;
 }
 
 /* Carries out a decision to write: the job record or the grants, the
  * PATCHes, the other calls (import_extras.c), the report line. */
 static int plan_write(struct import_ctx *c, const char *tconn, const char *uid, json_t *want,
-                      json_t *have, struct import_decision *d, struct err *e)
+                      const struct canonjson *want_cj, json_t *have, struct import_decision *d,
+                      struct err *e)
 {
     const char *email = json_string_value(json_object_get(want, "email"));
     struct import_counts before;
@@ -803,7 +414,8 @@ static int plan_write(struct import_ctx *c, const char *tconn, const char *uid, 
     before = c->n;
     if (d->plan.via_job) {
         /* The user's grants wait for its job (they need the user). */
-        w = plan_job(c, tconn, uid, email, want, have == NULL, grants, &before, e);
+        struct import_record_user u = {tconn, uid, email, want, want_cj, have == NULL, grants};
+        w = plan_job(c, &u, &before, e);
         if (w != 0) {
             rc = w < 0 ? -1 : 0;
             goto out;
@@ -813,8 +425,8 @@ static int plan_write(struct import_ctx *c, const char *tconn, const char *uid, 
         goto out;
     }
     if (add_patch(c, uid, 1, d->plan.patch, e) < 0 || add_patch(c, uid, 2, d->plan.patch2, e) < 0 ||
-        import_plan_extras(c, uid, want, have, written_directly(c, tconn), d, extra, sizeof(extra),
-                           e) < 0)
+        import_plan_extras(c, uid, want, have, import_written_directly(c, tconn), d, extra,
+                           sizeof(extra), e) < 0)
         goto out;
     rc = import_note_outcome(c, uid, email, d->outcome,
                              d->reason[0] ? d->reason
@@ -827,11 +439,12 @@ out:
 }
 
 static int plan_user(struct import_ctx *c, const char *tconn, const char *uid, json_t *want,
-                     json_t *have, const char *conflict, bool may_defer, struct err *e)
+                     const struct canonjson *want_cj, json_t *have, const char *conflict,
+                     bool may_defer, struct err *e)
 {
     const char *email = json_string_value(json_object_get(want, "email"));
     struct import_decide_opts o = {c->opts->on_conflict, c->opts->prune,
-                                   written_directly(c, tconn) ? tconn : NULL};
+                                   import_written_directly(c, tconn) ? tconn : NULL};
     struct import_decision d;
     int rc = -1;
 
@@ -849,7 +462,7 @@ static int plan_user(struct import_ctx *c, const char *tconn, const char *uid, j
     case IMPORT_WRITE:
         if (d.replaces[0] && plan_delete(c, d.replaces, NULL, d.replaces_why, false, e) < 0)
             break;
-        rc = plan_write(c, tconn, uid, want, have, &d, e);
+        rc = plan_write(c, tconn, uid, want, want_cj, have, &d, e);
         break;
     }
     import_decision_release(&d);
@@ -863,6 +476,7 @@ struct merge {
     struct snapshot_reader *tr;
     json_t *have; /* the target's current user, when got == 1 */
     int got;
+    struct canonjson cj; /* the current "want" record, parsed */
 };
 
 static bool have_is(const struct merge *m, const char *uid)
@@ -907,10 +521,11 @@ static int merge_one(struct import_ctx *c, struct merge *m, struct err *e)
 {
     size_t clen = strnlen(m->w.rec, m->w.rlen);
     char uid[1024], conflict[1400];
+    const char *text;
     json_error_t jerr;
     json_t *want;
     bool match;
-    int r;
+    int r, fast;
 
     snprintf(uid, sizeof(uid), "%.*s", (int)m->w.klen, m->w.key);
     /* target users before this one are not in the snapshot */
@@ -919,13 +534,21 @@ static int merge_one(struct import_ctx *c, struct merge *m, struct err *e)
     match = have_is(m, uid);
     if (clen == 0) /* held by the snapshot but not imported: only shields its twin */
         return match ? next_have(m, e) : 0;
-    want = json_loadb(m->w.rec + clen + 1, m->w.rlen - clen - 1, 0, &jerr);
+    /* Canonical text (want_user): the fast parse builds the json_t, and the
+     * job record is written from the parse. */
+    text = m->w.rec + clen + 1;
+    fast = canonjson_parse(&m->cj, text, m->w.rlen - clen - 1, e);
+    if (fast < 0)
+        return -1;
+    want = fast ? canonjson_to_json(&m->cj, CANONJSON_ROOT)
+                : json_loadb(text, m->w.rlen - clen - 1, 0, &jerr);
     if (!want)
-        return err_set(e, ERR_INTERNAL, "bad record in the plan sort: %s", jerr.text);
+        return fast ? err_oom(e)
+                    : err_set(e, ERR_INTERNAL, "bad record in the plan sort: %s", jerr.text);
     r = find_conflict(m, uid, conflict, sizeof(conflict), e);
     if (r >= 0)
-        r = plan_user(c, m->w.rec, uid, want, match ? m->have : NULL, r == 1 ? conflict : NULL,
-                      true, e);
+        r = plan_user(c, m->w.rec, uid, want, fast ? &m->cj : NULL, match ? m->have : NULL,
+                      r == 1 ? conflict : NULL, true, e);
     json_decref(want);
     if (r < 0)
         return -1;
@@ -938,11 +561,12 @@ int import_plan(struct import_ctx *c, struct err *e)
     int rc = -1;
 
     memset(&m, 0, sizeof(m));
+    canonjson_init(&m.cj);
     sort_cursor_init(&m.w, c->want);
     sort_cursor_init(&m.cf, c->conf);
     log_verbose("planning: reading the snapshot");
     /* The target first: pass A needs to know the target's linked accounts. */
-    if (pass_target_index(c, e) < 0 || pass_snapshot(c, e) < 0 ||
+    if (pass_target_index(c, e) < 0 || import_plan_snapshot(c, e) < 0 ||
         import_find_conflicts(c->sidx, c->tidx, c->conf, e) < 0)
         return -1;
     if (extsort_finish(c->want, e) < 0 || extsort_finish(c->conf, e) < 0)
@@ -961,11 +585,12 @@ int import_plan(struct import_ctx *c, struct err *e)
     while (m.got == 1)
         if (target_only(c, m.have, e) < 0 || next_have(&m, e) < 0)
             goto out;
-    if (settle_deferred(c, e) < 0)
+    if (settle_deferred(c, e) < 0 || import_records_flush(c, e) < 0)
         goto out;
     rc = 0;
 out:
     json_decref(m.have);
     snapshot_reader_free(m.tr);
+    canonjson_release(&m.cj);
     return rc;
 }

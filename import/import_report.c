@@ -9,6 +9,7 @@
 #include "import.h"
 
 #include "buf.h"
+#include "canonjson.h"
 #include "extsort.h"
 #include "fsutil.h"
 
@@ -17,11 +18,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define REPORT_FLUSH (256u * 1024) /* bytes of lines collected before a write */
+
 int import_note_outcome(struct import_ctx *c, const char *uid, const char *email,
                         const char *outcome, const char *reason, json_t *fields, struct err *e)
 {
     json_t *line = json_object();
-    char *text;
+    struct buf text;
     int rc;
 
     if (!line)
@@ -33,12 +36,19 @@ int import_note_outcome(struct import_ctx *c, const char *uid, const char *email
         json_object_set_new(line, "reason", json_string(reason));
     if (fields && json_array_size(fields))
         json_object_set(line, "fields", fields);
-    text = json_dumps(line, JSON_COMPACT | JSON_SORT_KEYS);
+    /* json_dumps(COMPACT | SORT_KEYS)'s bytes, faster; jansson for the rest */
+    buf_init(&text, SNAPSHOT_MAX_LINE);
+    rc = canonjson_dump(line, &text, e);
+    if (rc == 0) {
+        char *s = json_dumps(line, JSON_COMPACT | JSON_SORT_KEYS);
+        rc = s ? buf_appends(&text, s, e) : err_oom(e);
+        free(s);
+    }
     json_decref(line);
-    if (!text)
-        return err_oom(e);
-    rc = extsort_add(c->outcomes, uid ? uid : "", uid ? strlen(uid) : 0, text, strlen(text), e);
-    free(text);
+    if (rc >= 0)
+        rc =
+            extsort_add(c->outcomes, uid ? uid : "", uid ? strlen(uid) : 0, text.data, text.len, e);
+    buf_release(&text);
     return rc;
 }
 
@@ -77,13 +87,144 @@ static void count(struct import_counts *n, const char *outcome)
         n->deleted++;
 }
 
+/* A report line as jansson writes it, with "job_id" (when job) and the
+ * failure found while applying (when failure), appended to out; *outcome
+ * gets its outcome (out of outcome_sz bytes). */
+static int line_json(const char *rec, size_t rlen, const char *job, size_t jlen,
+                     const json_t *failure, struct buf *out, char *outcome, size_t outcome_sz,
+                     struct err *e)
+{
+    json_t *line = json_loadb(rec, rlen, 0, NULL);
+    char *text = NULL;
+    int rc = -1;
+
+    if (!line)
+        return err_set(e, ERR_INTERNAL, "bad outcome record");
+    if (job)
+        json_object_set_new(line, "job_id", json_stringn(job, jlen));
+    if (failure && strcmp(json_string_value(json_object_get(line, "outcome")), "skipped")) {
+        json_object_set_new(line, "planned", json_incref(json_object_get(line, "outcome")));
+        json_object_set_new(line, "outcome", json_string("failed"));
+        json_object_set(line, "reason", (json_t *)failure);
+    }
+    snprintf(outcome, outcome_sz, "%s", json_string_value(json_object_get(line, "outcome")));
+    text = json_dumps(line, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!text)
+        err_oom(e);
+    else if (buf_appends(out, text, e) == 0)
+        rc = 0;
+    free(text);
+    json_decref(line);
+    return rc;
+}
+
+/* Whether s (n bytes) is text jansson writes as it is: printable ASCII
+ * without '"' and '\\'. */
+static bool plain(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < 0x20 || s[i] > 0x7e || s[i] == '"' || s[i] == '\\')
+            return false;
+    return true;
+}
+
+/* The same without building a json_t, for the usual line: the planned
+ * outcome stands (no failure overrides it), the record is canonical text
+ * (import_note_outcome), and "job_id" goes in as text where its key sorts.
+ * 1 done, 0 not handled (out unchanged), -1 failed. */
+static int line_text(struct canonjson *cj, const char *rec, size_t rlen, const char *job,
+                     size_t jlen, bool failed, struct buf *out, char *outcome, size_t outcome_sz,
+                     struct err *e)
+{
+    size_t x, klen, olen, at = rlen - 1; /* before the final '}' */
+    const char *key, *o;
+    int r = canonjson_parse(cj, rec, rlen, e);
+
+    if (r <= 0)
+        return r;
+    x = canonjson_get(cj, CANONJSON_ROOT, "outcome", 7);
+    if (x == CANONJSON_NONE || !canonjson_string(cj, x, &o, &olen) || olen >= outcome_sz ||
+        (failed && !(olen == 7 && memcmp(o, "skipped", 7) == 0)) || (job && !plain(job, jlen)))
+        return 0;
+    memcpy(outcome, o, olen);
+    outcome[olen] = '\0';
+    if (!job)
+        return buf_append(out, rec, rlen, e) < 0 ? -1 : 1;
+    for (x = canonjson_first(cj, CANONJSON_ROOT); x != CANONJSON_NONE; x = canonjson_next(cj, x)) {
+        key = canonjson_key(cj, x, &klen);
+        if (key_cmp(key, klen, "job_id", 6) > 0) {
+            at = (size_t)(key - 1 - rec); /* its opening quote */
+            break;
+        }
+    }
+    if (buf_append(out, rec, at, e) < 0 ||
+        (x == CANONJSON_NONE && buf_append(out, ",", 1, e) < 0) ||
+        buf_append(out, "\"job_id\":\"", 10, e) < 0 || buf_append(out, job, jlen, e) < 0 ||
+        buf_append(out, x == CANONJSON_NONE ? "\"" : "\",", x == CANONJSON_NONE ? 1 : 2, e) < 0 ||
+        buf_append(out, rec + at, rlen - at, e) < 0)
+        return -1;
+    return 1;
+}
+
+/* The report's lines: the planned outcomes, with each user's job and the
+ * failures found while applying, counted, written in large pieces. */
+static int write_lines(struct import_ctx *c, const struct fsutil_tmpfile *tf, const char *path,
+                       struct buf *out, struct err *e)
+{
+    const char *key, *rec, *jkey = NULL, *jrec = NULL;
+    size_t klen, rlen, jklen = 0, jrlen = 0, start;
+    struct canonjson cj;
+    bool jhave, job;
+    char uid[1024], outcome[32];
+    const json_t *failure;
+    int r, rc = -1;
+
+    canonjson_init(&cj);
+    if ((r = extsort_next(c->jobof, &jkey, &jklen, &jrec, &jrlen, e)) < 0)
+        goto out;
+    jhave = r == 1;
+    while ((r = extsort_next(c->outcomes, &key, &klen, &rec, &rlen, e)) == 1) {
+        snprintf(uid, sizeof(uid), "%.*s", (int)klen, key);
+        while (jhave && key_cmp(jkey, jklen, key, klen) < 0) {
+            if ((r = extsort_next(c->jobof, &jkey, &jklen, &jrec, &jrlen, e)) < 0)
+                goto out;
+            jhave = r == 1;
+        }
+        job = jhave && jklen == klen && memcmp(jkey, key, klen) == 0;
+        failure = c->failures ? json_object_get(c->failures, uid) : NULL;
+        start = out->len;
+        r = line_text(&cj, rec, rlen, job ? jrec : NULL, jrlen, failure != NULL, out, outcome,
+                      sizeof(outcome), e);
+        if (r == 0)
+            r = line_json(rec, rlen, job ? jrec : NULL, jrlen, failure, out, outcome,
+                          sizeof(outcome), e);
+        if (r < 0)
+            goto out;
+        count(&c->n, outcome);
+        if (!path) {
+            out->len = start;
+            continue;
+        }
+        if (buf_append(out, "\n", 1, e) < 0 ||
+            (out->len >= REPORT_FLUSH &&
+             fsutil_write_all(tf->fd, out->data, out->len, path, e) < 0))
+            goto out;
+        if (out->len >= REPORT_FLUSH)
+            buf_reset(out);
+    }
+    if (r < 0 || (path && fsutil_write_all(tf->fd, out->data, out->len, path, e) < 0))
+        goto out;
+    buf_reset(out);
+    rc = 0;
+out:
+    canonjson_release(&cj);
+    return rc;
+}
+
 int import_write_report(struct import_ctx *c, const char *path, json_t *summary, struct err *e)
 {
     struct fsutil_tmpfile tf;
-    const char *key, *rec, *jkey = NULL, *jrec = NULL;
-    size_t klen, rlen, jklen = 0, jrlen = 0;
     struct buf out;
-    bool jhave = false;
     int r, rc = -1;
 
     fsutil_tmpfile_init(&tf);
@@ -94,55 +235,7 @@ int import_write_report(struct import_ctx *c, const char *path, json_t *summary,
         goto out;
     if (path && fsutil_tmpfile_open(&tf, path, true, e) < 0)
         goto out;
-    if ((r = extsort_next(c->jobof, &jkey, &jklen, &jrec, &jrlen, e)) < 0)
-        goto out;
-    jhave = r == 1;
-    while ((r = extsort_next(c->outcomes, &key, &klen, &rec, &rlen, e)) == 1) {
-        json_t *line = json_loadb(rec, rlen, 0, NULL), *failure;
-        char uid[1024], *text;
-        const char *outcome;
-
-        if (!line) {
-            err_set(e, ERR_INTERNAL, "bad outcome record");
-            goto out;
-        }
-        snprintf(uid, sizeof(uid), "%.*s", (int)klen, key);
-        while (jhave && key_cmp(jkey, jklen, key, klen) < 0) {
-            if ((r = extsort_next(c->jobof, &jkey, &jklen, &jrec, &jrlen, e)) < 0) {
-                json_decref(line);
-                goto out;
-            }
-            jhave = r == 1;
-        }
-        if (jhave && jklen == klen && memcmp(jkey, key, klen) == 0)
-            json_object_set_new(line, "job_id", json_stringn(jrec, jrlen));
-        failure = c->failures ? json_object_get(c->failures, uid) : NULL;
-        if (failure && strcmp(json_string_value(json_object_get(line, "outcome")), "skipped")) {
-            json_object_set_new(line, "planned", json_incref(json_object_get(line, "outcome")));
-            json_object_set_new(line, "outcome", json_string("failed"));
-            json_object_set(line, "reason", failure);
-        }
-        outcome = json_string_value(json_object_get(line, "outcome"));
-        count(&c->n, outcome);
-        if (path) {
-            text = json_dumps(line, JSON_COMPACT | JSON_SORT_KEYS);
-            if (!text) {
-                json_decref(line);
-                err_oom(e);
-                goto out;
-            }
-            buf_reset(&out);
-            if (buf_appends(&out, text, e) < 0 || buf_append(&out, "\n", 1, e) < 0 ||
-                fsutil_write_all(tf.fd, out.data, out.len, path, e) < 0) {
-                free(text);
-                json_decref(line);
-                goto out;
-            }
-            free(text);
-        }
-        json_decref(line);
-    }
-    if (r < 0)
+    if (write_lines(c, &tf, path, &out, e) < 0)
         goto out;
     if (path) {
         char *text;

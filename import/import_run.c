@@ -531,6 +531,7 @@ static void ctx_init(struct import_ctx *c, const struct import_opts *o)
     memset(c, 0, sizeof(*c));
     c->opts = o;
     c->records_fd = -1;
+    buf_init(&c->records_buf, (size_t)SNAPSHOT_MAX_LINE * 2);
     c->journal_fd = -1;
     c->target_dump[0] = '\0';
 }
@@ -551,6 +552,7 @@ static void ctx_release(struct import_ctx *c)
     release_password(c);
     release_privacy(c);
     tenant_free(c->tenant);
+    buf_release(&c->records_buf);
 }
 
 int import_run(const struct import_opts *o, struct import_counts *out, struct err *e)

@@ -66,6 +66,13 @@ int buf_append(struct buf *b, const void *data, size_t len, struct err *e)
     return 0;
 }
 
+int buf_reserve(struct buf *b, size_t more, struct err *e)
+{
+    if (more > b->max - b->len)
+        return err_set(e, ERR_IO, "data too large (more than %zu bytes)", b->max);
+    return buf_grow(b, b->len + more, e);
+}
+
 int buf_appends(struct buf *b, const char *s, struct err *e)
 {
     return buf_append(b, s, strlen(s), e);

@@ -27,6 +27,10 @@ void buf_release(struct buf *b);
 /* Empties the buffer but keeps its memory. */
 void buf_reset(struct buf *b);
 int buf_append(struct buf *b, const void *data, size_t len, struct err *e);
+/* Makes room for more bytes after len (within the ceiling), so that a
+ * writer can fill b->data + b->len directly and then add to len (keeping
+ * the NUL after it). Contents unchanged; fails as buf_append() does. */
+int buf_reserve(struct buf *b, size_t more, struct err *e);
 int buf_appends(struct buf *b, const char *s, struct err *e);
 int buf_appendf(struct buf *b, struct err *e, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -1,25 +1,32 @@
 /*
  * bench_import_chunk.c - the local half of a0snap-import's bulk jobs,
- * without a network: a snapshot read, its users converted to import
- * records and cut into multipart bodies.
+ * without a network: a snapshot read and verified, its users converted to
+ * import records and cut into multipart bodies.
  *
- *   bench_import_chunk --input SNAPSHOT.ndjson.gz [--verify] [--max-body N]
+ *   bench_import_chunk --input SNAPSHOT.ndjson.gz [--verify] [--verify-first]
+ *                      [--max-body N]
  *
- * As a0snap-import does (import_run.c, import_plan.c, import_jobs.c) with
- * the same functions: with --verify the whole snapshot is first checked
- * (snapshot_verify, the import's step 1); then it is streamed with
- * snapshot_reader (which checks it again as it goes), every database user
- * (the default --social-users=skip leaves the others out) becomes a record
- * (userconv_to_import, serialized with USERCONV_JSON_FLAGS) and goes to the
- * import's own chunking (import/import_chunks.h, as import_jobs.c calls
- * it), whose full bodies are counted where import_jobs.c would send them.
- * What the import does besides (reading the target, the plan's sorts and
- * diff) is not here.
+ * As a0snap-import does (import_run.c, import_plan.c, import_records.c,
+ * import_jobs.c) with the same functions, in one pass: the snapshot is
+ * streamed with snapshot_reader, which verifies it as it goes (--verify,
+ * always on, names that); every database user (the default
+ * --social-users=skip leaves the others out) becomes a record written
+ * from the reader's canonical parse (userconv_import_text; jansson's
+ * userconv_to_import for what that declines) and goes to the import's own
+ * chunking (import/import_chunks.h, as import_jobs.c calls it), whose
+ * full bodies are counted where import_jobs.c would send them. Nothing is
+ * sent here; a0snap-import sends nothing before its reading pass reached
+ * the verified end. --verify-first adds a0snap-import's separate check
+ * before its first request (snapshot_verify: it must refuse a damaged
+ * file before asking the target anything, and planning needs the target),
+ * timed as its own phase. What the import does besides (reading the
+ * target, the plan's sorts and diff) is not here.
  *
  * Prints the counts and phase times as plain lines, then one JSON line.
  * Peak memory is measured by the caller (tests/bench/bench_local.py).
  */
 #include "bench_clock.h"
+#include "canonjson.h"
 #include "import_chunks.h"
 #include "multipart.h"
 #include "snapshot.h"
@@ -35,7 +42,7 @@
 struct opts {
     const char *input;
     size_t max_body;
-    bool verify;
+    bool verify_first;
 };
 
 /* What the bodies of one connection held. */
@@ -50,7 +57,7 @@ struct conn_chunks {
 
 /* The callbacks' context. */
 struct bench_chunks {
-    json_t *header;                                   /* the snapshot's, borrowed */
+    json_t *header;                                   /* the snapshot's, owned */
     struct conn_chunks conns[IMPORT_MAX_CONNECTIONS]; /* by connection number */
 };
 
@@ -60,6 +67,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
         {"input", required_argument, NULL, 'i'},
         {"max-body", required_argument, NULL, 'b'},
         {"verify", no_argument, NULL, 'v'},
+        {"verify-first", no_argument, NULL, 'f'},
         {NULL, 0, NULL, 0},
     };
     int ch;
@@ -79,7 +87,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
             break;
         }
         case 'v':
-            o->verify = true;
+            break; /* the reader always verifies */
+        case 'f':
+            o->verify_first = true;
             break;
         default:
             return -1;
@@ -124,93 +134,182 @@ static int count_body(void *ctx, struct import_body *b, struct err *e)
     return 0;
 }
 
+/* What the pass counted. */
+struct tally {
+    size_t users, database, other, skipped, too_big;
+    size_t fast, slow; /* records written from the parse, by jansson */
+    unsigned long long record_bytes;
+};
+
+/* A user's kind and connection from the reader's parse (the names must be
+ * plain strings: no escapes); false when the json_t must tell. */
+static bool parsed_kind(const struct canonjson *cj, enum userconv_kind *kind, const char **conn,
+                        size_t *clen)
+{
+    size_t id0 = canonjson_get(cj, CANONJSON_ROOT, "identities", 10), x;
+    const char *prov;
+    char name[64];
+    size_t plen;
+
+    id0 = id0 == CANONJSON_NONE ? id0 : canonjson_at(cj, id0, 0);
+    x = id0 == CANONJSON_NONE ? id0 : canonjson_get(cj, id0, "provider", 8);
+    if (x == CANONJSON_NONE || !canonjson_string(cj, x, &prov, &plen) || plen >= sizeof(name))
+        return false;
+    memcpy(name, prov, plen);
+    name[plen] = '\0';
+    *kind = userconv_strategy_kind(name);
+    if (*kind == USERCONV_UNKNOWN)
+        return false; /* isSocial decides: the json_t path */
+    x = canonjson_get(cj, id0, "connection", 10);
+    *conn = "";
+    *clen = 0;
+    return x == CANONJSON_NONE || canonjson_type(cj, x) != CANONJSON_STRING ||
+           canonjson_string(cj, x, conn, clen);
+}
+
+/* A record as the import serializes it (USERCONV_JSON_FLAGS), appended. */
+static int dump_record(const json_t *rec, struct buf *out, struct err *e)
+{
+    size_t n = json_dumpb(rec, NULL, 0, USERCONV_JSON_FLAGS);
+
+    if (n == 0)
+        return err_oom(e);
+    if (buf_reserve(out, n + 1, e) < 0)
+        return -1;
+    json_dumpb(rec, out->data + out->len, n, USERCONV_JSON_FLAGS);
+    out->len += n;
+    out->data[out->len] = '\0';
+    return 0;
+}
+
+/* The record of the user the reader handed out last, appended to rec;
+ * *kind and conn (NUL-terminated, into cbuf) told. 1 = a record, 0 =
+ * none (not a database user, or skipped), -1 = failed. */
+static int one_record(struct snapshot_reader *r, const struct userconv_opts *uo, struct buf *rec,
+                      char *cbuf, size_t cbufsz, struct tally *t, struct err *e)
+{
+    const struct canonjson *cj = snapshot_reader_parsed(r);
+    const json_t *user = NULL;
+    struct userconv_info info;
+    enum userconv_kind kind;
+    const char *conn;
+    size_t clen;
+    json_t *out = NULL;
+    int done = 0;
+
+    if (!cj || !parsed_kind(cj, &kind, &conn, &clen)) {
+        user = snapshot_reader_current(r);
+        if (!user)
+            return err_oom(e);
+        kind = userconv_user_kind(user);
+        conn = userconv_user_connection(user) ? userconv_user_connection(user) : "";
+        clen = strlen(conn);
+    }
+    snprintf(cbuf, cbufsz, "%.*s", (int)clen, conn);
+    if (kind != USERCONV_DATABASE) {
+        t->other++;
+        return 0;
+    }
+    t->database++;
+    buf_reset(rec);
+    if (cj && (done = userconv_import_text(cj, uo, rec, &info, e)) < 0)
+        return -1;
+    if (done)
+        t->fast++;
+    if (!done) {
+        t->slow++;
+        if (!user && !(user = snapshot_reader_current(r)))
+            return err_oom(e);
+        if (userconv_to_import(user, uo, &out, &info, e) < 0)
+            return -1;
+        if (out && dump_record(out, rec, e) < 0) {
+            json_decref(out);
+            return -1;
+        }
+        json_decref(out);
+    }
+    if (info.skipped) {
+        t->skipped++;
+        return 0;
+    }
+    return 1;
+}
+
+/* The one pass: read (verifying), convert, chunk. */
+static int run_pass(const struct opts *o, struct bench_chunks *bc, struct import_chunks **chunks,
+                    struct tally *t, struct err *e)
+{
+    struct snapshot_reader *r = NULL;
+    struct userconv_opts uo;
+    struct buf rec;
+    char conn[1024];
+    const char *line;
+    size_t len, k;
+    int got, added, rc = -1;
+
+    userconv_opts_init(&uo);
+    buf_init(&rec, SNAPSHOT_MAX_LINE + 4096);
+    if (snapshot_reader_open(&r, o->input, e) < 0)
+        goto out;
+    bc->header = json_incref(snapshot_reader_header(r));
+    if (import_chunks_new(chunks, "a0snap-bench", o->max_body, conn_id, count_body, bc, e) < 0)
+        goto out;
+    while ((got = snapshot_reader_next_line(r, &line, &len, e)) == 1) {
+        t->users++;
+        got = one_record(r, &uo, &rec, conn, sizeof(conn), t, e);
+        if (got < 0)
+            goto out;
+        if (got == 0)
+            continue;
+        t->record_bytes += rec.len;
+        added = import_chunks_add(*chunks, conn, rec.data, rec.len, &k, e);
+        if (added < 0)
+            goto out;
+        if (added == 1) {
+            t->too_big++; /* the import reports such a user as failed */
+            err_clear(e);
+            continue;
+        }
+        bc->conns[k].users++;
+        bc->conns[k].record_bytes += rec.len;
+        bc->conns[k].in_chunk += rec.len;
+    }
+    if (got < 0 || import_chunks_flush(*chunks, e) < 0)
+        goto out;
+    rc = 0;
+out:
+    snapshot_reader_free(r);
+    buf_release(&rec);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     struct opts o;
     struct err e;
-    struct snapshot_reader *r = NULL;
     struct import_chunks *chunks = NULL;
     struct bench_chunks bc;
-    struct userconv_opts uo;
+    struct tally t;
     struct clock_mark t0, t1, t2;
-    size_t n_conns, users = 0, database = 0, other = 0, skipped = 0, too_big = 0;
-    size_t bodies = 0;
-    unsigned long long record_bytes = 0, body_bytes = 0;
+    size_t n_conns, bodies = 0;
+    unsigned long long body_bytes = 0;
     size_t max_seen = 0;
-    json_t *user = NULL;
-    int rc = 1, got;
+    int rc = 1;
 
     if (parse_args(argc, argv, &o) < 0) {
         fprintf(stderr, "usage: bench_import_chunk --input SNAPSHOT.ndjson.gz [--verify] "
-                        "[--max-body N]\n");
+                        "[--verify-first] [--max-body N]\n");
         return 2;
     }
     err_clear(&e);
     memset(&bc, 0, sizeof(bc));
-    userconv_opts_init(&uo);
+    memset(&t, 0, sizeof(t));
 
     t0 = mark();
-    if (o.verify && snapshot_verify(o.input, NULL, &e) < 0)
+    if (o.verify_first && snapshot_verify(o.input, NULL, &e) < 0)
         goto out;
     t1 = mark();
-    if (snapshot_reader_open(&r, o.input, &e) < 0)
-        goto out;
-    bc.header = snapshot_reader_header(r);
-    if (import_chunks_new(&chunks, "a0snap-bench", o.max_body, conn_id, count_body, &bc, &e) < 0)
-        goto out;
-    while ((got = snapshot_reader_next(r, &user, &e)) == 1) {
-        struct userconv_info info;
-        struct conn_chunks *cc;
-        json_t *rec = NULL;
-        char *text;
-        size_t len, k;
-        int added;
-
-        users++;
-        if (userconv_user_kind(user) != USERCONV_DATABASE) {
-            other++;
-            json_decref(user);
-            user = NULL;
-            continue;
-        }
-        database++;
-        if (userconv_to_import(user, &uo, &rec, &info, &e) < 0)
-            goto out;
-        if (info.skipped) {
-            skipped++;
-            json_decref(user);
-            user = NULL;
-            continue;
-        }
-        text = json_dumps(rec, USERCONV_JSON_FLAGS);
-        json_decref(rec);
-        if (!text) {
-            err_oom(&e);
-            goto out;
-        }
-        len = strlen(text);
-        record_bytes += len;
-        added = import_chunks_add(
-            chunks, userconv_user_connection(user) ? userconv_user_connection(user) : "", text, len,
-            &k, &e);
-        json_decref(user);
-        user = NULL;
-        free(text);
-        if (added < 0)
-            goto out;
-        if (added == 1) {
-            too_big++; /* the import reports such a user as failed */
-            err_clear(&e);
-            continue;
-        }
-        cc = &bc.conns[k];
-        cc->users++;
-        cc->record_bytes += len;
-        cc->in_chunk += len;
-    }
-    if (got < 0)
-        goto out;
-    if (import_chunks_flush(chunks, &e) < 0)
+    if (run_pass(&o, &bc, &chunks, &t, &e) < 0)
         goto out;
     t2 = mark();
     n_conns = import_chunks_connections(chunks);
@@ -230,31 +329,34 @@ int main(int argc, char **argv)
     }
     printf("users %zu: database %zu, other (skipped as social/enterprise) %zu, not importable %zu, "
            "too big %zu\n",
-           users, database, other, skipped, too_big);
+           t.users, t.database, t.other, t.skipped, t.too_big);
+    printf("records from the parse %zu, through jansson %zu\n", t.fast, t.slow);
     printf("bodies %zu, %.1f MB of records, %.1f MB of bodies\n", bodies,
-           (double)record_bytes / 1e6, (double)body_bytes / 1e6);
-    printf("phase verify: wall %.2f s, cpu %.2f s\n", t1.wall - t0.wall, t1.cpu - t0.cpu);
-    printf("phase read+convert+chunk: wall %.2f s, cpu %.2f s\n", t2.wall - t1.wall,
+           (double)t.record_bytes / 1e6, (double)body_bytes / 1e6);
+    printf("phase verify (separate pass): wall %.2f s, cpu %.2f s\n", t1.wall - t0.wall,
+           t1.cpu - t0.cpu);
+    printf("phase read+verify+convert+chunk: wall %.2f s, cpu %.2f s\n", t2.wall - t1.wall,
            t2.cpu - t1.cpu);
     printf("{\"bench\":\"import_chunk\",\"users\":%zu,\"database_users\":%zu,\"other_users\":%zu,"
-           "\"not_importable\":%zu,\"too_big\":%zu,\"bodies\":%zu,\"record_bytes\":%llu,"
-           "\"body_bytes\":%llu,\"max_body\":%zu,\"connections\":{",
-           users, database, other, skipped, too_big, bodies, record_bytes, body_bytes, max_seen);
+           "\"not_importable\":%zu,\"too_big\":%zu,\"fast_records\":%zu,\"jansson_records\":%zu,"
+           "\"bodies\":%zu,\"record_bytes\":%llu,\"body_bytes\":%llu,\"max_body\":%zu,"
+           "\"connections\":{",
+           t.users, t.database, t.other, t.skipped, t.too_big, t.fast, t.slow, bodies,
+           t.record_bytes, body_bytes, max_seen);
     for (size_t k = 0; k < n_conns; k++)
         printf("%s\"%s\":{\"users\":%zu,\"bodies\":%zu,\"body_bytes\":%llu,\"record_bytes\":%llu,"
                "\"framing\":%zu}",
                k ? "," : "", import_chunks_name(chunks, k), bc.conns[k].users, bc.conns[k].bodies,
                bc.conns[k].body_bytes, bc.conns[k].record_bytes, bc.conns[k].framing);
-    printf("},\"verify\":%s,\"wall\":{\"verify\":%.3f,\"chunk\":%.3f,\"total\":%.3f},"
-           "\"cpu\":{\"verify\":%.3f,\"chunk\":%.3f,\"total\":%.3f}}\n",
-           o.verify ? "true" : "false", t1.wall - t0.wall, t2.wall - t1.wall, t2.wall - t0.wall,
-           t1.cpu - t0.cpu, t2.cpu - t1.cpu, t2.cpu - t0.cpu);
+    printf("},\"verify\":true,\"verify_first\":%s,\"wall\":{\"verify\":%.3f,\"chunk\":%.3f,"
+           "\"total\":%.3f},\"cpu\":{\"verify\":%.3f,\"chunk\":%.3f,\"total\":%.3f}}\n",
+           o.verify_first ? "true" : "false", t1.wall - t0.wall, t2.wall - t1.wall,
+           t2.wall - t0.wall, t1.cpu - t0.cpu, t2.cpu - t1.cpu, t2.cpu - t0.cpu);
     rc = 0;
 out:
     if (rc)
         fprintf(stderr, "bench_import_chunk: %s\n", e.msg);
-    json_decref(user);
-    snapshot_reader_free(r);
+    json_decref(bc.header);
     import_chunks_free(chunks);
     return rc;
 }

@@ -17,12 +17,17 @@
  * And for every text jansson loads as an object (handled by the parse or
  * not: escaped keys, duplicates, deep nesting...), canonjson_dump() of
  * jansson's value, when it says it handled it, is json_dumps' text.
+ *
+ * The import record written from the parse (userconv_import_text, the
+ * import's bulk path) is, unless it declines, the bytes jansson writes for
+ * userconv_to_import() of jansson's value, with the same skip or error.
  */
 #include "fuzz_util.h"
 
 #include <jansson.h>
 
 #include "canonjson.h"
+#include "userconv.h"
 
 #define FUZZ_CANON_MAX_INPUT (1u << 20)
 #define FLAGS                (JSON_COMPACT | JSON_SORT_KEYS)
@@ -45,6 +50,37 @@ static void check_member(const struct canonjson *cj, size_t x, json_t *value, ch
         FUZZ_ASSERT(len == json_string_length(value));
         FUZZ_ASSERT(memcmp(s, json_string_value(value), len) == 0);
     }
+}
+
+static void check_import_text(const struct canonjson *cj, const json_t *user)
+{
+    struct userconv_info i1, i2;
+    struct err e1, e2;
+    json_t *rec = NULL;
+    struct buf b;
+    char *t;
+    int r1, r2;
+
+    err_clear(&e1);
+    err_clear(&e2);
+    buf_init(&b, 64u << 20);
+    r1 = userconv_to_import(user, NULL, &rec, &i1, &e1);
+    r2 = userconv_import_text(cj, NULL, &b, &i2, &e2);
+    FUZZ_ASSERT(r2 == 0 || r2 == 1);
+    FUZZ_ASSERT(r2 == 1 || b.len == 0);
+    if (r2 == 1) {
+        FUZZ_ASSERT(r1 == 0);
+        FUZZ_ASSERT(i1.skipped == i2.skipped && strcmp(i1.reason, i2.reason) == 0);
+        FUZZ_ASSERT(i1.reserved_app_metadata == i2.reserved_app_metadata);
+        FUZZ_ASSERT(i1.email_verified_coerced == i2.email_verified_coerced);
+        t = rec ? json_dumps(rec, USERCONV_JSON_FLAGS) : NULL;
+        FUZZ_ASSERT(!rec || (t && strlen(t) == b.len && memcmp(t, b.data, b.len) == 0));
+        FUZZ_ASSERT(rec || b.len == 0);
+        FUZZ_ASSERT(i1.bytes == i2.bytes);
+        free(t);
+    }
+    json_decref(rec);
+    buf_release(&b);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -95,6 +131,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         FUZZ_ASSERT(count == json_object_size(j));
         FUZZ_ASSERT(count == canonjson_count(&cj, CANONJSON_ROOT));
+        check_import_text(&cj, j);
         {
             json_t *mine = canonjson_to_json(&cj, CANONJSON_ROOT);
             char *a, *b;

@@ -27,6 +27,28 @@ static void test_append_and_ceiling(void)
     buf_release(&b);
 }
 
+/* Room reserved is room to write in; the ceiling holds for it too. */
+static void test_reserve(void)
+{
+    struct buf b;
+    struct err e;
+
+    err_clear(&e);
+    buf_init(&b, 8);
+    CHECK_INT(buf_append(&b, "ab", 2, &e), 0);
+    CHECK_INT(buf_reserve(&b, 6, &e), 0);
+    CHECK(b.cap >= 9);
+    CHECK_STR(buf_str(&b), "ab");
+    memcpy(b.data + b.len, "cdefgh", 6);
+    b.len += 6;
+    b.data[b.len] = '\0';
+    CHECK_STR(buf_str(&b), "abcdefgh");
+    CHECK_INT(buf_reserve(&b, 1, &e), -1);
+    CHECK_INT(e.code, ERR_IO);
+    CHECK_STR(buf_str(&b), "abcdefgh");
+    buf_release(&b);
+}
+
 static void test_detach(void)
 {
     struct buf b;
@@ -62,6 +84,7 @@ static void test_err_prefix(void)
 int main(void)
 {
     RUN(test_append_and_ceiling);
+    RUN(test_reserve);
     RUN(test_detach);
     RUN(test_err_prefix);
     return harness_done();

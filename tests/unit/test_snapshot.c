@@ -8,6 +8,7 @@
  * are simulated with RLIMIT_FSIZE (writes past the limit fail with EFBIG),
  * which works even as root, where a read-only folder would not.
  */
+#include "canonjson.h"
 #include "err.h"
 #include "fsutil.h"
 #include "harness.h"
@@ -428,6 +429,87 @@ static void test_round_trip(void)
         snapshot_reader_free(r);
     }
     free(text);
+}
+
+/* The reader checks most lines with the canonical parser and hands that
+ * parse out; lines it does not handle go through jansson, and both give
+ * the same users, counts and verdict. */
+static void test_fast_and_jansson_lines(void)
+{
+    static const char *const lines[] = {
+        /* plain: the fast parse */
+        "{\"email\":\"a@x.io\",\"identities\":[{\"connection\":\"db\"}],\"user_id\":\"auth0|1\"}",
+        /* an escaped user_id: jansson */
+        "{\"identities\":[{\"connection\":\"db\"}],\"user_id\":\"auth0|2\\\"q\"}",
+        /* an escaped connection name: jansson, counted under its value */
+        "{\"identities\":[{\"connection\":\"tab\\tdb\"}],\"user_id\":\"auth0|3\"}",
+        /* an escaped key: jansson */
+        "{\"k\\u0065y\":1,\"user_id\":\"auth0|4\"}",
+        /* a connection that is not a string: counted under "" */
+        "{\"identities\":[{\"connection\":7}],\"user_id\":\"auth0|5\"}",
+        /* keys out of order: the fast parse still (the reader does not insist) */
+        "{\"user_id\":\"auth0|6\",\"b\":{\"z\":1,\"a\":[2.50,-0]}}",
+    };
+    static const bool fast[] = {true, false, false, false, true, true};
+    const char *path = tpath("fast.ndjson.gz"), *line;
+    struct snapshot_writer *w = NULL;
+    struct snapshot_reader *r = NULL;
+    struct snapshot_summary s;
+    json_t *h = make_header(), *u, *want;
+    size_t i, n = sizeof(lines) / sizeof(lines[0]), len;
+    char digest[65];
+    struct err e;
+
+    err_clear(&e);
+    CHECK_INT(snapshot_writer_open(&w, path, h, false, &e), 0);
+    for (i = 0; w && i < n; i++) {
+        want = json_loads(lines[i], 0, NULL);
+        CHECK_INT(snapshot_writer_append_line(
+                      w, json_string_value(json_object_get(want, "user_id")),
+                      snapshot_user_connection(want), lines[i], strlen(lines[i]), &e),
+                  0);
+        json_decref(want);
+    }
+    CHECK_INT(snapshot_writer_commit(w, &e), 0);
+    json_decref(h);
+
+    CHECK_INT(snapshot_verify(path, &s, &e), 0);
+    memcpy(digest, s.sha256, sizeof(digest));
+    CHECK_INT(s.users, n);
+    CHECK_INT(json_integer_value(json_object_get(s.connections, "db")), 2);
+    CHECK_INT(json_integer_value(json_object_get(s.connections, "tab\tdb")), 1);
+    CHECK_INT(json_integer_value(json_object_get(s.connections, "")), 3);
+    snapshot_summary_release(&s);
+
+    CHECK_INT(snapshot_reader_open(&r, path, &e), 0);
+    for (i = 0; r && i < n; i++) {
+        CHECK_INT(snapshot_reader_next_line(r, &line, &len, &e), 1);
+        CHECK(len == strlen(lines[i]) && memcmp(line, lines[i], len) == 0);
+        CHECK((snapshot_reader_parsed(r) != NULL) == fast[i]);
+        if (snapshot_reader_parsed(r))
+            CHECK_INT(canonjson_type(snapshot_reader_parsed(r), CANONJSON_ROOT), CANONJSON_OBJECT);
+        want = json_loads(lines[i], JSON_DECODE_ANY, NULL);
+        CHECK(json_equal(snapshot_reader_current(r), want));
+        json_decref(want);
+    }
+    CHECK(snapshot_reader_sha256(r) == NULL); /* not before the verified end */
+    CHECK_INT(snapshot_reader_next_line(r, &line, &len, &e), 0);
+    CHECK(snapshot_reader_parsed(r) == NULL && snapshot_reader_current(r) == NULL);
+    CHECK_STR(snapshot_reader_sha256(r), digest);
+    snapshot_reader_free(r);
+
+    /* _next() builds the same users from the fast parse as from jansson */
+    CHECK_INT(snapshot_reader_open(&r, path, &e), 0);
+    for (i = 0; r && i < n; i++) {
+        CHECK_INT(snapshot_reader_next(r, &u, &e), 1);
+        want = json_loads(lines[i], 0, NULL);
+        CHECK(json_equal(u, want));
+        json_decref(want);
+        json_decref(u);
+    }
+    CHECK_INT(snapshot_reader_next(r, &u, &e), 0);
+    CHECK(u == NULL);
+    snapshot_reader_free(r);
 }
 
 static void test_empty_snapshot_and_caller_header(void)
@@ -1178,6 +1260,7 @@ int main(void)
     RUN(test_sha256);
     RUN(test_helpers);
     RUN(test_round_trip);
+    RUN(test_fast_and_jansson_lines);
     RUN(test_empty_snapshot_and_caller_header);
     RUN(test_big_header);
     RUN(test_writer_refuses_bad_users);

@@ -1,5 +1,6 @@
 /* Unit tests for userconv.c: import records, social ids, kinds, the target view. */
 #include "buf.h"
+#include "canonjson.h"
 #include "err.h"
 #include "harness.h"
 #include "sha256.h"
@@ -241,6 +242,159 @@ static void test_to_import_table(void)
         json_decref(user);
         json_decref(before);
     }
+}
+
+/* ---- userconv_import_text: the same record from the canonical parse ------ */
+
+/* One user both ways: userconv_import_text() on its parse must give the
+ * bytes json_dumps() gives for userconv_to_import() of json_loadb() of the
+ * same text (or the same skip or error), appending to what out held; or
+ * decline with out unchanged. 1 done, 0 declined. */
+static int both_ways(const char *text, bool convert, const char *hash)
+{
+    struct userconv_opts o;
+    struct userconv_info i1, i2;
+    struct canonjson cj;
+    struct err e1, e2;
+    struct buf out;
+    json_t *user = J(text), *rec = NULL;
+    char *want = NULL;
+    int r1, r2;
+
+    err_clear(&e1);
+    err_clear(&e2);
+    userconv_opts_init(&o);
+    o.convert_ids = convert;
+    o.password_hash = hash;
+    canonjson_init(&cj);
+    buf_init(&out, 1u << 20);
+    buf_appends(&out, "pre", &e2);
+    CHECK_INT(canonjson_parse(&cj, text, strlen(text), &e2), 1);
+    r1 = userconv_to_import(user, &o, &rec, &i1, &e1);
+    r2 = userconv_import_text(&cj, &o, &out, &i2, &e2);
+    if (r2 == 0) {
+        CHECK(out.len == 3 && strcmp(out.data, "pre") == 0);
+    } else if (r1 < 0) {
+        CHECK_INT(r2, -1);
+        CHECK_INT(e2.code, e1.code);
+        CHECK_STR(e2.msg, e1.msg);
+        CHECK_INT(out.len, 3);
+    } else {
+        CHECK_INT(r2, 1);
+        CHECK_INT(i2.skipped, i1.skipped);
+        CHECK_STR(i2.reason, i1.reason);
+        if (rec) {
+            want = json_dumps(rec, USERCONV_JSON_FLAGS);
+            CHECK(want && out.len == 3 + strlen(want) &&
+                  memcmp(out.data + 3, want, out.len - 3) == 0);
+            if (want && (out.len != 3 + strlen(want) || memcmp(out.data + 3, want, out.len - 3)))
+                fprintf(stderr, "  jansson %s\n  text    %s\n", want, out.data + 3);
+            CHECK_INT(i2.bytes, want ? strlen(want) : 0);
+            CHECK_INT(i2.reserved_app_metadata, i1.reserved_app_metadata);
+            CHECK_INT(i2.email_verified_coerced, i1.email_verified_coerced);
+            CHECK_INT(i2.id_converted, i1.id_converted);
+        } else {
+            CHECK_INT(out.len, 3);
+        }
+    }
+    free(want);
+    json_decref(rec);
+    json_decref(user);
+    buf_release(&out);
+    canonjson_release(&cj);
+    return r2 != 0;
+}
+
+static void test_import_text_table(void)
+{
+    /* cases whose metadata keys are not in key order in the text */
+    static const char *const unsorted[] = {"a full database user keeps only importable fields",
+                                           "reserved app_metadata keys are removed and reported"};
+    size_t i, k, done = 0;
+
+    for (i = 0; i < sizeof(import_cases) / sizeof(import_cases[0]); i++) {
+        const struct import_case *t = &import_cases[i];
+        bool declines = strncmp(t->user, "{\"user_id\":\"auth0|", 18) != 0 &&
+                        strstr(t->user, "\"user_id\":\"") != NULL; /* another provider */
+        int r;
+
+        if (t->user[0] != '{')
+            continue; /* not an object: no parse to give */
+        for (k = 0; k < sizeof(unsorted) / sizeof(unsorted[0]); k++)
+            declines = declines || strcmp(t->what, unsorted[k]) == 0;
+        r = both_ways(t->user, t->convert, t->hash);
+        done += (size_t)r;
+        if (r != !declines)
+            fprintf(stderr, "case '%s': %s\n", t->what, r ? "done" : "declined");
+        CHECK_INT(r, !declines);
+    }
+    CHECK(done > 20);
+}
+
+static void test_import_text_values(void)
+{
+    /* values copied as jansson writes them */
+    CHECK_INT(both_ways("{\"user_id\":\"auth0|v1\",\"email\":\"v@x.example\",\"name\":"
+                        "\"Zo\\u00eb \\\"Q\\\" \\\\ \\/ \\u2028 \\t \\u001f end\","
+                        "\"user_metadata\":{\"a\":[1.0,-0,1e5,2.50,-12,9223372036854775807],"
+                        "\"b\":{\"c\":null,\"d\":true,\"e\":\"\\ud83d\\ude00\"},\"f\":\"日本\"}}",
+                        false, NULL),
+              1);
+    /* the record's order whatever the user's */
+    CHECK_INT(both_ways("{\"user_metadata\":{},\"picture\":\"p\",\"email_verified\":true,"
+                        "\"email\":\"o@x.example\",\"blocked\":false,\"user_id\":\"auth0|o\","
+                        "\"app_metadata\":{\"z\":1,\"zz\":{\"y\":[]}}}",
+                        false, HASH_OK),
+              1);
+    /* metadata keys out of order: jansson keeps them so, the parse sorts */
+    CHECK_INT(both_ways("{\"user_id\":\"auth0|u\",\"email\":\"u@x.example\","
+                        "\"user_metadata\":{\"b\":1,\"a\":2}}",
+                        false, NULL),
+              0);
+    CHECK_INT(both_ways("{\"user_id\":\"auth0|u\",\"email\":\"u@x.example\","
+                        "\"app_metadata\":{\"a\":[{\"y\":1,\"x\":2}]}}",
+                        false, NULL),
+              0);
+    /* values the rules read, given with escapes */
+    CHECK_INT(both_ways("{\"user_id\":\"auth0|e\",\"email\":\"e\\u0040x.example\"}", false, NULL),
+              0);
+    CHECK_INT(both_ways("{\"user_id\":\"auth0|e\\\"q\",\"email\":\"e@x.example\"}", false, NULL),
+              0);
+    CHECK_INT(both_ways("{\"user_id\":\"auth0|e\",\"email\":\"e@x.example\","
+                        "\"blocked\":\"tru\\u0065\"}",
+                        false, NULL),
+              0);
+    /* skips found before the escapes matter */
+    CHECK_INT(both_ways("{\"user_id\":\"auth0|s\",\"email\":\"s@x.example\",\"nickname\":[]}",
+                        false, NULL),
+              1);
+    CHECK_INT(both_ways("{\"user_id\":\"auth0|s\",\"email\":\"s@x.example\","
+                        "\"phone_verified\":\"no\"}",
+                        false, NULL),
+              1);
+}
+
+/* A record that does not fit the buffer's ceiling: -1, the buffer as it was. */
+static void test_import_text_ceiling(void)
+{
+    const char *text =
+        "{\"user_id\":\"auth0|c\",\"email\":\"c@x.example\","
+        "\"user_metadata\":{\"notes\":\"0123456789012345678901234567890123456789\"}}";
+    struct userconv_info info;
+    struct canonjson cj;
+    struct buf out;
+    struct err e;
+
+    err_clear(&e);
+    canonjson_init(&cj);
+    buf_init(&out, 64);
+    CHECK_INT(canonjson_parse(&cj, text, strlen(text), &e), 1);
+    CHECK_INT(buf_appends(&out, "[", &e), 0);
+    CHECK_INT(userconv_import_text(&cj, NULL, &out, &info, &e), -1);
+    CHECK_INT(e.code, ERR_IO);
+    CHECK(out.len == 1 && strcmp(out.data, "[") == 0);
+    buf_release(&out);
+    canonjson_release(&cj);
 }
 
 /* The record's metadata is a copy: changing the user afterwards leaves it. */
@@ -609,6 +763,9 @@ int main(void)
 {
     RUN(test_to_import_table);
     RUN(test_to_import_copies);
+    RUN(test_import_text_table);
+    RUN(test_import_text_values);
+    RUN(test_import_text_ceiling);
     RUN(test_reserved_keys);
     RUN(test_social_id_table);
     RUN(test_social_id_long);
