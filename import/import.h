@@ -128,6 +128,11 @@ struct import_counts {
     size_t permissions_missing; /* their API or scope is not in the target */
 };
 
+/* The want sort's record of a snapshot user's linked account: a held
+ * marker (empty connection) followed by this, so the merge can tell it from
+ * a user held but not imported. */
+#define IMPORT_HELD_LINKED "\0linked"
+
 struct import_ctx {
     const struct import_opts *opts;
     struct tenant *tenant;
@@ -166,6 +171,7 @@ struct import_ctx {
     json_t *api_map;              /* --map-api: {source identifier: target identifier}, owned */
     json_t *target_secondaries;   /* the target's linked accounts: {"provider|id": connection} */
     json_t *snapshot_holds;       /* those of them the snapshot holds: {"provider|id": true} */
+    json_t *linked_present;       /* snapshot linked accounts the target has as users: {id: true} */
     json_t *failures;             /* uid -> reason, owned */
     struct import_counts n;
     size_t target_users_in_scope;
@@ -271,8 +277,12 @@ int import_user_path(char *out, size_t outlen, const char *uid, const char *suff
 /* import_apply.c */
 int import_apply_deletes(struct import_ctx *c, struct err *e);
 int import_apply_patches(struct import_ctx *c, struct err *e);
-/* One call on behalf of user uid: a refusal marks the user failed (the run
- * goes on, 0); auth, scope, network, 429 and 5xx failures stop it (-1). */
+/* A call on behalf of user uid failed with ue: a refusal marks the user
+ * failed ("what: message"; the run goes on, 0); auth, scope, network, 429
+ * and 5xx failures stop the run (-1, e = ue). */
+int import_user_failed(struct import_ctx *c, const char *uid, const char *what,
+                       const struct err *ue, struct err *e);
+/* One call on behalf of user uid, failures as import_user_failed(). */
 int import_user_call(struct import_ctx *c, const char *uid, const char *method, const char *path,
                      json_t *body, const char *what, struct err *e);
 bool import_failed_already(const struct import_ctx *c, const char *uid);

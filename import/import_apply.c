@@ -24,22 +24,30 @@ bool import_failed_already(const struct import_ctx *c, const char *uid)
     return c->failures && json_object_get(c->failures, uid);
 }
 
+int import_user_failed(struct import_ctx *c, const char *uid, const char *what,
+                       const struct err *ue, struct err *e)
+{
+    char reason[ERR_MSG_MAX + 64];
+
+    if (ue->code == ERR_AUTH || ue->code == ERR_SCOPE || ue->code == ERR_NET ||
+        ue->code == ERR_IO || ue->code == ERR_INTERNAL || ue->http_status == 429 ||
+        ue->http_status >= 500) {
+        *e = *ue;
+        return -1;
+    }
+    snprintf(reason, sizeof(reason), "%s: %s", what, ue->msg);
+    return import_note_failure(c, uid, reason, e);
+}
+
 int import_user_call(struct import_ctx *c, const char *uid, const char *method, const char *path,
                      json_t *body, const char *what, struct err *e)
 {
     struct err ue;
-    char reason[ERR_MSG_MAX + 64];
 
     err_clear(&ue);
     if (tenant_call(c->tenant, method, path, body, NULL, &ue) == 0)
         return 0;
-    if (ue.code == ERR_AUTH || ue.code == ERR_SCOPE || ue.code == ERR_NET || ue.code == ERR_IO ||
-        ue.code == ERR_INTERNAL || ue.http_status == 429 || ue.http_status >= 500) {
-        *e = ue;
-        return -1;
-    }
-    snprintf(reason, sizeof(reason), "%s: %s", what, ue.msg);
-    return import_note_failure(c, uid, reason, e);
+    return import_user_failed(c, uid, what, &ue, e);
 }
 
 int import_apply_deletes(struct import_ctx *c, struct err *e)

@@ -6,9 +6,9 @@
  *     (passwordless), so their grants, queued at plan time, find them;
  *   calls (after the jobs and the PATCHes, which create and update the
  *     primary users): per user, in this order, a linked account's user
- *     made if the target lacks it ("ensure": GET, then POST on 404), the
- *     link itself, unlinks, then direct permissions granted and taken
- *     away.
+ *     made unless the plan saw it among the target's users ("ensure": a
+ *     POST, a 409 taken as there), the link itself, unlinks, then direct
+ *     permissions granted and taken away.
  *
  * Records sit in sorts keyed "<user_id>\x1f<two-digit step>", so a user's
  * calls run in step order, and a user whose earlier write failed is left
@@ -53,25 +53,22 @@ int import_user_path(char *out, size_t outlen, const char *uid, const char *suff
     return 0;
 }
 
-/* A linked account's user: made when the target has none (a GET first:
- * the user may be there, unlinked). */
+/* A linked account's user: made unless the plan saw it among the
+ * target's users (unlinked). One that appeared since (409) is there. */
 static int ensure_user(struct import_ctx *c, const char *uid, json_t *call, struct err *e)
 {
     const char *id = json_string_value(json_object_get(call, "id"));
-    char path[1200];
-    struct err ge;
+    struct err pe;
 
-    if (!id || import_user_path(path, sizeof(path), id, "", e) < 0)
+    if (!id)
         return err_set(e, ERR_INTERNAL, "bad linked-account record");
-    err_clear(&ge);
-    if (tenant_call(c->tenant, "GET", path, NULL, NULL, &ge) == 0)
+    if (c->linked_present && json_object_get(c->linked_present, id))
         return 0;
-    if (ge.http_status != 404) {
-        *e = ge;
-        return -1;
-    }
-    return import_user_call(c, uid, "POST", "/users", json_object_get(call, "b"),
-                            "creating a linked account's user", e);
+    err_clear(&pe);
+    if (tenant_call(c->tenant, "POST", "/users", json_object_get(call, "b"), NULL, &pe) == 0 ||
+        pe.http_status == 409)
+        return 0;
+    return import_user_failed(c, uid, "creating a linked account's user", &pe, e);
 }
 
 /* One recorded call on behalf of uid. */

@@ -516,6 +516,19 @@ static int find_conflict(struct merge *m, const char *uid, char *out, size_t len
     return 1;
 }
 
+/* A held record the target has a user for: when it is a snapshot user's
+ * linked account, the import will link that user rather than make it. */
+static int note_linked_present(struct import_ctx *c, const struct merge *m, const char *uid,
+                               struct err *e)
+{
+    if (m->w.rlen != sizeof(IMPORT_HELD_LINKED) ||
+        memcmp(m->w.rec, IMPORT_HELD_LINKED, m->w.rlen) != 0)
+        return 0;
+    if (!c->linked_present && !(c->linked_present = json_object()))
+        return err_oom(e);
+    return json_object_set_new(c->linked_present, uid, json_true()) < 0 ? err_oom(e) : 0;
+}
+
 /* The current "want" record against the target's user of the same id. */
 static int merge_one(struct import_ctx *c, struct merge *m, struct err *e)
 {
@@ -533,7 +546,7 @@ static int merge_one(struct import_ctx *c, struct merge *m, struct err *e)
         return -1;
     match = have_is(m, uid);
     if (clen == 0) /* held by the snapshot but not imported: only shields its twin */
-        return match ? next_have(m, e) : 0;
+        return match ? note_linked_present(c, m, uid, e) < 0 ? -1 : next_have(m, e) : 0;
     /* Canonical text (want_user): the fast parse builds the json_t, and the
      * job record is written from the parse. */
     text = m->w.rec + clen + 1;

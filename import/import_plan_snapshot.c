@@ -101,11 +101,24 @@ static bool selected(const struct import_ctx *c, json_t *only, const char *uid, 
 /* A snapshot user that will not be imported still belongs to the snapshot:
  * a marker in the want sort (empty connection, no JSON) keeps --prune away
  * from its twin in the target. */
-static int hold(struct import_ctx *c, const char *uid, struct err *e)
+static int hold_as(struct import_ctx *c, const char *uid, const char *marker, size_t len,
+                   struct err *e)
 {
     if (uid && note_snapshot_id(c, uid, e) < 0)
         return -1;
-    return uid ? extsort_add(c->want, uid, strlen(uid), "", 1, e) : 0;
+    return uid ? extsort_add(c->want, uid, strlen(uid), marker, len, e) : 0;
+}
+
+static int hold(struct import_ctx *c, const char *uid, struct err *e)
+{
+    return hold_as(c, uid, "", 1, e);
+}
+
+/* A linked account's marker says so (IMPORT_HELD_LINKED), so that the
+ * merge notes which of them the target has as users. */
+static int hold_linked(struct import_ctx *c, const char *key, struct err *e)
+{
+    return hold_as(c, key, IMPORT_HELD_LINKED, sizeof(IMPORT_HELD_LINKED), e);
 }
 
 /* A linked account "provider|id" held (hold_secondaries). */
@@ -117,7 +130,7 @@ static int hold_account(struct import_ctx *c, const char *provider, size_t plen,
     if ((size_t)snprintf(key, sizeof(key), "%.*s|%.*s", (int)plen, provider, (int)slen, sid) >=
         sizeof(key))
         return 0;
-    return hold(c, key, e);
+    return hold_linked(c, key, e);
 }
 
 /* A user's linked accounts are in the snapshot too, inside it: their
@@ -125,7 +138,7 @@ static int hold_account(struct import_ctx *c, const char *provider, size_t plen,
 static int hold_secondary(void *ctx, const char *key, json_t *identity, struct err *e)
 {
     (void)identity;
-    return hold(ctx, key, e);
+    return hold_linked(ctx, key, e);
 }
 
 static int hold_secondaries(struct import_ctx *c, json_t *user, struct err *e)
