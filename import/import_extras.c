@@ -88,6 +88,32 @@ out:
     return rc;
 }
 
+/* A database linked account's user as a bulk job record: its profileData
+ * as a user of the mapped connection, with no password (passwords are
+ * never copied; the account logs in through its primary). 1 added, 0 a
+ * job cannot carry it (no email...). */
+static int secondary_record(struct import_ctx *c, json_t *id, const char *tconn, const char *full,
+                            struct err *e)
+{
+    json_t *u = json_deep_copy(json_object_get(id, "profileData")), *none = json_array();
+    struct import_record_user r = {tconn, full, NULL, NULL, NULL, false, none};
+    char skip[300];
+    int w = -1;
+
+    if (!u)
+        u = json_object();
+    if (u && none && json_object_set_new(u, "user_id", json_string(full)) == 0) {
+        r.want = u;
+        r.email = json_string_value(json_object_get(u, "email"));
+        w = import_records_add(c, &r, skip, sizeof(skip), e);
+    } else {
+        err_oom(e);
+    }
+    json_decref(u);
+    json_decref(none);
+    return w < 0 ? -1 : w == 0;
+}
+
 /* The target connection ({"id","name","strategy"}) a source connection maps to. */
 static json_t *target_conn(const struct import_ctx *c, const char *source_name)
 {
@@ -134,18 +160,27 @@ static int plan_links(struct import_ctx *c, const char *uid, json_t *want, json_
         const char *strategy = json_string_value(json_object_get(tc, "strategy"));
         char full[1100];
         json_t *body;
+        bool database;
+        int in_job = 0;
         if (!tname || i >= MAX_LINKS) {
             c->n.links_not_copyable++;
             continue;
         }
         snprintf(full, sizeof(full), "%s|%s", json_string_value(json_object_get(id, "provider")),
                  json_string_value(json_object_get(id, "user_id")));
-        if (secondary_body(c, id, tname, strategy && strcmp(strategy, "auth0") == 0, &body, e) <
-                0 ||
-            import_call_add(c->calls, uid, STEP_ENSURE + (int)i,
-                            json_pack("{s:s,s:s,s:o}", "k", "ensure", "id", full, "b", body),
-                            e) < 0 ||
-            import_user_path(path, sizeof(path), uid, "/identities", e) < 0 ||
+        database = strategy && strcmp(strategy, "auth0") == 0;
+        /* A database account's user rides in a bulk job (free, and an
+         * upsert if the target has it); a passwordless one, or one a job
+         * cannot carry, is made by the call before the link. */
+        if (database && (in_job = secondary_record(c, id, tname, full, e)) < 0)
+            goto out;
+        if ((!database || !in_job) &&
+            (secondary_body(c, id, tname, database, &body, e) < 0 ||
+             import_call_add(c->calls, uid, STEP_ENSURE + (int)i,
+                             json_pack("{s:s,s:s,s:o}", "k", "ensure", "id", full, "b", body),
+                             e) < 0))
+            goto out;
+        if (import_user_path(path, sizeof(path), uid, "/identities", e) < 0 ||
             import_call_add(
                 c->calls, uid, STEP_LINK + (int)i,
                 call("link", "POST", path,

@@ -34,7 +34,8 @@ def secondaries(u, kinds):
     out = []
     for ident in (u.get("identities") or [])[1:]:
         if kinds.get(ident.get("connection")) in ("auth0",) + PASSWORDLESS:
-            out.append((ident["provider"], str(ident["user_id"]), ident["connection"]))
+            out.append((ident["provider"], str(ident["user_id"]), ident["connection"],
+                        json.dumps(ident.get("profileData"), sort_keys=True)))
     return sorted(out)
 
 
@@ -136,9 +137,19 @@ def whole_users_copied_and_a_replay_writes_nothing():
                 env_extra={"AUTH0_DOMAIN": None})
         check_eq(r.returncode, 0, r.stderr)
         plan = r.stdout
+        s.clear_log()
         r = run(IMPORT, args, tenant=s, env_extra={"AUTH0_DOMAIN": None})
         check_eq(r.returncode, 0, r.stderr)
         counts = json.loads(r.stdout)
+        # database linked accounts' users ride in the bulk jobs: POST /users
+        # only for passwordless users and accounts
+        kinds = {c["name"]: c["strategy"] for c in ps["connections"]}
+        linked = [i for u in copyable(ps).values() for i in u["identities"][1:]]
+        db_linked = sum(1 for i in linked if kinds.get(i["connection"]) == "auth0")
+        pl_linked = sum(1 for i in linked if kinds.get(i["connection"]) in PASSWORDLESS)
+        posts = sum(1 for e in s.log() if e["method"] == "POST" and e["path"] == "/api/v2/users")
+        check(db_linked > 2, "the tenant has database linked accounts (%d)" % db_linked)
+        check(posts <= counts["passwordless"] + pl_linked, "POST /users: %d" % posts)
         check("Linked accounts: %d to link, %d to unlink, %d not copyable"
               % (counts["links_added"], counts["links_removed"], counts["links_not_copyable"])
               in plan, plan)
