@@ -11,7 +11,13 @@
  * later than the server's count, so the spacing errs long, and what it
  * saves stays in the bucket, shows in `remaining` and is spent at once.
  * The reset still bounds the wait (an estimate too low never waits longer
- * than the old rule did), and until the rate is known it is the rule.
+ * than the old rule did; like that rule, it trusts our clock to be in step
+ * with the server's), and until the rate is known it is the rule.
+ *
+ * A bucket shared with other clients shows as a lower refill (their
+ * requests lower `remaining`, and only ours are counted): we pace at what
+ * is left for us. Their requests still take tokens we counted on now and
+ * then; those 429s are retried after Retry-After or the reset, as before.
  */
 #include "ratelimit.h"
 

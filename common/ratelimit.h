@@ -86,7 +86,9 @@ double ratelimit_refill_per_s(const struct rl_state *s);
  * RL_MIN_WAIT_MS (a reset that rounds down to "now" must not turn into a
  * 429 loop). Each request sent is counted by ratelimit_note_sent(); one
  * that was answered 429 took no token: ratelimit_note_refused() before
- * rl_state_update() takes that back. */
+ * rl_state_update() takes that back. (A 429 for another cause, such as
+ * too many import jobs, may have taken one: taking it back then errs
+ * toward a lower estimate, the safe side.) */
 int64_t ratelimit_pace_ms(const struct rl_state *s, int64_t now_epoch_ms);
 void ratelimit_note_sent(struct rl_state *s);
 void ratelimit_note_refused(struct rl_state *s);
@@ -95,8 +97,8 @@ void ratelimit_note_refused(struct rl_state *s);
 #define RL_REFILL_MIN_S     2.0  /* observed time before the estimate is given */
 /* Pacing spaces requests at this share of the estimated rate: an estimate
  * read off whole-token counts can be a little high, and a wait a little
- * long costs nothing the bucket does not give back (the tokens it saves
- * show in `remaining`, which sends at once). */
+ * long costs nothing a bucket of two or more does not give back (the
+ * tokens it saves show in `remaining`, which sends at once). */
 #define RL_PACE_SHARE     0.95
 #define RL_PACE_MAX_PER_S 1000.0 /* the fastest pace an estimate can ask for */
 
