@@ -148,21 +148,24 @@ static void fuzz_headers(const char *args, const char *text, size_t len)
     for (;;) {
         const char *nl = len > 0 ? memchr(text, '\n', len) : NULL;
         size_t n = nl ? (size_t)(nl - text) : len;
+        char tmp[200]; /* the line with a NUL: the input has none */
 
+        if (n < sizeof(tmp)) {
+            memcpy(tmp, text, n);
+            tmp[n] = '\0';
+        } else {
+            tmp[0] = '\0';
+        }
         /* http.c strips the line end before parsing; a \r inside stays. */
         if (len > 0 && rl_headers_parse_line(&h, text, n, now)) {
             FUZZ_ASSERT(h.limit >= -1 && h.remaining >= -1 && h.reset_epoch_s >= -1);
             FUZZ_ASSERT(h.retry_after_ms >= -1);
             pending = true;
-        } else if (n > 1 && text[0] == '+') {
-            now += (int64_t)(strtoull(text + 1, NULL, 10) % 60001);
+        } else if (tmp[0] == '+') {
+            now += (int64_t)(strtoull(tmp + 1, NULL, 10) % 60001);
         }
-        if (n < 200) {
-            char tmp[200];
-            memcpy(tmp, text, n);
-            tmp[n] = '\0';
+        if (n < sizeof(tmp))
             (void)rl_parse_http_date_ms(tmp);
-        }
         if (pending && (n == 0 || len == 0)) {
             int64_t wait;
             if (h.retry_after_ms >= 0)
