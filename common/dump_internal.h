@@ -94,6 +94,9 @@ struct dump_job_view {
 };
 /* Fails with ERR_API for an answer without a status. */
 int dump_job_read(const json_t *job, struct dump_job_view *v, struct err *e);
+/* The wait before polling a running job again: backoff_ms, or less when
+ * the job's time_left_ms (-1: not said) says it ends sooner. Pure. */
+int64_t dump_job_poll_ms(int64_t backoff_ms, long long time_left_ms);
 
 /* dump_job.c: runs one export job (connection_id NULL = all) and feeds
  * every user of its file to dump_ingest_line(). */

@@ -1,12 +1,23 @@
 /*
  * ratelimit.c - see ratelimit.h. Nothing here sleeps or reads a clock.
  *
- * Why wait until the reset when the bucket is empty: Auth0's bucket refills
- * continuously, and the reset header is the (second-rounded) time the next
- * token lands. Waiting until then lets tokens accrue for the whole wait, so
- * a run spends them in small bursts at close to the sustained rate; the
- * minimum wait stops a reset that rounds down to "now" from turning into a
- * 429 loop.
+ * Why pace by the refill rate rather than the reset: Auth0's bucket
+ * refills continuously, but x-ratelimit-reset is in whole seconds, so
+ * waiting for it waits up to a second past the next token. With a small
+ * bucket (the free plan's holds 2 and refills 2 a second) the tokens that
+ * land meanwhile overflow and are lost: waiting for the reset ran at ~80%
+ * of the rate. Spacing requests at 1/rate after the answer that found the
+ * bucket empty lands each one just after its token; the answer's time is
+ * later than the server's count, so the spacing errs long, and what it
+ * saves stays in the bucket, shows in `remaining` and is spent at once.
+ * The reset still bounds the wait (an estimate too low never waits longer
+ * than the old rule did; like that rule, it trusts our clock to be in step
+ * with the server's), and until the rate is known it is the rule.
+ *
+ * A bucket shared with other clients shows as a lower refill (their
+ * requests lower `remaining`, and only ours are counted): we pace at what
+ * is left for us. Their requests still take tokens we counted on now and
+ * then; those 429s are retried after Retry-After or the reset, as before.
  */
 #include "ratelimit.h"
 
@@ -118,6 +129,7 @@ void rl_state_init(struct rl_state *s)
     s->limit = -1;
     s->remaining = -1;
     s->reset_epoch_s = -1;
+    s->seen_remaining = -1;
 }
 
 /* Closes the refill window at an answer saying `remaining`, and opens the
@@ -150,6 +162,9 @@ void rl_state_update(struct rl_state *s, const struct rl_headers *h, int64_t now
     s->limit = h->limit;
     s->remaining = h->remaining;
     s->reset_epoch_s = h->reset_epoch_s;
+    s->seen_remaining = h->remaining;
+    s->seen_ms = now_epoch_ms;
+    s->sent_since = 0;
     if (h->remaining >= 0)
         refill_window(s, h->remaining, now_epoch_ms);
 }
@@ -166,13 +181,38 @@ static int64_t clamp(int64_t v, int64_t lo, int64_t hi)
     return v < lo ? lo : v > hi ? hi : v;
 }
 
+/* v clamped to [0, RL_WAIT_CAP_MS], in double: a hostile count of tokens
+ * must not overflow on the way. */
+static int64_t wait_ms(double v)
+{
+    return v <= 0 ? 0 : v >= (double)RL_WAIT_CAP_MS ? RL_WAIT_CAP_MS : (int64_t)v;
+}
+
 int64_t ratelimit_pace_ms(const struct rl_state *s, int64_t now_epoch_ms)
 {
-    if (!s->known || s->remaining != 0)
+    double rate = ratelimit_refill_per_s(s) * RL_PACE_SHARE;
+    long long need; /* tokens that must land after the answer */
+    int64_t by_reset, by_rate;
+
+    if (!s->known || s->seen_remaining < 0)
+        return 0;
+    need = s->sent_since - s->seen_remaining + 1;
+    if (need <= 0)
         return 0;
     if (s->reset_epoch_s < 0)
-        return RL_MIN_WAIT_MS;
-    return clamp(s->reset_epoch_s * 1000 - now_epoch_ms, RL_MIN_WAIT_MS, RL_WAIT_CAP_MS);
+        by_reset = RL_MIN_WAIT_MS;
+    else
+        by_reset = clamp(s->reset_epoch_s * 1000 - now_epoch_ms, RL_MIN_WAIT_MS, RL_WAIT_CAP_MS);
+    if (rate <= 0)
+        return by_reset;
+    if (rate > RL_PACE_MAX_PER_S)
+        rate = RL_PACE_MAX_PER_S;
+    /* The reset is when the first token lands; later ones follow at the rate. */
+    if (need > 1)
+        by_reset = wait_ms((double)by_reset + (double)(need - 1) * 1000.0 / rate);
+    /* +1: a wait that rounds down would come a little before the token. */
+    by_rate = wait_ms((double)(s->seen_ms - now_epoch_ms) + (double)need * 1000.0 / rate + 1);
+    return by_rate < by_reset ? by_rate : by_reset;
 }
 
 void ratelimit_note_sent(struct rl_state *s)
@@ -180,6 +220,16 @@ void ratelimit_note_sent(struct rl_state *s)
     if (s->known && s->remaining > 0)
         s->remaining--;
     s->window_sent++;
+    s->sent_since++;
+}
+
+void ratelimit_note_refused(struct rl_state *s)
+{
+    /* A 429 took no token: counting it would read as refill that never was. */
+    if (s->window_sent > 0)
+        s->window_sent--;
+    if (s->sent_since > 0)
+        s->sent_since--;
 }
 
 enum rl_verdict ratelimit_classify(long status)

@@ -5,7 +5,10 @@
  * size), x-ratelimit-remaining and x-ratelimit-reset (epoch seconds when
  * requests are next added to the bucket). The client keeps the latest
  * values and, before each request, asks ratelimit_pace_ms() how long to
- * wait so it stays under the limit instead of bouncing off it with 429s.
+ * wait so it stays under the limit instead of bouncing off it with 429s:
+ * with tokens left it goes at once; with the bucket empty it spaces its
+ * requests by the refill rate the answers imply, or, before they imply
+ * one, waits for the reset.
  *
  * After a failed attempt, ratelimit_classify() says whether the answer is
  * worth retrying (429, 408, 5xx, transport errors; never 409 or other 4xx)
@@ -43,6 +46,11 @@ struct rl_state {
     long long window_remaining; /* remaining then */
     long long window_sent;      /* requests sent since */
     double refilled, refill_seconds;
+    /* The last answer that said what was left, for pacing: when it came,
+     * what it said, and the requests sent since. */
+    int64_t seen_ms;
+    long long seen_remaining; /* -1: no answer said yet */
+    long long sent_since;
 };
 
 #define RL_BACKOFF_BASE_MS 500
@@ -67,15 +75,32 @@ void rl_state_update(struct rl_state *s, const struct rl_headers *h, int64_t now
  * never ran low). */
 double ratelimit_refill_per_s(const struct rl_state *s);
 
-/* How long to wait before sending the next request (0 = go now). When the
- * bucket is empty, waits until the reset time, at least RL_MIN_WAIT_MS and
- * at most RL_WAIT_CAP_MS; the request that follows consumes one token, so
- * the state's remaining count is decremented by ratelimit_note_sent(). */
+/* How long to wait before sending the next request (0 = go now), at most
+ * RL_WAIT_CAP_MS. While the last answer's remaining covers the requests
+ * sent since, none. Else the next token is due `need` refills after that
+ * answer (need = requests sent since - remaining + 1): with a refill rate
+ * known, waits until then at RL_PACE_SHARE of that rate, or until the
+ * reset if that comes sooner (the reset is when the next token lands, so
+ * it bounds the wait from above: an estimate too low never waits longer
+ * than the headers say); with no rate yet, waits until the reset, at least
+ * RL_MIN_WAIT_MS (a reset that rounds down to "now" must not turn into a
+ * 429 loop). Each request sent is counted by ratelimit_note_sent(); one
+ * that was answered 429 took no token: ratelimit_note_refused() before
+ * rl_state_update() takes that back. (A 429 for another cause, such as
+ * too many import jobs, may have taken one: taking it back then errs
+ * toward a lower estimate, the safe side.) */
 int64_t ratelimit_pace_ms(const struct rl_state *s, int64_t now_epoch_ms);
 void ratelimit_note_sent(struct rl_state *s);
+void ratelimit_note_refused(struct rl_state *s);
 
 #define RL_REFILL_WINDOW_MS 1000 /* shortest window the refill is measured over */
 #define RL_REFILL_MIN_S     2.0  /* observed time before the estimate is given */
+/* Pacing spaces requests at this share of the estimated rate: an estimate
+ * read off whole-token counts can be a little high, and a wait a little
+ * long costs nothing a bucket of two or more does not give back (the
+ * tokens it saves show in `remaining`, which sends at once). */
+#define RL_PACE_SHARE     0.95
+#define RL_PACE_MAX_PER_S 1000.0 /* the fastest pace an estimate can ask for */
 
 enum rl_verdict {
     RL_OK,     /* 2xx: done */

@@ -238,7 +238,7 @@ static int send_attempt(struct tenant *t, const struct exchange *x, const char *
     if (x->bearer) {
         pace = ratelimit_pace_ms(&t->rl, tenant_now_ms(t));
         if (pace > 0) {
-            tenant_notify(t, 1, "rate limit: bucket empty, pausing %.1f s", (double)pace / 1000.0);
+            tenant_notify(t, 1, "rate limit: bucket empty, pausing %.3f s", (double)pace / 1000.0);
             tenant_sleep_ms(t, pace);
         }
         t->stats.requests++;
@@ -283,8 +283,11 @@ int tenant_exchange(struct tenant *t, const struct exchange *x, struct http_resp
             *e = te; /* the request could not be made, or a sink refused the answer */
             goto out;
         }
-        if (x->bearer)
+        if (x->bearer) {
+            if (resp->status == 429)
+                ratelimit_note_refused(&t->rl);
             rl_state_update(&t->rl, &resp->rl, tenant_now_ms(t));
+        }
         if (resp->status)
             tenant_notify(t, 1, "< %ld %s in %.0f ms, %lld bytes (rate limit: %lld of %lld left)",
                           resp->status, api_status_text(resp->status), resp->seconds * 1000,

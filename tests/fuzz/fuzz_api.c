@@ -8,7 +8,9 @@
  *
  * Input: a first line naming the mode, then its data:
  *   error STATUS METHOD PATH\n<body>      api_error_set()
- *   headers NOW_MS\n<header lines>        rl_headers_parse_line() and on
+ *   headers NOW_MS\n<header lines>        rl_headers_parse_line() and the
+ *                                         pacing (answers: blank-line
+ *                                         separated, "+MS" moves the clock)
  *   user\n<JSON>                          userconv_*, userdiff_*
  *   export [privacy]\n<NDJSON>            dump_ingest_line() and the sorts
  * Other first lines pick a mode from the first byte, so every input does
@@ -93,46 +95,94 @@ static void check_delays(const struct rl_headers *h, int64_t now)
     }
 }
 
+/* What pacing must keep, whatever the answers said: a wait in [0, cap];
+ * none while the answer's tokens cover what was sent since; some after an
+ * answer that found the bucket empty (the reset's minimum while no rate is
+ * known); never longer for waiting, never shorter for having sent more
+ * (tried on a copy: the state then counts the one request the next answer
+ * answers). */
+static void check_pacing(struct rl_state *s, const struct rl_headers *h, int64_t now)
+{
+    int64_t pace = ratelimit_pace_ms(s, now), later, more;
+    struct rl_state ahead = *s;
+
+    if (pace < 0 || pace > RL_WAIT_CAP_MS) {
+        fprintf(stderr, "pace %" PRId64 " ms\n", pace);
+        FUZZ_ASSERT(!"a pacing wait lies in [0, RL_WAIT_CAP_MS]");
+    }
+    if (s->known && h->remaining > 0)
+        FUZZ_ASSERT(pace == 0);
+    if (s->known && h->remaining == 0) {
+        FUZZ_ASSERT(pace > 0);
+        if (ratelimit_refill_per_s(s) == 0)
+            FUZZ_ASSERT(pace >= RL_MIN_WAIT_MS);
+    }
+    later = ratelimit_pace_ms(s, now + 250);
+    FUZZ_ASSERT(later <= pace);
+    more = pace;
+    for (int i = 0; i < 3; i++) {
+        int64_t next;
+        ratelimit_note_sent(&ahead);
+        next = ratelimit_pace_ms(&ahead, now);
+        FUZZ_ASSERT(next >= more && next <= RL_WAIT_CAP_MS);
+        more = next;
+    }
+    ratelimit_note_sent(s);
+}
+
+/* Answers are separated by blank lines; a line "+N" moves the clock on by
+ * N ms (at most a minute), so the refill estimate gets windows to read.
+ * An answer with Retry-After stands for a 429: the request took no token.
+ * After each, the client waits as paced (the clock moves on) and sends
+ * the request the next answer answers. */
 static void fuzz_headers(const char *args, const char *text, size_t len)
 {
     unsigned long long off = strtoull(args, NULL, 10);
     int64_t now = FUZZ_NOW_BASE_MS + (int64_t)(off % FUZZ_NOW_SPAN_MS);
     struct rl_headers h;
     struct rl_state s;
-    int64_t pace;
+    bool pending = false;
 
     rl_headers_init(&h);
     rl_state_init(&s);
-    while (len > 0) {
-        const char *nl = memchr(text, '\n', len);
+    for (;;) {
+        const char *nl = len > 0 ? memchr(text, '\n', len) : NULL;
         size_t n = nl ? (size_t)(nl - text) : len;
+        char tmp[200]; /* the line with a NUL: the input has none */
 
-        /* http.c strips the line end before parsing; a \r inside stays. */
-        if (rl_headers_parse_line(&h, text, n, now)) {
-            FUZZ_ASSERT(h.limit >= -1 && h.remaining >= -1 && h.reset_epoch_s >= -1);
-            FUZZ_ASSERT(h.retry_after_ms >= -1);
-        }
-        if (n < 200) {
-            char tmp[200];
+        if (n < sizeof(tmp)) {
             memcpy(tmp, text, n);
             tmp[n] = '\0';
-            (void)rl_parse_http_date_ms(tmp);
+        } else {
+            tmp[0] = '\0';
         }
+        /* http.c strips the line end before parsing; a \r inside stays. */
+        if (len > 0 && rl_headers_parse_line(&h, text, n, now)) {
+            FUZZ_ASSERT(h.limit >= -1 && h.remaining >= -1 && h.reset_epoch_s >= -1);
+            FUZZ_ASSERT(h.retry_after_ms >= -1);
+            pending = true;
+        } else if (tmp[0] == '+') {
+            now += (int64_t)(strtoull(tmp + 1, NULL, 10) % 60001);
+        }
+        if (n < sizeof(tmp))
+            (void)rl_parse_http_date_ms(tmp);
+        if (pending && (n == 0 || len == 0)) {
+            int64_t wait;
+            if (h.retry_after_ms >= 0)
+                ratelimit_note_refused(&s);
+            rl_state_update(&s, &h, now);
+            wait = ratelimit_pace_ms(&s, now);
+            check_pacing(&s, &h, now);
+            check_delays(&h, now);
+            now += wait;
+            rl_headers_init(&h);
+            pending = false;
+        }
+        if (len == 0)
+            break;
         text += n + (nl ? 1 : 0);
         len -= n + (nl ? 1 : 0);
     }
-    rl_state_update(&s, &h, now);
-    for (int i = 0; i < 3; i++) {
-        pace = ratelimit_pace_ms(&s, now);
-        if (pace < 0 || pace > RL_WAIT_CAP_MS) {
-            fprintf(stderr, "pace %" PRId64 " ms\n", pace);
-            FUZZ_ASSERT(!"a pacing wait lies in [0, RL_WAIT_CAP_MS]");
-        }
-        if (s.known && s.remaining == 0)
-            FUZZ_ASSERT(pace >= RL_MIN_WAIT_MS);
-        ratelimit_note_sent(&s);
-    }
-    check_delays(&h, now);
     check_delays(NULL, now);
 }
 

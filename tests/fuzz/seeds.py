@@ -295,6 +295,35 @@ HEADERS = [
 ]
 
 
+def paced_answers(burst, per_s, step_ms, count, refuse_last=False):
+    """A run of answers from a bucket (fake_http.py's TokenBucket) drained
+    by a request every step_ms, separated by blank lines and "+ms" clock
+    moves (fuzz_api.c), so that the refill estimate and the pacing by it
+    are reached; the last one a 429 with Retry-After if refuse_last."""
+    base, tokens, out = 1700000000000, float(burst), []
+    for i in range(count):
+        t = base + i * step_ms
+        tokens = min(float(burst), tokens + step_ms / 1000.0 * per_s)
+        refused = tokens < 1 or (refuse_last and i == count - 1)
+        if not refused:
+            tokens -= 1
+        left = int(tokens)
+        reset = t // 1000 if tokens >= burst else -(-(t + (1 - (tokens - left)) / per_s * 1000) // 1000)
+        lines = ["+%d" % step_ms] if i else []
+        lines += ["x-ratelimit-limit: %d" % burst, "x-ratelimit-remaining: %d" % left,
+                  "x-ratelimit-reset: %d" % reset]
+        if refused:
+            lines.append("retry-after: 1")
+        out.append("\n".join(lines))
+    return "\n\n".join(out)
+
+
+HEADERS += [
+    ("0", paced_answers(2, 2.0, 450, 12)),  # the free plan, paced by its rate
+    ("0", paced_answers(50, 16.0, 25, 120, refuse_last=True)),  # enterprise, drained, then a 429
+]
+
+
 def api_seeds():
     h = "api"
     for i, (args, body) in enumerate(ERRORS):

@@ -185,6 +185,216 @@ static void test_refill_estimate(void)
     CHECK(simulate_refill(10, 4, 1, 10) == 0);
 }
 
+/* A state whose answers so far imply `per_s` tokens a second. */
+static void state_with_rate(struct rl_state *s, double per_s)
+{
+    rl_state_init(s);
+    s->refilled = per_s * 10;
+    s->refill_seconds = 10;
+}
+
+static void answer(struct rl_state *s, long long limit, long long remaining, long long reset_s,
+                   int64_t now_ms)
+{
+    struct rl_headers h;
+
+    rl_headers_init(&h);
+    h.limit = limit;
+    h.remaining = remaining;
+    h.reset_epoch_s = reset_s;
+    rl_state_update(s, &h, now_ms);
+}
+
+/* With the refill rate known, an empty bucket is paced at 1/rate from the
+ * answer that found it empty, not to the reset's whole second. */
+static void test_pacing_by_rate(void)
+{
+    const int64_t one = (int64_t)(1000.0 / (2.0 * RL_PACE_SHARE)) + 1;
+    const int64_t two = (int64_t)(2000.0 / (2.0 * RL_PACE_SHARE)) + 1;
+    struct rl_state s;
+
+    state_with_rate(&s, 2.0);
+    CHECK(ratelimit_refill_per_s(&s) == 2.0);
+    CHECK(one > 500 && one < 560); /* 1/rate, a little longer */
+    /* tokens left: go */
+    answer(&s, 2, 1, NOW_MS / 1000 + 1, NOW_MS);
+    CHECK_INT(ratelimit_pace_ms(&s, NOW_MS), 0);
+    ratelimit_note_sent(&s);
+    CHECK_INT(ratelimit_pace_ms(&s, NOW_MS), one); /* sent it: now empty */
+    /* empty, with a reset far away: the rate, not the reset */
+    answer(&s, 2, 0, NOW_MS / 1000 + 30, NOW_MS);
+    CHECK_INT(ratelimit_pace_ms(&s, NOW_MS), one);
+    CHECK_INT(ratelimit_pace_ms(&s, NOW_MS + 200), one - 200);
+    CHECK_INT(ratelimit_pace_ms(&s, NOW_MS + one), 0);
+    CHECK_INT(ratelimit_pace_ms(&s, NOW_MS + 5000), 0);
+    /* a second request before any answer needs the token after that one */
+    ratelimit_note_sent(&s);
+    CHECK_INT(ratelimit_pace_ms(&s, NOW_MS), two);
+    /* a reset sooner than the rate says: the reset (it is when the next
+     * token lands, so the estimate was low) */
+    state_with_rate(&s, 0.2);
+    answer(&s, 2, 0, NOW_MS / 1000 + 1, NOW_MS + 700);
+    CHECK_INT(ratelimit_pace_ms(&s, NOW_MS + 700), 300);
+    /* ... and for a second token, the reset and then one refill */
+    ratelimit_note_sent(&s);
+    CHECK_INT(ratelimit_pace_ms(&s, NOW_MS + 700), 300 + (int64_t)(1000.0 / (0.2 * RL_PACE_SHARE)));
+    /* a reset already past: the minimum wait, as without a rate */
+    answer(&s, 2, 0, NOW_MS / 1000, NOW_MS + 700);
+    CHECK_INT(ratelimit_pace_ms(&s, NOW_MS + 700), RL_MIN_WAIT_MS);
+    /* no reset at all: the rate, or the minimum wait if sooner */
+    state_with_rate(&s, 2.0);
+    answer(&s, 2, 0, -1, NOW_MS);
+    CHECK_INT(ratelimit_pace_ms(&s, NOW_MS), RL_MIN_WAIT_MS);
+    state_with_rate(&s, 16.0);
+    answer(&s, 50, 0, -1, NOW_MS);
+    CHECK_INT(ratelimit_pace_ms(&s, NOW_MS), (int64_t)(1000.0 / (16.0 * RL_PACE_SHARE)) + 1);
+    /* an absurd rate is held to RL_PACE_MAX_PER_S: never a busy loop */
+    state_with_rate(&s, 1e15);
+    answer(&s, 2, 0, NOW_MS / 1000 + 1, NOW_MS);
+    CHECK_INT(ratelimit_pace_ms(&s, NOW_MS), (int64_t)(1000.0 / RL_PACE_MAX_PER_S) + 1);
+    /* an absurd backlog is capped */
+    state_with_rate(&s, 2.0);
+    answer(&s, 2, 0, NOW_MS / 1000 + 1, NOW_MS);
+    s.sent_since = 1LL << 62;
+    CHECK_INT(ratelimit_pace_ms(&s, NOW_MS), RL_WAIT_CAP_MS);
+    /* an answer without `remaining` tells nothing to pace by */
+    answer(&s, 2, -1, NOW_MS / 1000 + 1, NOW_MS);
+    CHECK_INT(ratelimit_pace_ms(&s, NOW_MS), 0);
+}
+
+/* A 429 took no token: taken back, the refill estimate does not count it. */
+static void test_refused_takes_no_token(void)
+{
+    struct rl_state s;
+    double tokens = 2, t = 0;
+    int refused = 0;
+
+    rl_state_init(&s);
+    ratelimit_note_sent(&s);
+    CHECK_INT(s.window_sent, 1);
+    CHECK_INT(s.sent_since, 1);
+    ratelimit_note_refused(&s);
+    CHECK_INT(s.window_sent, 0);
+    CHECK_INT(s.sent_since, 0);
+    ratelimit_note_refused(&s); /* never below zero */
+    CHECK_INT(s.window_sent, 0);
+    /* A client that ignores the pacing and sends 5 a second into a bucket
+     * of 2 refilling 2 a second: over half are refused, and the estimate
+     * still reads the refill, not the sending. */
+    while (t < 30) {
+        bool ok;
+        t += 0.2;
+        tokens = tokens + 0.4 > 2 ? 2 : tokens + 0.4;
+        ratelimit_note_sent(&s);
+        ok = tokens >= 1;
+        if (ok)
+            tokens -= 1;
+        else
+            ratelimit_note_refused(&s);
+        refused += !ok;
+        answer(&s, 2, (long long)tokens, 0, NOW_MS + (int64_t)(t * 1000));
+    }
+    CHECK(refused > 60);
+    CHECK(ratelimit_refill_per_s(&s) > 1.8 && ratelimit_refill_per_s(&s) < 2.2);
+}
+
+/* The fake tenant's bucket (tests/fake/fake_http.py TokenBucket), in
+ * virtual time, against a client that sends `n` requests one after
+ * another, pausing as ratelimit_pace_ms() says; latency_ms each way
+ * (varying +-50%), think_ms of local work between requests, and every
+ * idle_every requests a pause of idle_ms (a job running). Returns the
+ * seconds it took; *refused counts the 429s. */
+struct sim {
+    double burst, rate;
+    int n;
+    double latency_ms, think_ms;
+    int idle_every;
+    double idle_ms;
+};
+
+static double simulate_client(const struct sim *c, int *refused)
+{
+    const double t0 = (double)NOW_MS / 1000;
+    double t = t0, tokens = c->burst, last = t0;
+    unsigned long long rng = 88172645463325252ULL;
+    struct rl_state s;
+    int done = 0;
+
+    *refused = 0;
+    rl_state_init(&s);
+    while (done < c->n) {
+        struct rl_headers h;
+        double ts, frac;
+        bool ok;
+
+        t += (double)ratelimit_pace_ms(&s, (int64_t)(t * 1000)) / 1000;
+        ratelimit_note_sent(&s);
+        rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+        ts = t + c->latency_ms / 1000 * (0.5 + (double)(rng % 1000) / 1000);
+        tokens += (ts - last) * c->rate;
+        if (tokens > c->burst)
+            tokens = c->burst;
+        last = ts;
+        ok = tokens >= 1;
+        if (ok)
+            tokens -= 1;
+        rl_headers_init(&h);
+        h.limit = (long long)c->burst;
+        h.remaining = (long long)tokens;
+        frac = tokens - (double)h.remaining;
+        h.reset_epoch_s =
+            tokens >= c->burst ? (long long)ts : (long long)(ts + (1 - frac) / c->rate) + 1;
+        t = ts + 0.002 + c->latency_ms / 1000 * (0.5 + (double)(rng % 997) / 997);
+        if (!ok) {
+            ++*refused;
+            ratelimit_note_refused(&s);
+        }
+        rl_state_update(&s, &h, (int64_t)(t * 1000));
+        if (!ok) {
+            t +=
+                (double)ratelimit_retry_delay_ms(429, &h, 1, (int64_t)(t * 1000), 0.5, NULL) / 1000;
+            continue;
+        }
+        done++;
+        t += c->think_ms / 1000 * (double)(rng % 1001) / 1000;
+        if (c->idle_every && done % c->idle_every == 0)
+            t += c->idle_ms / 1000;
+    }
+    return t - t0;
+}
+
+/* What issue 19 measured: paced to the reset's whole second, a bucket of 2
+ * refilling 2 a second was used at ~80%. Paced by the rate, every plan's
+ * bucket is used at close to its rate, with no 429. */
+static void test_pacing_keeps_up(void)
+{
+    static const struct sim runs[] = {
+        {2, 2, 1000, 5, 0, 0, 0},       /* free plan, a fast network */
+        {2, 2, 1000, 40, 20, 0, 0},     /* free plan, far away, some local work */
+        {2, 2, 1000, 5, 100, 50, 3000}, /* free plan, jobs now and then */
+        {10, 2, 1000, 10, 10, 0, 0},    /* enterprise non-production */
+        {50, 16, 5000, 5, 0, 0, 0},     /* enterprise production */
+        {50, 16, 5000, 5, 10, 200, 5000},
+    };
+
+    for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+        const struct sim *c = &runs[i];
+        double bound = ((double)c->n - c->burst) / c->rate;
+        double idle = c->idle_every ? (double)(c->n / c->idle_every) * c->idle_ms / 1000 : 0;
+        int refused;
+        double took = simulate_client(c, &refused);
+
+        CHECK_INT(refused, 0);
+        /* The idle pauses refill the bucket too: the bound only holds
+         * without them; with them, the time must not exceed it by more
+         * than the pauses themselves. */
+        CHECK(took < bound * 1.03 + idle);
+        if (refused || took >= bound * 1.03 + idle)
+            fprintf(stderr, "run %zu: %.1f s, bound %.1f s + idle %.1f s, %d refused\n", i, took,
+                    bound, idle, refused);
+    }
+}
+
 static void test_http_date(void)
 {
     CHECK_INT(rl_parse_http_date_ms("Tue, 14 Nov 2023 22:13:20 GMT"), NOW_MS);
@@ -200,6 +410,9 @@ int main(void)
     RUN(test_retry_delay);
     RUN(test_retry_delay_configured);
     RUN(test_refill_estimate);
+    RUN(test_pacing_by_rate);
+    RUN(test_refused_takes_no_token);
+    RUN(test_pacing_keeps_up);
     RUN(test_http_date);
     return harness_done();
 }
