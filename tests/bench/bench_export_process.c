@@ -66,6 +66,7 @@ static void usage(FILE *f)
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
+    /* clang-format off */
     static const struct option longopts[] = {
         {"input", required_argument, NULL, 'i'},
         {"output", required_argument, NULL, 'o'},
@@ -78,6 +79,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
+    /* clang-format on */
     int ch;
 
     memset(o, 0, sizeof(*o));
@@ -353,16 +355,17 @@ int main(int argc, char **argv)
            t4.wall - t3.wall, t4.cpu - t3.cpu);
     printf(
         "{\"bench\":\"export_process\",\"users\":%zu,\"role_grants\":%zu,\"memberships\":%zu,"
-        "\"privacy\":%s,\"encrypted\":%s,\"dropped_grants\":%zu,\"lines_fast\":%zu,\"lines_slow\":%zu,"
+        "\"privacy\":%s,\"encrypted\":%s,\"dropped_grants\":%zu,\"lines_fast\":%zu,"
+        "\"lines_slow\":%zu,"
         "\"joins_fast\":%zu,\"joins_slow\":%zu,\"input_gz_bytes\":%llu,\"input_raw_bytes\":%llu,"
         "\"sort_runs\":%zu,\"grant_runs\":%zu,\"wall\":{\"ingest\":%.3f,\"grants\":%.3f,"
         "\"unique\":%.3f,\"join\":%.3f,\"total\":%.3f},\"cpu\":{\"ingest\":%.3f,"
         "\"grants\":%.3f,\"unique\":%.3f,\"join\":%.3f,\"total\":%.3f},\"snapshot_id\":\"%s\"}\n",
         res.users, res.role_grants, res.memberships, o.privacy ? "true" : "false",
-        o.encrypt_to ? "true" : "false", res.dropped_grants, c.lines_fast, c.lines_slow, c.joins_fast, c.joins_slow, gz_bytes,
-        raw_bytes, uruns, gruns, t1.wall - t0.wall, t2.wall - t1.wall, t3.wall - t2.wall,
-        t4.wall - t3.wall, t4.wall - t0.wall, t1.cpu - t0.cpu, t2.cpu - t1.cpu, t3.cpu - t2.cpu,
-        t4.cpu - t3.cpu, t4.cpu - t0.cpu, res.snapshot_id);
+        o.encrypt_to ? "true" : "false", res.dropped_grants, c.lines_fast, c.lines_slow,
+        c.joins_fast, c.joins_slow, gz_bytes, raw_bytes, uruns, gruns, t1.wall - t0.wall,
+        t2.wall - t1.wall, t3.wall - t2.wall, t4.wall - t3.wall, t4.wall - t0.wall, t1.cpu - t0.cpu,
+        t2.cpu - t1.cpu, t3.cpu - t2.cpu, t4.cpu - t3.cpu, t4.cpu - t0.cpu, res.snapshot_id);
     rc = 0;
 out:
     if (rc)

@@ -70,6 +70,7 @@ struct bench_chunks {
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
+    /* clang-format off */
     static const struct option longopts[] = {
         {"input", required_argument, NULL, 'i'},
         {"max-body", required_argument, NULL, 'b'},
@@ -78,6 +79,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
         {"identity", required_argument, NULL, 'k'},
         {NULL, 0, NULL, 0},
     };
+    /* clang-format on */
     int ch;
 
     memset(o, 0, sizeof(*o));
