@@ -4,7 +4,8 @@
  *
  *   bench_export_process --input EXPORT.json.gz --output SNAPSHOT.ndjson.gz
  *                        [--grants GRANTS.tsv] [--catalogue CAT.json]
- *                        [--privacy] [--sort-mem MB] [--tmpdir DIR]
+ *                        [--privacy] [--encrypt-to age1...]
+ *                        [--sort-mem MB] [--tmpdir DIR]
  *
  * The same steps as common/dump_run.c, dump_job.c, dump_grants.c and
  * dump_join.c, through the same functions: the export file goes through
@@ -20,12 +21,15 @@
  *
  * --privacy uses the built-in default policy and a fixed bench key, and
  * asks for the source digests the collision check compares, as
- * export/export_run.c does.
+ * export/export_run.c does. --encrypt-to writes the snapshot in the age
+ * format to that recipient, as a0snap-export --encrypt-to does (the
+ * writer's gzip stream goes through common/util/age_encrypt.c).
  *
  * Prints the phases' wall and CPU times as plain lines, then one JSON line.
  * Peak memory is measured by the caller (tests/bench/bench_local.py).
  */
 #include "dump_internal.h"
+#include "age.h"
 #include "bench_clock.h"
 #include "buf.h"
 #include "extsort.h"
@@ -48,7 +52,7 @@
 #define DEFAULT_SORT_MEM ((size_t)32 << 20) /* as dump_run.c */
 
 struct opts {
-    const char *input, *output, *grants, *catalogue, *tmpdir;
+    const char *input, *output, *grants, *catalogue, *tmpdir, *encrypt_to;
     size_t sort_mem;
     bool privacy;
 };
@@ -57,11 +61,12 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: bench_export_process --input EXPORT.json.gz --output SNAPSHOT.ndjson.gz\n"
                "       [--grants GRANTS.tsv] [--catalogue CAT.json] [--privacy]\n"
-               "       [--sort-mem MB] [--tmpdir DIR]\n");
+               "       [--encrypt-to age1...] [--sort-mem MB] [--tmpdir DIR]\n");
 }
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
+    /* clang-format off */
     static const struct option longopts[] = {
         {"input", required_argument, NULL, 'i'},
         {"output", required_argument, NULL, 'o'},
@@ -70,9 +75,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
         {"tmpdir", required_argument, NULL, 't'},
         {"sort-mem", required_argument, NULL, 'm'},
         {"privacy", no_argument, NULL, 'p'},
+        {"encrypt-to", required_argument, NULL, 'e'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
+    /* clang-format on */
     int ch;
 
     memset(o, 0, sizeof(*o));
@@ -104,6 +111,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
         }
         case 'p':
             o->privacy = true;
+            break;
+        case 'e':
+            o->encrypt_to = optarg;
             break;
         case 'h':
             usage(stdout);
@@ -253,6 +263,7 @@ int main(int argc, char **argv)
     struct privacy_policy *policy = NULL;
     struct pseudonym_key *key = NULL;
     struct privacy_ctx *pctx = NULL;
+    struct age_recipients *rcpt = NULL;
     struct clock_mark t0, t1, t2, t3, t4;
     unsigned long long gz_bytes = 0, raw_bytes = 0;
     size_t urecs, uruns, upasses, grecs, gruns, gpasses;
@@ -282,6 +293,10 @@ int main(int argc, char **argv)
             goto out;
         privacy_ctx_want_src(pctx, true);
     }
+    if (o.encrypt_to &&
+        (age_recipients_new(&rcpt, &e) < 0 || age_recipients_add(rcpt, o.encrypt_to, &e) < 0))
+        goto out;
+    req.encrypt_to = rcpt;
     req.privacy = pctx;
     req.sort_mem = o.sort_mem;
     req.tmpdir = tmpdir;
@@ -340,16 +355,17 @@ int main(int argc, char **argv)
            t4.wall - t3.wall, t4.cpu - t3.cpu);
     printf(
         "{\"bench\":\"export_process\",\"users\":%zu,\"role_grants\":%zu,\"memberships\":%zu,"
-        "\"privacy\":%s,\"dropped_grants\":%zu,\"lines_fast\":%zu,\"lines_slow\":%zu,"
+        "\"privacy\":%s,\"encrypted\":%s,\"dropped_grants\":%zu,\"lines_fast\":%zu,"
+        "\"lines_slow\":%zu,"
         "\"joins_fast\":%zu,\"joins_slow\":%zu,\"input_gz_bytes\":%llu,\"input_raw_bytes\":%llu,"
         "\"sort_runs\":%zu,\"grant_runs\":%zu,\"wall\":{\"ingest\":%.3f,\"grants\":%.3f,"
         "\"unique\":%.3f,\"join\":%.3f,\"total\":%.3f},\"cpu\":{\"ingest\":%.3f,"
         "\"grants\":%.3f,\"unique\":%.3f,\"join\":%.3f,\"total\":%.3f},\"snapshot_id\":\"%s\"}\n",
         res.users, res.role_grants, res.memberships, o.privacy ? "true" : "false",
-        res.dropped_grants, c.lines_fast, c.lines_slow, c.joins_fast, c.joins_slow, gz_bytes,
-        raw_bytes, uruns, gruns, t1.wall - t0.wall, t2.wall - t1.wall, t3.wall - t2.wall,
-        t4.wall - t3.wall, t4.wall - t0.wall, t1.cpu - t0.cpu, t2.cpu - t1.cpu, t3.cpu - t2.cpu,
-        t4.cpu - t3.cpu, t4.cpu - t0.cpu, res.snapshot_id);
+        o.encrypt_to ? "true" : "false", res.dropped_grants, c.lines_fast, c.lines_slow,
+        c.joins_fast, c.joins_slow, gz_bytes, raw_bytes, uruns, gruns, t1.wall - t0.wall,
+        t2.wall - t1.wall, t3.wall - t2.wall, t4.wall - t3.wall, t4.wall - t0.wall, t1.cpu - t0.cpu,
+        t2.cpu - t1.cpu, t3.cpu - t2.cpu, t4.cpu - t3.cpu, t4.cpu - t0.cpu, res.snapshot_id);
     rc = 0;
 out:
     if (rc)
@@ -362,5 +378,6 @@ out:
     privacy_ctx_free(pctx);
     privacy_policy_free(policy);
     pseudonym_key_free(key);
+    age_recipients_free(rcpt);
     return rc;
 }

@@ -4,7 +4,7 @@
  * import records and cut into multipart bodies.
  *
  *   bench_import_chunk --input SNAPSHOT.ndjson.gz [--verify] [--verify-first]
- *                      [--max-body N]
+ *                      [--max-body N] [--identity FILE]
  *
  * As a0snap-import does (import_run.c, import_plan.c, import_records.c,
  * import_jobs.c) with the same functions, in one pass: the snapshot is
@@ -22,9 +22,14 @@
  * timed as its own phase. What the import does besides (reading the
  * target, the plan's sorts and diff) is not here.
  *
+ * --identity reads an encrypted (age) snapshot with the secret key in FILE,
+ * as a0snap-import --identity does: decrypted in the stream, no plaintext
+ * on disk.
+ *
  * Prints the counts and phase times as plain lines, then one JSON line.
  * Peak memory is measured by the caller (tests/bench/bench_local.py).
  */
+#include "age.h"
 #include "bench_clock.h"
 #include "canonjson.h"
 #include "import_chunks.h"
@@ -40,9 +45,11 @@
 #include <time.h>
 
 struct opts {
-    const char *input;
+    const char *input, *identity;
     size_t max_body;
     bool verify_first;
+    struct age_identities *ids; /* from --identity, owned */
+    struct snapshot_keys keys;  /* borrows ids */
 };
 
 /* What the bodies of one connection held. */
@@ -63,13 +70,16 @@ struct bench_chunks {
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
+    /* clang-format off */
     static const struct option longopts[] = {
         {"input", required_argument, NULL, 'i'},
         {"max-body", required_argument, NULL, 'b'},
         {"verify", no_argument, NULL, 'v'},
         {"verify-first", no_argument, NULL, 'f'},
+        {"identity", required_argument, NULL, 'k'},
         {NULL, 0, NULL, 0},
     };
+    /* clang-format on */
     int ch;
 
     memset(o, 0, sizeof(*o));
@@ -90,6 +100,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
             break; /* the reader always verifies */
         case 'f':
             o->verify_first = true;
+            break;
+        case 'k':
+            o->identity = optarg;
             break;
         default:
             return -1;
@@ -249,7 +262,7 @@ static int run_pass(const struct opts *o, struct bench_chunks *bc, struct import
 
     userconv_opts_init(&uo);
     buf_init(&rec, SNAPSHOT_MAX_LINE + 4096);
-    if (snapshot_reader_open(&r, o->input, e) < 0)
+    if (snapshot_reader_open_keys(&r, o->input, &o->keys, e) < 0)
         goto out;
     bc->header = json_incref(snapshot_reader_header(r));
     if (import_chunks_new(chunks, "a0snap-bench", o->max_body, conn_id, count_body, bc, e) < 0)
@@ -298,15 +311,21 @@ int main(int argc, char **argv)
 
     if (parse_args(argc, argv, &o) < 0) {
         fprintf(stderr, "usage: bench_import_chunk --input SNAPSHOT.ndjson.gz [--verify] "
-                        "[--verify-first] [--max-body N]\n");
+                        "[--verify-first] [--max-body N] [--identity FILE]\n");
         return 2;
     }
     err_clear(&e);
     memset(&bc, 0, sizeof(bc));
     memset(&t, 0, sizeof(t));
 
+    if (o.identity) {
+        if (age_identities_new(&o.ids, &e) < 0 ||
+            age_identities_add_file(o.ids, o.identity, &e) < 0)
+            goto out;
+        o.keys.identities = o.ids;
+    }
     t0 = mark();
-    if (o.verify_first && snapshot_verify(o.input, NULL, &e) < 0)
+    if (o.verify_first && snapshot_verify_keys(o.input, &o.keys, NULL, &e) < 0)
         goto out;
     t1 = mark();
     if (run_pass(&o, &bc, &chunks, &t, &e) < 0)
@@ -358,5 +377,6 @@ out:
         fprintf(stderr, "bench_import_chunk: %s\n", e.msg);
     json_decref(bc.header);
     import_chunks_free(chunks);
+    age_identities_free(o.ids);
     return rc;
 }

@@ -61,6 +61,22 @@ def local_tables(loc):
             "{:,}".format(int(n)), e["wall"]["ingest"], e["wall"]["grants"], e["wall"]["join"], e["sort_runs"],
             i["wall"]["verify"], i["wall"]["chunk"], i["bodies"]))
     print()
+    enc = [(n, r) for n, r in sorted(loc["sizes"].items(), key=lambda kv: int(kv[0]))
+           if "encrypted_export" in r["measured"]]
+    if enc:
+        print("| users | snapshot / age file MB | export processing | + encryption (age) | encryption extra "
+              "| import verify+chunk | of the age file | decryption extra |")
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for n, r in enc:
+            m, q = r["measured"], r["ratios"]
+
+            def c(k):
+                return "%.2f s / %.2f s CPU / %.1f MB" % (m[k]["wall"], m[k]["cpu"], m[k]["maxrss_mb"])
+            print("| %s | %s / %s | %s | %s | **%+.1f%%** (CPU %+.1f%%) | %s | %s | %+.1f%% |" % (
+                "{:,}".format(int(n)), mb(r["snapshot_gz"]), mb(r["snapshot_age"]), c("export"),
+                c("encrypted_export"), 100 * q["encryption_overhead_wall"], 100 * q["encryption_overhead_cpu"],
+                c("import"), c("encrypted_import"), 100 * q["decryption_overhead_wall"]))
+        print()
 
 
 def gen_line(g):
