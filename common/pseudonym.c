@@ -23,7 +23,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -169,11 +168,32 @@ static bool word_byte(unsigned char c)
     return c >= 0x80 || (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
 }
 
-/* Case-insensitive memmem. */
+/* ASCII lower case; other bytes unchanged (as strncasecmp in the C
+ * locale, without a call per byte). */
+static unsigned char lower_ascii(unsigned char c)
+{
+    return c >= 'A' && c <= 'Z' ? (unsigned char)(c | 0x20) : c;
+}
+
+static bool equal_nocase(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (lower_ascii((unsigned char)a[i]) != lower_ascii((unsigned char)b[i]))
+            return false;
+    return true;
+}
+
+/* Case-insensitive memmem. Words hold no NUL byte, so comparing n bytes
+ * is what strncasecmp did. */
 static bool memmem_nocase(const char *hay, size_t hlen, const char *needle, size_t nlen)
 {
-    for (size_t i = 0; nlen && i + nlen <= hlen; i++)
-        if (strncasecmp(hay + i, needle, nlen) == 0)
+    unsigned char first;
+
+    if (!nlen || nlen > hlen)
+        return false;
+    first = lower_ascii((unsigned char)needle[0]);
+    for (size_t i = 0; i + nlen <= hlen; i++)
+        if (lower_ascii((unsigned char)hay[i]) == first && equal_nocase(hay + i, needle, nlen))
             return true;
     return false;
 }
@@ -195,7 +215,7 @@ static bool shares_word(const char *value, size_t len, const char *w, size_t wle
         n = i - start;
         if (n < min || n > wlen)
             continue;
-        if (equal ? n == wlen && strncasecmp(value + start, w, n) == 0
+        if (equal ? n == wlen && equal_nocase(value + start, w, n)
                   : memmem_nocase(w, wlen, value + start, n))
             return true;
     }
