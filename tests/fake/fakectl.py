@@ -216,20 +216,37 @@ class FakeTenant:
             "client_secret": self.client_secret,
             "audience": audience or "https://%s/api/v2/" % self.domain,
         }).encode()
-        status, _, raw = self._http("POST", self.api_url + "/oauth/token", form,
-                                    {"Content-Type": "application/x-www-form-urlencoded"})
+        # The token endpoint has its own rate limit (as Auth0's does): a
+        # 429 waits for the bucket, a few times, like a real client would.
+        for attempt in range(6):
+            status, h, raw = self._http("POST", self.api_url + "/oauth/token", form,
+                                        {"Content-Type": "application/x-www-form-urlencoded"})
+            if status != 429:
+                break
+            time.sleep(0.2 * (attempt + 1))
         if status != 200:
             raise FakeError("token request -> %d %s" % (status, raw[:200]))
         return json.loads(raw)["access_token"]
 
+    def _session_token(self, fresh=False):
+        """One token reused across api() calls, as a client keeps its token
+        until it expires (asking for one per call drains the token bucket)."""
+        if fresh or not getattr(self, "_token", None):
+            self._token = self.token()
+        return self._token
+
     def api(self, method, path, body=None, token=None, headers=None, raw=False):
         """Call /api/v2 + path (path may include a query string)."""
         hdrs = dict(headers or {})
-        if token is None:
-            token = self.token()
+        session = token is None
+        if session:
+            token = self._session_token()
         if token:
             hdrs["Authorization"] = "Bearer " + token
         status, h, data = self._http(method, self.api_url + "/api/v2" + path, body, hdrs)
+        if session and status == 401:  # expired (the fake's clock moved) or revoked
+            hdrs["Authorization"] = "Bearer " + self._session_token(fresh=True)
+            status, h, data = self._http(method, self.api_url + "/api/v2" + path, body, hdrs)
         h = {k.lower(): v for k, v in h.items()}
         if raw:
             return status, h, data
