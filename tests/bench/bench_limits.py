@@ -180,7 +180,8 @@ def one_run(a, plan, n, perms, with_sdk, api):
         log("    import requests above the batch-100 bound's: %d (job polls %d, target grant reads %d, linked "
             "accounts looked up %d; database linked accounts made by POST /users, not in a job: %d)" % (
                 imp["api"] - lb_i100["requests"], extra["job_poll"],
-                extra["role_members_read"] + extra["org_members_read"], extra["user_read"], w["linked_database"]))
+                extra["role_members_read"] + extra["org_members_read"], extra["user_read"],
+                max(0, imp["by_kind"].get("user_create", 0) - w["passwordless_users"] - w["linked_passwordless"])))
 
         lb_r = ba.bound_refresh(tw, writes, limits, a.job_rate)
         res["refresh"] = {"wall": round(wall_r, 2), "requests": ref["api"], "rate_limited": ref["rate_limited"],
