@@ -271,15 +271,17 @@ static int r_line(struct snapshot_reader *r, size_t max, const char **line, size
     }
 }
 
-/* What any line must be before it is parsed: not empty, not nested
- * deeper than the limit. On failure why says what is wrong with it. */
-static int r_check_line(const char *line, size_t len, char *why, size_t whysz)
+/* What any line must be: not empty, not nested deeper than the limit.
+ * depth: the nesting a parse found, or 0 when unknown (the line is then
+ * scanned for it before jansson sees it). On failure why says what is
+ * wrong with it. */
+static int r_check_line(const char *line, size_t len, int depth, char *why, size_t whysz)
 {
     if (len == 0) {
         snprintf(why, whysz, "empty line");
         return -1;
     }
-    if (snapshot_json_too_deep(line, len)) {
+    if (depth > 0 ? depth > SNAPSHOT_MAX_DEPTH : snapshot_json_too_deep(line, len)) {
         snprintf(why, whysz, "JSON nested more than %d levels deep", SNAPSHOT_MAX_DEPTH);
         return -1;
     }
@@ -294,7 +296,7 @@ static int r_parse(const char *line, size_t len, json_t **out, char *why, size_t
     json_t *j;
 
     *out = NULL;
-    if (r_check_line(line, len, why, whysz) < 0)
+    if (r_check_line(line, len, 0, why, whysz) < 0)
         return -1;
     j = json_loadb(line, len, R_JSON_FLAGS, &jerr);
     if (!j) {
@@ -622,11 +624,13 @@ static int r_next(struct snapshot_reader *r, struct err *e)
         return -1;
     if (rc == 0)
         return r_fail(r, e, 0, "missing trailer (the snapshot is incomplete)");
-    if (r_check_line(line, len, why, sizeof(why)) < 0)
-        return r_fail(r, e, r->line_no, "%s", why);
+    /* The fast parse bounds the nesting itself; what it declines is
+     * scanned before jansson parses it (r_parse). */
     rc = canonjson_parse(&r->cj, line, len, e);
     if (rc < 0)
         return r_fail_err(r, e);
+    if (rc == 1 && r_check_line(line, len, r->cj.depth, why, sizeof(why)) < 0)
+        return r_fail(r, e, r->line_no, "%s", why);
     if (rc == 1 && r_fast_fields(&r->cj, &id, &idlen, &conn, &clen)) {
         r->fast = true;
     } else {

@@ -324,9 +324,21 @@ json_t *import_counts_json(const struct import_counts *n);
 int import_note_outcome(struct import_ctx *c, const char *uid, const char *email,
                         const char *outcome, const char *reason, json_t *fields, struct err *e);
 int import_note_failure(struct import_ctx *c, const char *uid, const char *reason, struct err *e);
-int import_write_report(struct import_ctx *c, const char *path, json_t *summary, struct err *e);
-/* --plan: what the report says, grouped, for people (stdout). */
-int import_print_plan(struct import_ctx *c, const char *report, FILE *out, struct err *e);
+struct import_tally;
+/* Writes the report (path NULL: only counts). tally, when not NULL,
+ * counts each line as it is written (import_tally.c). */
+int import_write_report(struct import_ctx *c, const char *path, json_t *summary,
+                        struct import_tally *tally, struct err *e);
+
+/* import_tally.c: --plan's account of the report, for people. */
+struct import_tally *import_tally_new(void); /* NULL when out of memory */
+void import_tally_free(struct import_tally *t);
+/* One report line, parsed by canonjson or as a json_t. */
+int import_tally_text(struct import_tally *t, const struct canonjson *cj, struct err *e);
+int import_tally_json(struct import_tally *t, const json_t *line, struct err *e);
+/* What the lines say, grouped (stdout). */
+void import_print_plan(const struct import_ctx *c, const struct import_tally *t, const char *report,
+                       FILE *out);
 
 /* import_journal.c */
 int import_journal_open(struct import_ctx *c, const char *path, struct err *e);

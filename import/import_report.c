@@ -20,11 +20,44 @@
 
 #define REPORT_FLUSH (256u * 1024) /* bytes of lines collected before a write */
 
-int import_note_outcome(struct import_ctx *c, const char *uid, const char *email,
-                        const char *outcome, const char *reason, json_t *fields, struct err *e)
+/* A key and a string value, quoted as jansson writes them: 1, 0 (not
+ * UTF-8), -1. */
+static int put_member(struct buf *b, const char *key, const char *value, struct err *e)
+{
+    if (buf_appends(b, key, e) < 0)
+        return -1;
+    return value                             ? canonjson_dump_string(value, strlen(value), b, e)
+           : buf_append(b, "null", 4, e) < 0 ? -1
+                                             : 1;
+}
+
+/* The outcome record as json_dumps(COMPACT | SORT_KEYS) writes it, its
+ * keys in that order: 1, 0 (a value jansson must write), -1. */
+static int outcome_text(struct buf *b, const char *uid, const char *email, const char *outcome,
+                        const char *reason, json_t *fields, struct err *e)
+{
+    int r = put_member(b, "{\"email\":", email, e);
+
+    if (r == 1 && json_array_size(fields)) {
+        r = buf_appends(b, ",\"fields\":", e) < 0 ? -1 : canonjson_dump(fields, b, e);
+    }
+    if (r == 1)
+        r = put_member(b, ",\"outcome\":", outcome, e);
+    if (r == 1 && reason)
+        r = put_member(b, ",\"reason\":", reason, e);
+    if (r == 1)
+        r = put_member(b, ",\"user_id\":", uid ? uid : "", e);
+    if (r == 1)
+        r = buf_append(b, "}", 1, e) < 0 ? -1 : 1;
+    return r;
+}
+
+/* The same through jansson. */
+static int outcome_json(struct buf *b, const char *uid, const char *email, const char *outcome,
+                        const char *reason, json_t *fields, struct err *e)
 {
     json_t *line = json_object();
-    struct buf text;
+    char *s;
     int rc;
 
     if (!line)
@@ -36,15 +69,25 @@ int import_note_outcome(struct import_ctx *c, const char *uid, const char *email
         json_object_set_new(line, "reason", json_string(reason));
     if (fields && json_array_size(fields))
         json_object_set(line, "fields", fields);
-    /* json_dumps(COMPACT | SORT_KEYS)'s bytes, faster; jansson for the rest */
-    buf_init(&text, SNAPSHOT_MAX_LINE);
-    rc = canonjson_dump(line, &text, e);
-    if (rc == 0) {
-        char *s = json_dumps(line, JSON_COMPACT | JSON_SORT_KEYS);
-        rc = s ? buf_appends(&text, s, e) : err_oom(e);
-        free(s);
-    }
+    s = json_dumps(line, JSON_COMPACT | JSON_SORT_KEYS);
+    rc = s ? buf_appends(b, s, e) : err_oom(e);
+    free(s);
     json_decref(line);
+    return rc;
+}
+
+int import_note_outcome(struct import_ctx *c, const char *uid, const char *email,
+                        const char *outcome, const char *reason, json_t *fields, struct err *e)
+{
+    struct buf text;
+    int rc;
+
+    buf_init(&text, SNAPSHOT_MAX_LINE);
+    rc = outcome_text(&text, uid, email, outcome, reason, fields, e);
+    if (rc == 0) {
+        buf_reset(&text);
+        rc = outcome_json(&text, uid, email, outcome, reason, fields, e);
+    }
     if (rc >= 0)
         rc =
             extsort_add(c->outcomes, uid ? uid : "", uid ? strlen(uid) : 0, text.data, text.len, e);
@@ -91,8 +134,8 @@ static void count(struct import_counts *n, const char *outcome)
  * failure found while applying (when failure), appended to out; *outcome
  * gets its outcome (out of outcome_sz bytes). */
 static int line_json(const char *rec, size_t rlen, const char *job, size_t jlen,
-                     const json_t *failure, struct buf *out, char *outcome, size_t outcome_sz,
-                     struct err *e)
+                     const json_t *failure, struct import_tally *tally, struct buf *out,
+                     char *outcome, size_t outcome_sz, struct err *e)
 {
     json_t *line = json_loadb(rec, rlen, 0, NULL);
     char *text = NULL;
@@ -108,11 +151,14 @@ static int line_json(const char *rec, size_t rlen, const char *job, size_t jlen,
         json_object_set(line, "reason", (json_t *)failure);
     }
     snprintf(outcome, outcome_sz, "%s", json_string_value(json_object_get(line, "outcome")));
+    if (tally && import_tally_json(tally, line, e) < 0)
+        goto out;
     text = json_dumps(line, JSON_COMPACT | JSON_SORT_KEYS);
     if (!text)
         err_oom(e);
     else if (buf_appends(out, text, e) == 0)
         rc = 0;
+out:
     free(text);
     json_decref(line);
     return rc;
@@ -169,7 +215,7 @@ static int line_text(struct canonjson *cj, const char *rec, size_t rlen, const c
 /* The report's lines: the planned outcomes, with each user's job and the
  * failures found while applying, counted, written in large pieces. */
 static int write_lines(struct import_ctx *c, const struct fsutil_tmpfile *tf, const char *path,
-                       struct buf *out, struct err *e)
+                       struct import_tally *tally, struct buf *out, struct err *e)
 {
     const char *key, *rec, *jkey = NULL, *jrec = NULL;
     size_t klen, rlen, jklen = 0, jrlen = 0, start;
@@ -195,8 +241,10 @@ static int write_lines(struct import_ctx *c, const struct fsutil_tmpfile *tf, co
         start = out->len;
         r = line_text(&cj, rec, rlen, job ? jrec : NULL, jrlen, failure != NULL, out, outcome,
                       sizeof(outcome), e);
-        if (r == 0)
-            r = line_json(rec, rlen, job ? jrec : NULL, jrlen, failure, out, outcome,
+        if (r == 1 && tally)
+            r = import_tally_text(tally, &cj, e) < 0 ? -1 : 1;
+        else if (r == 0)
+            r = line_json(rec, rlen, job ? jrec : NULL, jrlen, failure, tally, out, outcome,
                           sizeof(outcome), e);
         if (r < 0)
             goto out;
@@ -221,7 +269,8 @@ out:
     return rc;
 }
 
-int import_write_report(struct import_ctx *c, const char *path, json_t *summary, struct err *e)
+int import_write_report(struct import_ctx *c, const char *path, json_t *summary,
+                        struct import_tally *tally, struct err *e)
 {
     struct fsutil_tmpfile tf;
     struct buf out;
@@ -235,7 +284,7 @@ int import_write_report(struct import_ctx *c, const char *path, json_t *summary,
         goto out;
     if (path && fsutil_tmpfile_open(&tf, path, true, e) < 0)
         goto out;
-    if (write_lines(c, &tf, path, &out, e) < 0)
+    if (write_lines(c, &tf, path, tally, &out, e) < 0)
         goto out;
     if (path) {
         char *text;
@@ -263,156 +312,6 @@ int import_write_report(struct import_ctx *c, const char *path, json_t *summary,
 out:
     fsutil_tmpfile_abort(&tf);
     buf_release(&out);
-    return rc;
-}
-
-/* Groups a reason for counting: the text up to the first quote, so
- * "conflict: target user 'x' already has..." counts with its kind. */
-static void reason_kind(char *out, size_t outlen, const char *reason)
-{
-    size_t n = strcspn(reason, "'(");
-
-    while (n > 0 && (reason[n - 1] == ' ' || reason[n - 1] == ':'))
-        n--;
-    snprintf(out, outlen, "%.*s", (int)n, reason);
-}
-
-/* What a plan's report says, counted. */
-struct plan_tally {
-    json_t *counts;  /* outcome -> users */
-    json_t *fields;  /* field -> users whose field changes */
-    json_t *reasons; /* "<outcome>: <reason kind>" -> users */
-    json_t *deletes; /* the first 50 deletions: [{"user_id","email"}] */
-};
-
-static void count_key(json_t *counts, const char *key)
-{
-    json_t *v = json_object_get(counts, key);
-
-    json_object_set_new(counts, key, json_integer(v ? json_integer_value(v) + 1 : 1));
-}
-
-/* One report line into t. */
-static void tally_line(struct plan_tally *t, json_t *l)
-{
-    const char *outcome = json_string_value(json_object_get(l, "outcome"));
-    const char *reason = json_string_value(json_object_get(l, "reason"));
-    json_t *v;
-    size_t i;
-
-    if (!outcome)
-        return; /* the summary line */
-    count_key(t->counts, outcome);
-    json_array_foreach(json_object_get(l, "fields"), i, v)
-    {
-        count_key(t->fields, json_string_value(v));
-    }
-    if (reason && (!strcmp(outcome, "skipped") || !strcmp(outcome, "failed"))) {
-        char kind[200], key[260];
-        reason_kind(kind, sizeof(kind), reason);
-        snprintf(key, sizeof(key), "%s: %s", outcome, kind);
-        count_key(t->reasons, key);
-    }
-    if (!strcmp(outcome, "deleted") && json_array_size(t->deletes) < 50)
-        json_array_append_new(t->deletes,
-                              json_pack("{s:O,s:O?}", "user_id", json_object_get(l, "user_id"),
-                                        "email", json_object_get(l, "email")));
-}
-
-/* A heading and one "  name  count" line per key of counts, if any. */
-static void print_counts(FILE *out, const char *heading, json_t *counts, bool count_first)
-{
-    const char *k;
-    json_t *v;
-
-    if (!json_object_size(counts))
-        return;
-    fprintf(out, "%s\n", heading);
-    json_object_foreach(counts, k, v)
-    {
-        if (count_first)
-            fprintf(out, "  %8lld  %s\n", (long long)json_integer_value(v), k);
-        else
-            fprintf(out, "  %-16s %8lld\n", k, (long long)json_integer_value(v));
-    }
-}
-
-static void print_tally(const struct import_ctx *c, const struct plan_tally *t, const char *report,
-                        FILE *out)
-{
-    static const char *const order[] = {"created", "updated", "unchanged", "skipped",
-                                        "failed",  "deleted", "kept",      NULL};
-    static const char *const verbs[] = {"create", "update", "unchanged",     "skip",
-                                        "fail",   "delete", "keep (--keep)", NULL};
-    json_t *v;
-    size_t i;
-
-    fprintf(out, "Plan for '%s' (nothing was written):\n", c->opts->target);
-    for (i = 0; order[i]; i++) {
-        v = json_object_get(t->counts, order[i]);
-        fprintf(out, "  %-16s %8lld\n", verbs[i], v ? (long long)json_integer_value(v) : 0LL);
-    }
-    print_counts(out, "Fields to change (users):", t->fields, false);
-    print_counts(out, "Skipped or failing, by reason (users):", t->reasons, true);
-    fprintf(out,
-            "Roles: %zu to assign, %zu to remove; organizations: %zu memberships to add, %zu to "
-            "remove; member roles: %zu to assign, %zu to remove\n",
-            c->n.roles_added, c->n.roles_removed, c->n.members_added, c->n.members_removed,
-            c->n.member_roles_added, c->n.member_roles_removed);
-    if (c->n.links_added || c->n.links_removed || c->n.links_not_copyable)
-        fprintf(out,
-                "Linked accounts: %zu to link, %zu to unlink, %zu not copyable (%zu social, %zu "
-                "enterprise)\n",
-                c->n.links_added, c->n.links_removed, c->n.links_not_copyable, c->n.links_social,
-                c->n.links_enterprise);
-    if (c->n.permissions_added || c->n.permissions_removed || c->n.permissions_missing)
-        fprintf(out,
-                "Direct permissions: %zu to grant, %zu to revoke, %zu the target cannot take "
-                "(API or scope missing)\n",
-                c->n.permissions_added, c->n.permissions_removed, c->n.permissions_missing);
-    if (c->n.passwordless)
-        fprintf(out, "Passwordless users: %zu created or changed one request each\n",
-                c->n.passwordless);
-    if (json_array_size(t->deletes)) {
-        fprintf(out, "Deletions%s:\n", json_array_size(t->deletes) == 50 ? " (first 50)" : "");
-        json_array_foreach(t->deletes, i, v)
-        {
-            const char *email = json_string_value(json_object_get(v, "email"));
-            fprintf(out, "  %s  %s\n", json_string_value(json_object_get(v, "user_id")),
-                    email ? email : "");
-        }
-    }
-    fprintf(out, "Every user's line: '%s'\n", report);
-}
-
-int import_print_plan(struct import_ctx *c, const char *report, FILE *out, struct err *e)
-{
-    struct plan_tally t = {json_object(), json_object(), json_object(), json_array()};
-    FILE *f = fopen(report, "r");
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    int rc = -1;
-
-    if (!f) {
-        err_errno(e, ERR_IO, errno, "cannot read '%s'", report);
-        goto out;
-    }
-    while ((n = getline(&line, &cap, f)) > 0) {
-        json_t *l = json_loadb(line, (size_t)n, 0, NULL);
-        tally_line(&t, l);
-        json_decref(l);
-    }
-    print_tally(c, &t, report, out);
-    rc = 0;
-out:
-    if (f)
-        fclose(f);
-    free(line);
-    json_decref(t.counts);
-    json_decref(t.fields);
-    json_decref(t.reasons);
-    json_decref(t.deletes);
     return rc;
 }
 

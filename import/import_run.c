@@ -505,15 +505,20 @@ static int report(struct import_ctx *c, const char *path, double seconds, struct
     const struct import_opts *o = c->opts;
     bool plan = o->mode == MODE_PLAN;
     json_t *summary = summary_json(c, o->target, seconds);
+    struct import_tally *tally = NULL;
     int rc = -1;
 
     if (!summary)
         return err_oom(e);
-    if (import_write_report(c, path, summary, e) < 0)
+    if (plan && !o->json && !(tally = import_tally_new())) {
+        err_oom(e);
+        goto out;
+    }
+    if (import_write_report(c, path, summary, tally, e) < 0)
         goto out;
     log_info("report: '%s'", path);
-    if (plan && !o->json && import_print_plan(c, path, stdout, e) < 0)
-        goto out;
+    if (tally)
+        import_print_plan(c, tally, path, stdout);
     import_journal_finish(c, true);
     if (!plan && c->n.failed > 0) {
         err_set(e, ERR_PARTIAL, "%zu user%s failed (see '%s')", c->n.failed,
@@ -522,6 +527,7 @@ static int report(struct import_ctx *c, const char *path, double seconds, struct
     }
     rc = 0;
 out:
+    import_tally_free(tally);
     json_decref(summary);
     return rc;
 }

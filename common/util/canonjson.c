@@ -463,6 +463,8 @@ static int parse_container(struct parser *p, uint32_t x, int depth)
 
     if (depth > CANONJSON_MAX_DEPTH)
         return 0;
+    if (depth > cj->depth)
+        cj->depth = depth;
     cj->nodes[x].type = is_obj ? CANONJSON_OBJECT : CANONJSON_ARRAY;
     cj->nodes[x].start = (uint32_t)p->i;
     p->i++;
@@ -571,6 +573,7 @@ int canonjson_parse(struct canonjson *cj, const char *text, size_t len, struct e
     cj->n = 0;
     cj->reals_len = 0;
     cj->bound = len;
+    cj->depth = 0;
     if (len >= UINT32_MAX)
         return 0;
     root = new_node(&p);
@@ -1110,6 +1113,20 @@ int canonjson_dump(const json_t *j, struct buf *out, struct err *e)
         return 0;
     d_value(&d, j, 1);
     free(d.stack);
+    if (d.r != 1) {
+        out->len = start;
+        if (out->data)
+            out->data[start] = '\0';
+    }
+    return d.r;
+}
+
+int canonjson_dump_string(const char *s, size_t len, struct buf *out, struct err *e)
+{
+    struct dumper d = {out, e, NULL, 0, 0, 1};
+    size_t start = out->len;
+
+    d_string(&d, s, len);
     if (d.r != 1) {
         out->len = start;
         if (out->data)

@@ -74,6 +74,7 @@ struct canonjson {
     struct canonjson_node *nodes;
     size_t n, cap;
     size_t bound; /* bytes canonjson_write needs at most */
+    int depth;    /* after a parse that returned 1: its deepest nesting, the root object 1 */
     char *reals;  /* formatted reals, back to back */
     size_t reals_len, reals_cap;
     struct canonjson_member *sort;
@@ -133,5 +134,8 @@ json_t *canonjson_to_json(const struct canonjson *cj, size_t node);
  * a locale without '.'; jansson must do it), -1 out of memory or out's
  * ceiling (e filled). */
 int canonjson_dump(const json_t *j, struct buf *out, struct err *e);
+/* The same for one string of len bytes, quoted: 1, 0 (not UTF-8; out
+ * unchanged), -1. */
+int canonjson_dump_string(const char *s, size_t len, struct buf *out, struct err *e);
 
 #endif

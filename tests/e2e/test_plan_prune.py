@@ -82,6 +82,74 @@ def plan_writes_nothing_and_matches_the_run():
         check_eq(diffs, [], "target equals source in the covered connections")
 
 
+def tally_report(lines):
+    """What --plan's printout must say, counted from its report's lines."""
+    counts, fields, reasons, deletes = {}, {}, {}, []
+    for l in lines:
+        o = l["outcome"]
+        counts[o] = counts.get(o, 0) + 1
+        for f in l.get("fields", []):
+            fields[f] = fields.get(f, 0) + 1
+        if "reason" in l and o in ("skipped", "failed"):
+            kind = l["reason"][:min(len(l["reason"].split("'")[0]), len(l["reason"].split("(")[0]))]
+            key = "%s: %s" % (o, kind.rstrip(" :"))
+            reasons[key] = reasons.get(key, 0) + 1
+        if o == "deleted" and len(deletes) < 50:
+            deletes.append("%s  %s" % (l["user_id"], l.get("email") or ""))
+    return counts, fields, reasons, deletes
+
+
+def parse_printout(text):
+    """--plan's printout back into (counts by verb, fields, reasons, deletions)."""
+    verbs, fields, reasons, deletes, part = {}, {}, {}, [], "counts"
+    for line in text.splitlines()[1:]:
+        if not line.startswith("  "):
+            part = ("fields" if line.startswith("Fields") else "reasons" if line.startswith("Skipped")
+                    else "deletes" if line.startswith("Deletions") else "other")
+            continue
+        body = line[2:]
+        if part == "counts":
+            name, n = body.rsplit(None, 1)
+            verbs[name.strip()] = int(n)
+        elif part == "fields":
+            name, n = body.rsplit(None, 1)
+            fields[name.strip()] = int(n)
+        elif part == "reasons":
+            n, kind = body.strip().split("  ", 1)
+            reasons[kind] = int(n)
+        elif part == "deletes":
+            deletes.append(body)
+    return verbs, fields, reasons, deletes
+
+
+@test
+def plan_printout_matches_its_report():
+    """The printout counts what the report holds, line by line: outcomes,
+    changed fields, reasons by kind, the deletions by name."""
+    with FakeTenant(PROD, seed=44, users=400) as p, FakeTenant(STAGE) as s:
+        doc, _, _ = divergent_staging(p.state())
+        s.load(with_robots(doc, 60))
+        snap = export(p)
+        r = run(IMPORT, [snap, "--target", s.domain, "--no-anonymize", "--plan", "--prune",
+                         "--keep", "app_metadata.robot=true", "--max-deletes", "100",
+                         "--report", "plan.ndjson"], tenant=s, env_extra={"AUTH0_DOMAIN": None})
+        check_eq(r.returncode, 0, r.stderr)
+        lines = [json.loads(l) for l in open("plan.ndjson")][:-1]
+        counts, fields, reasons, deletes = tally_report(lines)
+        verbs, pfields, preasons, pdeletes = parse_printout(r.stdout)
+        names = {"create": "created", "update": "updated", "unchanged": "unchanged",
+                 "skip": "skipped", "fail": "failed", "delete": "deleted", "keep (--keep)": "kept"}
+        check_eq({names[v]: n for v, n in verbs.items()},
+                 {o: counts.get(o, 0) for o in names.values()}, "outcome counts")
+        check(counts.get("updated", 0) > 0 and counts.get("deleted", 0) > 50, counts)
+        check_eq(pfields, fields, "fields to change")
+        check(len(fields) >= 3, fields)
+        check_eq(preasons, reasons, "reasons by kind")
+        check(len(reasons) >= 2, reasons)
+        check_eq(pdeletes, deletes, "deletions listed (the first 50)")
+        check("Deletions (first 50):" in r.stdout, r.stdout)
+
+
 @test
 def max_deletes_stops_before_writing():
     with FakeTenant(PROD, seed=42, users=300) as p, FakeTenant(STAGE) as s:

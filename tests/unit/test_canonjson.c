@@ -243,6 +243,20 @@ static void test_depth(void)
         text[n++] = ']';
     text[n++] = '}';
     CHECK_INT(compare(text, n), 1);
+    {
+        /* the parse says how deep it went (a snapshot reader refuses by it) */
+        struct canonjson cj;
+        struct err e;
+        canonjson_init(&cj);
+        CHECK_INT(canonjson_parse(&cj, text, n, &e), 1);
+        CHECK_INT(cj.depth, CANONJSON_MAX_DEPTH);
+        const char *three = "{\"a\":{\"b\":[]},\"c\":1}";
+        CHECK_INT(canonjson_parse(&cj, three, strlen(three), &e), 1);
+        CHECK_INT(cj.depth, 3);
+        CHECK_INT(canonjson_parse(&cj, " {} ", 4, &e), 1);
+        CHECK_INT(cj.depth, 1);
+        canonjson_release(&cj);
+    }
     n = 0;
     text[n++] = '{';
     memcpy(text + n, "\"a\":", 4);
@@ -327,6 +341,15 @@ static void test_dump_values(void)
     CHECK_STR(buf_str(&out), ref);
     CHECK(out.len == strlen(ref));
     free(ref);
+    /* one string alone, as jansson quotes it */
+    buf_reset(&out);
+    ref = json_dumps(json_object_get(j, "z"), JSON_ENCODE_ANY);
+    CHECK_INT(canonjson_dump_string("a\0b\x01\x1f\"\\/\x7f\xc3\xa9", 12, &out, &e), 1);
+    CHECK_STR(buf_str(&out), ref);
+    free(ref);
+    buf_reset(&out);
+    CHECK_INT(canonjson_dump_string("x\xc3", 2, &out, &e), 0);
+    CHECK(out.len == 0);
     /* bad UTF-8 (only a nocheck setter can make it): left to jansson */
     buf_reset(&out);
     json_object_set_new(j, "bad", json_stringn_nocheck("\xff", 1));
