@@ -61,6 +61,18 @@ def local_tables(loc):
             "{:,}".format(int(n)), e["wall"]["ingest"], e["wall"]["grants"], e["wall"]["join"], e["sort_runs"],
             i["wall"]["verify"], i["wall"]["chunk"], i["bodies"]))
     print()
+    plans = [(n, r) for n, r in sorted(loc["sizes"].items(), key=lambda kv: int(kv[0])) if "plan" in r["measured"]]
+    if plans:
+        print("| users | `a0snap-import --plan` into an empty target (all its local work) | to create / skipped "
+              "| zcat\\|gzip -6 (snapshot) | plan / gzip floor |")
+        print("|---:|---:|---:|---:|---:|")
+        for n, r in plans:
+            m, q, d = r["measured"], r["ratios"], r["tools"]["plan"]
+            print("| %s | %.2f s / %.2f s CPU / %.1f MB | %s / %s | %.2f s | **%.2f×** (CPU %.2f×) |" % (
+                "{:,}".format(int(n)), m["plan"]["wall"], m["plan"]["cpu"], m["plan"]["maxrss_mb"],
+                "{:,}".format(d["created"]), "{:,}".format(d["skipped"]), m["floor_gzip_snapshot"]["wall"],
+                q["plan_vs_gzip_wall"], q["plan_vs_gzip_cpu"]))
+        print()
     enc = [(n, r) for n, r in sorted(loc["sizes"].items(), key=lambda kv: int(kv[0]))
            if "encrypted_export" in r["measured"]]
     if enc:
