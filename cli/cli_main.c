@@ -108,6 +108,36 @@ bool cli_parse_long(const char *arg, long min, long max, long *out)
     return true;
 }
 
+int cli_common_option(const struct cli_common *c, int ch, const char *arg, struct err *e)
+{
+    long mb;
+
+    switch (ch) {
+    case CLI_OPT_JSON:
+        *c->json = true;
+        return 0;
+    case CLI_OPT_API_URL:
+        *c->api_url = arg;
+        return 0;
+    case CLI_OPT_POLICY:
+        *c->policy_path = arg;
+        return 0;
+    case CLI_OPT_KEY_FILE:
+        *c->key_file = arg;
+        return 0;
+    case CLI_OPT_NO_ANON:
+        *c->no_anonymize = true;
+        return 0;
+    case CLI_OPT_SORT_MEM:
+        if (!cli_parse_long(arg, 1, 65536, &mb))
+            return err_set(e, ERR_USAGE, "--sort-memory wants megabytes (1-65536), not '%s'", arg);
+        *c->sort_mem = (size_t)mb << 20;
+        return 0;
+    default:
+        return 1;
+    }
+}
+
 void cli_print_json(json_t *j)
 {
     if (!j)

@@ -46,6 +46,48 @@ struct cli_program {
  */
 int cli_main(const struct cli_program *p, void *opts, int argc, char **argv);
 
+/* ---- the options both programs take, with one meaning ------------------
+ * Their getopt codes (above any program's own), their table entries (one
+ * CLI_COMMON_LONGOPTS in each program's longopts) and their parsing. */
+enum {
+    CLI_OPT_JSON = 0x1000,
+    CLI_OPT_API_URL,
+    CLI_OPT_POLICY,
+    CLI_OPT_KEY_FILE,
+    CLI_OPT_NO_ANON,
+    CLI_OPT_SORT_MEM,
+};
+
+/* clang-format off */
+#define CLI_COMMON_LONGOPTS                                                   \
+    {"json", no_argument, NULL, CLI_OPT_JSON},                                \
+    {"quiet", no_argument, NULL, 'q'},                                        \
+    {"verbose", no_argument, NULL, 'v'},                                      \
+    {"api-url", required_argument, NULL, CLI_OPT_API_URL},                    \
+    {"policy", required_argument, NULL, CLI_OPT_POLICY},                      \
+    {"pseudonym-key-file", required_argument, NULL, CLI_OPT_KEY_FILE},        \
+    {"no-anonymize", no_argument, NULL, CLI_OPT_NO_ANON},                     \
+    {"sort-memory", required_argument, NULL, CLI_OPT_SORT_MEM},               \
+    {"help", no_argument, NULL, 'h'},                                         \
+    {"version", no_argument, NULL, 'V'}
+/* clang-format on */
+
+/* Where a program keeps the common options' values (in its own options
+ * struct): --json, --api-url, --policy, --pseudonym-key-file,
+ * --no-anonymize, --sort-memory (megabytes, kept in bytes). */
+struct cli_common {
+    bool *json;
+    const char **api_url;
+    const char **policy_path;
+    const char **key_file;
+    bool *no_anonymize;
+    size_t *sort_mem;
+};
+
+/* One option, if it is a common one: 0 taken, 1 not a common option, -1
+ * refused (e says why). A program's option callback calls it first. */
+int cli_common_option(const struct cli_common *c, int ch, const char *arg, struct err *e);
+
 /* Parses a decimal integer from min to max into *out: false for anything
  * else (the caller says what it wanted). */
 bool cli_parse_long(const char *arg, long min, long max, long *out);

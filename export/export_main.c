@@ -83,19 +83,13 @@ static int add_list(const char **list, size_t *n, const char *v, const char *wha
 
 enum {
     OPT_FORCE = 256,
-    OPT_JSON,
     OPT_DOMAIN,
-    OPT_API_URL,
     OPT_CONNECTION,
     OPT_USER,
     OPT_EMAIL,
     OPT_QUERY,
-    OPT_POLICY,
-    OPT_KEY_FILE,
     OPT_STRICT,
-    OPT_NO_ANON,
     OPT_PSEUDONYM_OF,
-    OPT_SORT_MEM,
     OPT_ENCRYPT_TO,
     OPT_SIGN_KEY,
     OPT_WITH_PERMS,
@@ -104,26 +98,17 @@ enum {
 static const struct option longopts[] = {
     {"output", required_argument, NULL, 'o'},
     {"force", no_argument, NULL, OPT_FORCE},
-    {"json", no_argument, NULL, OPT_JSON},
-    {"quiet", no_argument, NULL, 'q'},
-    {"verbose", no_argument, NULL, 'v'},
     {"domain", required_argument, NULL, OPT_DOMAIN},
-    {"api-url", required_argument, NULL, OPT_API_URL},
     {"connection", required_argument, NULL, OPT_CONNECTION},
     {"user", required_argument, NULL, OPT_USER},
     {"email", required_argument, NULL, OPT_EMAIL},
     {"query", required_argument, NULL, OPT_QUERY},
-    {"policy", required_argument, NULL, OPT_POLICY},
-    {"pseudonym-key-file", required_argument, NULL, OPT_KEY_FILE},
     {"strict", no_argument, NULL, OPT_STRICT},
-    {"no-anonymize", no_argument, NULL, OPT_NO_ANON},
     {"pseudonym-of", required_argument, NULL, OPT_PSEUDONYM_OF},
-    {"sort-memory", required_argument, NULL, OPT_SORT_MEM},
     {"encrypt-to", required_argument, NULL, OPT_ENCRYPT_TO},
     {"sign-key", required_argument, NULL, OPT_SIGN_KEY},
     {"with-permissions", no_argument, NULL, OPT_WITH_PERMS},
-    {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, 'V'},
+    CLI_COMMON_LONGOPTS,
     {NULL, 0, NULL, 0},
 };
 
@@ -131,8 +116,12 @@ static const struct option longopts[] = {
 static int option(void *opts, int ch, char *arg, struct err *e)
 {
     struct export_opts *o = opts;
-    long mb;
+    const struct cli_common common = {&o->json,     &o->api_url,      &o->policy_path,
+                                      &o->key_file, &o->no_anonymize, &o->sort_mem};
+    int r = cli_common_option(&common, ch, arg, e);
 
+    if (r != 1)
+        return r;
     switch (ch) {
     case 'o':
         o->output = arg;
@@ -140,14 +129,8 @@ static int option(void *opts, int ch, char *arg, struct err *e)
     case OPT_FORCE:
         o->force = true;
         return 0;
-    case OPT_JSON:
-        o->json = true;
-        return 0;
     case OPT_DOMAIN:
         o->domain = arg;
-        return 0;
-    case OPT_API_URL:
-        o->api_url = arg;
         return 0;
     case OPT_CONNECTION:
         return add_list(o->connections, &o->n_connections, arg, "--connection", e);
@@ -158,17 +141,8 @@ static int option(void *opts, int ch, char *arg, struct err *e)
     case OPT_QUERY:
         o->query = arg;
         return 0;
-    case OPT_POLICY:
-        o->policy_path = arg;
-        return 0;
-    case OPT_KEY_FILE:
-        o->key_file = arg;
-        return 0;
     case OPT_STRICT:
         o->strict = true;
-        return 0;
-    case OPT_NO_ANON:
-        o->no_anonymize = true;
         return 0;
     case OPT_PSEUDONYM_OF:
         o->pseudonym_of = arg;
@@ -180,11 +154,6 @@ static int option(void *opts, int ch, char *arg, struct err *e)
         return 0;
     case OPT_WITH_PERMS:
         o->with_permissions = true;
-        return 0;
-    case OPT_SORT_MEM:
-        if (!cli_parse_long(arg, 1, 65536, &mb))
-            return err_set(e, ERR_USAGE, "--sort-memory wants megabytes (1-65536), not '%s'", arg);
-        o->sort_mem = (size_t)mb << 20;
         return 0;
     default:
         return 1;

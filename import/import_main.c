@@ -120,9 +120,7 @@ static int add_map(struct import_map_opt *m, const char *arg, const char *what, 
 
 enum {
     OPT_TARGET = 256,
-    OPT_API_URL,
     OPT_REPORT,
-    OPT_JSON,
     OPT_ALLOW_SOURCE,
     OPT_ON_CONFLICT,
     OPT_MAP_CONN,
@@ -131,9 +129,6 @@ enum {
     OPT_CREATE_ROLES,
     OPT_SOCIAL,
     OPT_TEST_PW,
-    OPT_POLICY,
-    OPT_KEY_FILE,
-    OPT_NO_ANON,
     OPT_FORCE_POLICY,
     OPT_RESUME,
     OPT_PLAN,
@@ -147,18 +142,13 @@ enum {
     OPT_DIFF,
     OPT_BACKUP,
     OPT_MAX_BODY,
-    OPT_SORT_MEM,
     OPT_IDENTITY,
     OPT_MAP_API,
 };
 
 static const struct option longopts[] = {
     {"target", required_argument, NULL, OPT_TARGET},
-    {"api-url", required_argument, NULL, OPT_API_URL},
     {"report", required_argument, NULL, OPT_REPORT},
-    {"json", no_argument, NULL, OPT_JSON},
-    {"quiet", no_argument, NULL, 'q'},
-    {"verbose", no_argument, NULL, 'v'},
     {"allow-source-tenant", no_argument, NULL, OPT_ALLOW_SOURCE},
     {"on-conflict", required_argument, NULL, OPT_ON_CONFLICT},
     {"map-connection", required_argument, NULL, OPT_MAP_CONN},
@@ -167,9 +157,6 @@ static const struct option longopts[] = {
     {"create-missing-roles", no_argument, NULL, OPT_CREATE_ROLES},
     {"social-users", required_argument, NULL, OPT_SOCIAL},
     {"test-password-env", required_argument, NULL, OPT_TEST_PW},
-    {"policy", required_argument, NULL, OPT_POLICY},
-    {"pseudonym-key-file", required_argument, NULL, OPT_KEY_FILE},
-    {"no-anonymize", no_argument, NULL, OPT_NO_ANON},
     {"force-policy", no_argument, NULL, OPT_FORCE_POLICY},
     {"resume", no_argument, NULL, OPT_RESUME},
     {"plan", no_argument, NULL, OPT_PLAN},
@@ -183,11 +170,9 @@ static const struct option longopts[] = {
     {"diff", no_argument, NULL, OPT_DIFF},
     {"backup", required_argument, NULL, OPT_BACKUP},
     {"max-request-bytes", required_argument, NULL, OPT_MAX_BODY},
-    {"sort-memory", required_argument, NULL, OPT_SORT_MEM},
     {"identity", required_argument, NULL, OPT_IDENTITY},
     {"map-api", required_argument, NULL, OPT_MAP_API},
-    {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, 'V'},
+    CLI_COMMON_LONGOPTS,
     {NULL, 0, NULL, 0},
 };
 
@@ -204,17 +189,11 @@ static int option_target(struct import_opts *o, int ch, char *arg)
     case OPT_TARGET:
         o->target = arg;
         return 0;
-    case OPT_API_URL:
-        o->api_url = arg;
-        return 0;
     case OPT_ALLOW_SOURCE:
         o->allow_source = true;
         return 0;
     case OPT_REPORT:
         o->report = arg;
-        return 0;
-    case OPT_JSON:
-        o->json = true;
         return 0;
     default:
         return 1;
@@ -298,17 +277,8 @@ static int option_scope(struct import_opts *o, int ch, char *arg, struct err *e)
 static int option_privacy(struct import_opts *o, int ch, char *arg)
 {
     switch (ch) {
-    case OPT_POLICY:
-        o->policy_path = arg;
-        return 0;
-    case OPT_KEY_FILE:
-        o->key_file = arg;
-        return 0;
     case OPT_IDENTITY:
         o->identity_file = arg;
-        return 0;
-    case OPT_NO_ANON:
-        o->no_anonymize = true;
         return 0;
     case OPT_FORCE_POLICY:
         o->force_policy = true;
@@ -349,11 +319,6 @@ static int option_run(struct import_cli *cli, int ch, char *arg, struct err *e)
                            arg);
         o->max_body = (size_t)v;
         return 0;
-    case OPT_SORT_MEM:
-        if (!cli_parse_long(arg, 1, 65536, &v))
-            return err_set(e, ERR_USAGE, "--sort-memory wants megabytes, not '%s'", arg);
-        o->sort_mem = (size_t)v << 20;
-        return 0;
     default:
         return 1;
     }
@@ -363,8 +328,13 @@ static int option_run(struct import_cli *cli, int ch, char *arg, struct err *e)
 static int option(void *opts, int ch, char *arg, struct err *e)
 {
     struct import_cli *cli = opts;
-    int r = option_target(&cli->o, ch, arg);
+    struct import_opts *o = &cli->o;
+    const struct cli_common common = {&o->json,     &o->api_url,      &o->policy_path,
+                                      &o->key_file, &o->no_anonymize, &o->sort_mem};
+    int r = cli_common_option(&common, ch, arg, e);
 
+    if (r == 1)
+        r = option_target(o, ch, arg);
     if (r == 1)
         r = option_write(&cli->o, ch, arg, e);
     if (r == 1)
