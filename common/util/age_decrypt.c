@@ -317,19 +317,11 @@ int age_decrypt_feed(struct age_decrypt *d, const void *data, size_t len, struct
         len -= used;
     }
     if (d->stage == STAGE_NONCE && len > 0) {
-        size_t take = AGE_NONCE_LEN - d->nonce_len;
-        if (take > len)
-            take = len;
-        memcpy(d->nonce + d->nonce_len, p, take);
-        d->nonce_len += take;
-        p += take;
-        len -= take;
+        age_fill(d->nonce, &d->nonce_len, AGE_NONCE_LEN, &p, &len);
         if (d->nonce_len == AGE_NONCE_LEN && nonce_done(d, e) < 0)
             return -1;
     }
     while (len > 0) {
-        size_t take;
-
         if (d->stage == STAGE_DONE) {
             err_set(e, ERR_SNAPSHOT, "encrypted file has data after its final chunk");
             return fail(d, AGE_FAIL_PAYLOAD);
@@ -338,13 +330,7 @@ int age_decrypt_feed(struct age_decrypt *d, const void *data, size_t len, struct
             return -1;
         if (d->stage == STAGE_DONE)
             continue;
-        take = SEALED_CHUNK - d->sealed_len;
-        if (take > len)
-            take = len;
-        memcpy(d->sealed + d->sealed_len, p, take);
-        d->sealed_len += take;
-        p += take;
-        len -= take;
+        age_fill(d->sealed, &d->sealed_len, SEALED_CHUNK, &p, &len);
     }
     return 0;
 }

@@ -147,8 +147,6 @@ int age_encrypt_write(struct age_encrypt *enc, const void *data, size_t len, str
     if (check_usable(enc, e) < 0)
         return -1;
     while (len > 0) {
-        size_t take;
-
         if (enc->plain_len == AGE_CHUNK_SIZE) {
             if (seal_chunk(enc, enc->plain, AGE_CHUNK_SIZE, false, e) < 0)
                 return -1;
@@ -163,13 +161,7 @@ int age_encrypt_write(struct age_encrypt *enc, const void *data, size_t len, str
             len -= AGE_CHUNK_SIZE;
             continue;
         }
-        take = AGE_CHUNK_SIZE - enc->plain_len;
-        if (take > len)
-            take = len;
-        memcpy(enc->plain + enc->plain_len, p, take);
-        enc->plain_len += take;
-        p += take;
-        len -= take;
+        age_fill(enc->plain, &enc->plain_len, AGE_CHUNK_SIZE, &p, &len);
     }
     return 0;
 }

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "age.h"
 #include "buf.h"
@@ -89,6 +90,20 @@ int age_aead_seal(struct age_aead *a, const unsigned char key[AGE_KEY_LEN],
 int age_aead_open(struct age_aead *a, const unsigned char key[AGE_KEY_LEN],
                   const unsigned char nonce[12], const void *in, size_t len, unsigned char *out,
                   struct err *e);
+
+/* Moves what fits of the caller's bytes (*p, *len of them) into buf, which
+ * holds *have of its cap bytes; advances *p, *len and *have. The streams
+ * collect nonces and chunks this way. */
+static inline void age_fill(unsigned char *buf, size_t *have, size_t cap, const unsigned char **p,
+                            size_t *len)
+{
+    size_t take = cap - *have < *len ? cap - *have : *len;
+
+    memcpy(buf + *have, *p, take);
+    *have += take;
+    *p += take;
+    *len -= take;
+}
 
 /* ---- age_header.c ---- */
 
