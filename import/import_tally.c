@@ -25,17 +25,11 @@ struct import_tally *import_tally_new(void)
 {
     struct import_tally *t = calloc(1, sizeof(*t));
 
-    if (!t)
-        return NULL;
-    t->counts = json_object();
-    t->fields = json_object();
-    t->reasons = json_object();
-    t->deletes = json_array();
-    if (!t->counts || !t->fields || !t->reasons || !t->deletes) {
-        import_tally_free(t);
-        return NULL;
-    }
-    return t;
+    if (t && (t->counts = json_object()) && (t->fields = json_object()) &&
+        (t->reasons = json_object()) && (t->deletes = json_array()))
+        return t;
+    import_tally_free(t);
+    return NULL;
 }
 
 void import_tally_free(struct import_tally *t)
@@ -78,15 +72,15 @@ static int tally_outcome(struct import_tally *t, const char *outcome, const char
     if (reason && (!strcmp(outcome, "skipped") || !strcmp(outcome, "failed"))) {
         char key[260];
         size_t kind = reason_kind(reason);
-        int n = snprintf(key, sizeof(key), "%s: %.*s", outcome, (int)(kind < 199 ? kind : 199),
-                         reason);
+        int n =
+            snprintf(key, sizeof(key), "%s: %.*s", outcome, (int)(kind < 199 ? kind : 199), reason);
         if (count_key(t->reasons, key, (size_t)n < sizeof(key) ? (size_t)n : sizeof(key) - 1, e) <
             0)
             return -1;
     }
     if (!strcmp(outcome, "deleted") && json_array_size(t->deletes) < TALLY_DELETES &&
-        json_array_append_new(t->deletes,
-                              json_pack("{s:O,s:O?}", "user_id", uid, "email", email)) < 0)
+        json_array_append_new(t->deletes, json_pack("{s:O,s:O?}", "user_id", uid, "email", email)) <
+            0)
         return err_oom(e);
     return 0;
 }
@@ -132,10 +126,10 @@ int import_tally_text(struct import_tally *t, const struct canonjson *cj, struct
                 rc = count_key(t->fields, s, len, e);
             } else {
                 f = canonjson_to_json(cj, x);
-                rc = !f                   ? err_oom(e)
-                     : json_is_string(f) ? count_key(t->fields, json_string_value(f),
-                                                      json_string_length(f), e)
-                                          : 0;
+                rc = !f ? err_oom(e)
+                     : json_is_string(f)
+                         ? count_key(t->fields, json_string_value(f), json_string_length(f), e)
+                         : 0;
             }
             json_decref(f);
             if (rc < 0)
