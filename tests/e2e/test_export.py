@@ -135,12 +135,15 @@ def query_matching_too_many_writes_nothing():
 
 @test
 def expired_download_link_is_fetched_again():
-    with FakeTenant("faults.example.test", seed=3, users=200, link_ttl=1) as t:
+    with FakeTenant("faults.example.test", seed=3, users=200, link_ttl=2) as t:
         t.fault(listener="download", method="GET", path=".*", kind="slow", ms=2500, count=1)
         r = export(t, "-o", "s.ndjson.gz", "--no-anonymize", "-v")
         check_eq(r.returncode, 0, r.stderr)
-        downloads = [e for e in t.log() if e["listener"] == "download"]
-        check_eq([e["status"] for e in downloads], [403, 200], "expired, then fresh link")
+        downloads = [e["status"] for e in t.log() if e["listener"] == "download"]
+        # Expired, then a fresh link. On a loaded machine a fresh link can
+        # expire too before its download starts: each is fetched again.
+        check(len(downloads) >= 2 and downloads[0] == 403 and downloads[-1] == 200 and
+              set(downloads[1:-1]) <= {403}, "expired, then fresh link: %r" % downloads)
         check("fresh download link" in r.stderr, r.stderr[-2000:])
         check_eq(len(read_snapshot("s.ndjson.gz")[1]), 200, "users")
 
