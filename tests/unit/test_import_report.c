@@ -21,8 +21,8 @@
 static char tmpdir[64];
 
 /* What the report line must be: jansson's dump of the same object. */
-static char *reference(const char *uid, const char *email, const char *outcome,
-                       const char *reason, json_t *fields)
+static char *reference(const char *uid, const char *email, const char *outcome, const char *reason,
+                       json_t *fields)
 {
     json_t *line = json_object();
     char *s;
@@ -117,7 +117,8 @@ static void expect_line(const char *printout, const char *fmt, ...)
 static void test_tally_text_and_json_agree(void)
 {
     static const char *const lines[] = {
-        "{\"email\":\"a@x\",\"fields\":[\"email\",\"name\"],\"outcome\":\"created\",\"user_id\":\"u1\"}",
+        "{\"email\":\"a@x\",\"fields\":[\"email\",\"name\"],\"outcome\":\"created\",\"user_id\":"
+        "\"u1\"}",
         "{\"email\":null,\"outcome\":\"deleted\",\"reason\":\"not in the snapshot (--prune)\","
         "\"user_id\":\"u2\"}",
         "{\"email\":\"c@x\",\"outcome\":\"skipped\",\"reason\":\"conflict: target user 'u9' "
