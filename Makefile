@@ -32,7 +32,7 @@ demo:
 	scripts/demo
 
 format:
-	clang-format -i $$(git ls-files '*.c' '*.h')
+	clang-format -i $$(git ls-files --cached --others --exclude-standard '*.c' '*.h')
 
 format-check:
 	scripts/format-check
