@@ -139,13 +139,46 @@ static int link_fd(int fd, const char *to)
     return linkat(AT_FDCWD, proc, AT_FDCWD, to, AT_SYMLINK_FOLLOW);
 }
 
+/* Links the unnamed file behind fd under a fresh hidden name beside
+ * path, returned in *tmp (the caller's to unlink and free). */
+static int link_beside(int fd, const char *path, char **tmp, struct err *e)
+{
+    char *dir = NULL, *base = NULL;
+    int rc = -1;
+
+    *tmp = NULL;
+    if (split_path(path, &dir, &base, e) < 0)
+        return -1;
+    *tmp = malloc(strlen(dir) + strlen(base) + 64);
+    if (!*tmp) {
+        free(dir);
+        free(base);
+        return err_oom(e);
+    }
+    for (unsigned i = 0; i <= 100 && rc < 0; i++) {
+        sprintf(*tmp, "%s/.%s.tmp-%ld-%u", dir, base, (long)getpid(), i);
+        if (link_fd(fd, *tmp) == 0)
+            rc = 0;
+        else if (errno != EEXIST)
+            break;
+    }
+    if (rc < 0) {
+        err_errno(e, ERR_IO, errno, "cannot create a temporary file in '%s'", dir);
+        free(*tmp);
+        *tmp = NULL;
+    }
+    free(dir);
+    free(base);
+    return rc;
+}
+
 /* An unnamed temp file into place: a link fails if the name is taken,
  * which is the no-overwrite rule for free; forced, it is linked under a
  * fresh temp name and renamed over the old file. */
 static int commit_unnamed(struct fsutil_tmpfile *t, int fd, struct err *e)
 {
-    char *dir = NULL, *base = NULL, *tmp = NULL;
-    int rc = -1;
+    char *tmp;
+    int rc = 0;
 
     if (!t->force) {
         if (link_fd(fd, t->final_path) == 0)
@@ -154,31 +187,12 @@ static int commit_unnamed(struct fsutil_tmpfile *t, int fd, struct err *e)
             return err_set(e, ERR_REFUSED, "'%s' already exists", t->final_path);
         return err_errno(e, ERR_IO, errno, "cannot create '%s'", t->final_path);
     }
-    if (split_path(t->final_path, &dir, &base, e) < 0)
+    if (link_beside(fd, t->final_path, &tmp, e) < 0)
         return -1;
-    tmp = malloc(strlen(dir) + strlen(base) + 64);
-    if (!tmp) {
-        err_oom(e);
-        goto out;
-    }
-    for (unsigned i = 0;; i++) {
-        sprintf(tmp, "%s/.%s.tmp-%ld-%u", dir, base, (long)getpid(), i);
-        if (link_fd(fd, tmp) == 0)
-            break;
-        if (errno != EEXIST || i >= 100) {
-            err_errno(e, ERR_IO, errno, "cannot create a temporary file in '%s'", dir);
-            goto out;
-        }
-    }
     if (rename(tmp, t->final_path) < 0) {
-        err_errno(e, ERR_IO, errno, "cannot rename '%s' to '%s'", tmp, t->final_path);
+        rc = err_errno(e, ERR_IO, errno, "cannot rename '%s' to '%s'", tmp, t->final_path);
         unlink(tmp);
-        goto out;
     }
-    rc = 0;
-out:
-    free(dir);
-    free(base);
     free(tmp);
     return rc;
 }

@@ -1162,10 +1162,14 @@ static void test_fsutil(void)
     CHECK_INT(st.st_mode & 0777, 0600);
     CHECK_INT(fsutil_write_file(f, "two", 3, false, &e), -1);
     CHECK_INT(e.code, ERR_REFUSED);
+    before = count_entries(tmpdir);
     CHECK_INT(fsutil_write_file(f, "three", 5, true, &e), 0);
     p = read_raw(f, &len);
     CHECK(len == 5 && memcmp(p, "three", 5) == 0);
     free(p);
+    CHECK_INT(count_entries(tmpdir), before); /* the forced write's temp name is gone */
+    CHECK_INT(stat(f, &st), 0);
+    CHECK_INT(st.st_mode & 0777, 0600);
 
     /* init'ed and released structs may be aborted. */
     fsutil_tmpfile_init(&t);
