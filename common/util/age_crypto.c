@@ -86,40 +86,43 @@ int age_hmac(unsigned char out[AGE_KEY_LEN], const unsigned char key[AGE_KEY_LEN
     return 0;
 }
 
+/* A derive context for scalar with the peer point set, or NULL. The
+ * context holds its own references to both keys. */
+static EVP_PKEY_CTX *x25519_ctx(const unsigned char scalar[AGE_KEY_LEN],
+                                const unsigned char point[AGE_KEY_LEN])
+{
+    EVP_PKEY *priv = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, scalar, AGE_KEY_LEN);
+    EVP_PKEY *peer = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, point, AGE_KEY_LEN);
+    EVP_PKEY_CTX *ctx = priv && peer ? EVP_PKEY_CTX_new(priv, NULL) : NULL;
+
+    if (ctx && (EVP_PKEY_derive_init(ctx) != 1 || EVP_PKEY_derive_set_peer(ctx, peer) != 1)) {
+        EVP_PKEY_CTX_free(ctx);
+        ctx = NULL;
+    }
+    EVP_PKEY_free(peer);
+    EVP_PKEY_free(priv);
+    return ctx;
+}
+
 int age_x25519(unsigned char out[AGE_KEY_LEN], const unsigned char scalar[AGE_KEY_LEN],
                const unsigned char point[AGE_KEY_LEN], struct err *e)
 {
     static const unsigned char zero[AGE_KEY_LEN];
-    EVP_PKEY *priv = NULL, *peer = NULL;
-    EVP_PKEY_CTX *ctx = NULL;
+    EVP_PKEY_CTX *ctx = x25519_ctx(scalar, point);
     size_t len = AGE_KEY_LEN;
-    int rc = -1;
+    int rc = 0;
 
-    priv = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, scalar, AGE_KEY_LEN);
-    peer = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, point, AGE_KEY_LEN);
-    if (!priv || !peer) {
-        ossl_fail(e, "X25519 key setup");
-        goto out;
-    }
-    ctx = EVP_PKEY_CTX_new(priv, NULL);
-    if (!ctx || EVP_PKEY_derive_init(ctx) != 1 || EVP_PKEY_derive_set_peer(ctx, peer) != 1) {
-        ossl_fail(e, "X25519 key setup");
-        goto out;
-    }
+    if (!ctx)
+        return ossl_fail(e, "X25519 key setup");
     /* OpenSSL refuses to return the all-zero result of a low-order point;
      * the check after it is for any version that would not. */
     if (EVP_PKEY_derive(ctx, out, &len) != 1 || len != AGE_KEY_LEN ||
         CRYPTO_memcmp(out, zero, AGE_KEY_LEN) == 0) {
         OPENSSL_cleanse(out, AGE_KEY_LEN);
         ERR_clear_error();
-        err_set(e, ERR_SNAPSHOT, "X25519 share is a low-order point");
-        goto out;
+        rc = err_set(e, ERR_SNAPSHOT, "X25519 share is a low-order point");
     }
-    rc = 0;
-out:
     EVP_PKEY_CTX_free(ctx);
-    EVP_PKEY_free(peer);
-    EVP_PKEY_free(priv);
     return rc;
 }
 
