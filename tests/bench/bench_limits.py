@@ -6,7 +6,7 @@
                     [--sdk-runs enterprise:10000] [--job-rate 1000]
                     [--api-results FILE] [--seed 1] [--out FILE]
 
-Each run (plan:users, or plan:users:perms) configures both fakes with a
+Each run (plan:users, plan:users:perms, or plan:users:core) configures both fakes with a
 plan's Management API limits (free: burst 2, 2/s; enterprise production:
 burst 50, 16/s) and a fixed job speed (--job-rate users/s, for export and
 import jobs), on bench_gen.py's tenant (the 2026 model), then times:
@@ -25,7 +25,8 @@ import jobs), on bench_gen.py's tenant (the 2026 model), then times:
              limits), then a0snap-import --create-missing-roles --prune of
              the same snapshot;
 
-and compares each with the lower bound the limits impose on that workload
+(a :core run times the export and the import only: for the free plan at
+100k users, whose import alone takes more than two hours) and compares each with the lower bound the limits impose on that workload
 (the formulas: benchapi.bound_export / bound_import / bound_refresh and
 tests/bench/RESULTS.md). For the runs in --sdk-runs the SDK baseline copies
 the same tenant under the same limits; for the others its time is
@@ -54,21 +55,58 @@ GOAL_SDK_SPEEDUP = 2.0
 
 
 def parse_runs(text):
-    """plan:users[:perms] items -> [(plan, users, perms)]."""
+    """plan:users[:perms|:core] items -> [(plan, users, perms, core)]."""
     out = []
     for item in [x for x in text.split(",") if x]:
         parts = item.split(":")
         plan = parts[0]
         ok = len(parts) in (2, 3) and plan in ba.PLANS and parts[1].isdigit() and (
-            len(parts) == 2 or parts[2] == "perms")
+            len(parts) == 2 or parts[2] in ("perms", "core"))
         if not ok:
-            raise SystemExit("bench_limits: bad run '%s' (plan:users or plan:users:perms, plan one of %s)"
-                             % (item, ", ".join(ba.PLANS)))
-        out.append((plan, int(parts[1]), len(parts) == 3))
+            raise SystemExit("bench_limits: bad run '%s' (plan:users, plan:users:perms or plan:users:core, plan "
+                             "one of %s)" % (item, ", ".join(ba.PLANS)))
+        out.append((plan, int(parts[1]), parts[2:] == ["perms"], parts[2:] == ["core"]))
     return out
 
 
-def one_run(a, plan, n, perms, with_sdk, api):
+def member_lists_without_roles(a, src, snap_omit, w, cat, limits, res):
+    """The export again with member lists that come without roles."""
+    src.quirks(**ba.OMITTED_ROLES)
+    ba.reset_bucket(src, limits)
+    wall_o, osum = ba.run_export(a.bin, src, snap_omit)
+    src.reset_quirks()
+    oexp = ba.classify(src.log())
+    lb_o = ba.bound_export(w, cat, limits, a.job_rate, roles_omitted=True)
+    costs = ba.member_role_costs(w, cat)
+    made = osum["member_role_requests"]
+    res["export_omitted"] = {
+        "wall": round(wall_o, 2), "requests": oexp["api"], "rate_limited": oexp["rate_limited"],
+        "by_kind": oexp["by_kind"], "bound": lb_o, "ratio": round(wall_o / lb_o["seconds"], 3),
+        "member_role_requests": made, "costs": costs,
+        "per_member_seconds_saved": round((costs["per_member"] - made) / limits["rate_per_sec"], 1)}
+    log("  a0snap-export, member lists without roles  %7.1f s  %5d requests (%d answered 429)  bound %7.1f s "
+        "(%d requests)  ratio %.2f" % (wall_o, oexp["api"], oexp["rate_limited"], lb_o["seconds"],
+                                       lb_o["requests"], res["export_omitted"]["ratio"]))
+    log("    member roles: %d requests (per role: %d, per member: %d); asking every member would take %d: "
+        "%d fewer, %.0f s at %g/s" % (made, oexp["by_kind"].get("org_role_members_read", 0),
+                                      oexp["by_kind"].get("member_roles_read", 0), costs["per_member"],
+                                      costs["per_member"] - made, res["export_omitted"]["per_member_seconds_saved"],
+                                      limits["rate_per_sec"]))
+
+
+def refresh(a, dst, snap, perms, limits, report):
+    """The import's target drifted (without limits), then the refresh of it
+    under limits: (wall, its requests classified, drift, writes, the
+    target's read workload)."""
+    dst.config(**ba.UNLIMITED)
+    drift, writes = ba.apply_drift(dst, snap, a.seed, perms)
+    tw = ba.target_read_workload(dst, perms)
+    ba.reset_bucket(dst, limits)
+    wall_r, _ = ba.run_import(a.bin, dst, snap, report, extra=["--prune"])
+    return wall_r, ba.classify(dst.log()), drift, writes, tw
+
+
+def one_run(a, plan, n, perms, core, with_sdk, api):
     limits = ba.PLANS[plan]
     data = dataset(a.work, n, a.seed, load_doc=True)
     with open(data["catalogue"]) as f:
@@ -80,7 +118,7 @@ def one_run(a, plan, n, perms, with_sdk, api):
     tag = "%s-n%d%s" % (plan, n, "-perms" if perms else "")
     snap = os.path.join(outdir, "%s.snapshot.ndjson.gz" % tag)
     snap_omit = os.path.join(outdir, "%s.omitted.ndjson.gz" % tag)
-    res = {"plan": plan, "users": n, "permissions": perms, "limits": limits, "job_rate": a.job_rate}
+    res = {"plan": plan, "users": n, "permissions": perms, "core": core, "limits": limits, "job_rate": a.job_rate}
     src = ba.start_source(data["load"], limits, a.job_rate)
     try:
         log("%s limits (burst %d, %g/s), %d users%s, jobs %g users/s:" % (
@@ -99,29 +137,8 @@ def one_run(a, plan, n, perms, with_sdk, api):
             "ratio %.2f" % (wall_e, exp["api"], exp["rate_limited"], lb_e["seconds"], lb_e["requests"],
                             lb_e["t_jobs"], res["export"]["ratio"]))
 
-        # member lists without roles
-        src.quirks(**ba.OMITTED_ROLES)
-        ba.reset_bucket(src, limits)
-        wall_o, osum = ba.run_export(a.bin, src, snap_omit)
-        src.reset_quirks()
-        oexp = ba.classify(src.log())
-        lb_o = ba.bound_export(w, cat, limits, a.job_rate, roles_omitted=True)
-        costs = ba.member_role_costs(w, cat)
-        made = osum["member_role_requests"]
-        res["export_omitted"] = {
-            "wall": round(wall_o, 2), "requests": oexp["api"], "rate_limited": oexp["rate_limited"],
-            "by_kind": oexp["by_kind"], "bound": lb_o, "ratio": round(wall_o / lb_o["seconds"], 3),
-            "member_role_requests": made, "costs": costs,
-            "per_member_seconds_saved": round((costs["per_member"] - made) / limits["rate_per_sec"], 1)}
-        log("  a0snap-export, member lists without roles  %7.1f s  %5d requests (%d answered 429)  bound %7.1f s "
-            "(%d requests)  ratio %.2f" % (wall_o, oexp["api"], oexp["rate_limited"], lb_o["seconds"],
-                                           lb_o["requests"], res["export_omitted"]["ratio"]))
-        log("    member roles: %d requests (per role: %d, per member: %d); asking every member would take %d: "
-            "%d fewer, %.0f s at %g/s" % (made, oexp["by_kind"].get("org_role_members_read", 0),
-                                          oexp["by_kind"].get("member_roles_read", 0), costs["per_member"],
-                                          costs["per_member"] - made, res["export_omitted"]["per_member_seconds_saved"],
-                                          limits["rate_per_sec"]))
-
+        if not core:
+            member_lists_without_roles(a, src, snap_omit, w, cat, limits, res)
         dst = ba.start_target(catalogue, apis, limits, a.job_rate)
         try:
             ba.reset_bucket(dst, limits)
@@ -135,17 +152,11 @@ def one_run(a, plan, n, perms, with_sdk, api):
             if got != want:
                 raise BenchError("a0snap-import under %s limits: target holds %s, expected %s" % (plan, got, want))
 
-            # the refresh of a drifted target
-            dst.config(**ba.UNLIMITED)
-            drift, writes = ba.apply_drift(dst, snap, a.seed, perms)
-            tw = ba.target_read_workload(dst, perms)
-            ba.reset_bucket(dst, limits)
-            wall_r, rsum = ba.run_import(a.bin, dst, snap, os.path.join(outdir, "%s.refresh.ndjson" % tag),
-                                         extra=["--prune"])
-            ref = ba.classify(dst.log())
-            got = ba.target_counts(dst)
-            if got != want:
-                raise BenchError("the refresh under %s limits: target holds %s, expected %s" % (plan, got, want))
+            if not core:
+                refreshed = refresh(a, dst, snap, perms, limits, os.path.join(outdir, "%s.refresh.ndjson" % tag))
+                if ba.target_counts(dst) != want:
+                    raise BenchError("the refresh under %s limits: target holds %s, expected %s" % (
+                        plan, ba.target_counts(dst), want))
         finally:
             dst.stop()
         lb_i = ba.bound_import(w, limits, a.job_rate)
@@ -183,15 +194,17 @@ def one_run(a, plan, n, perms, with_sdk, api):
                 extra["role_members_read"] + extra["org_members_read"], extra["user_read"],
                 max(0, imp["by_kind"].get("user_create", 0) - w["passwordless_users"] - w["linked_passwordless"])))
 
-        lb_r = ba.bound_refresh(tw, writes, limits, a.job_rate)
-        res["refresh"] = {"wall": round(wall_r, 2), "requests": ref["api"], "rate_limited": ref["rate_limited"],
-                          "by_kind": ref["by_kind"], "drift": drift, "bound": lb_r,
-                          "ratio": round(wall_r / lb_r["seconds"], 3)}
-        log("  refresh        %7.1f s  %5d requests (%d answered 429)  bound %7.1f s (%d requests: %d writes, %d of "
-            "them after the job; job %.1f s)  ratio %.2f; drift %s" % (
-                wall_r, ref["api"], ref["rate_limited"], lb_r["seconds"], lb_r["requests"], lb_r["parts"]["writes"],
-                lb_r["parts"]["writes_after_job"], lb_r["t_jobs"], res["refresh"]["ratio"],
-                json.dumps(drift, sort_keys=True)))
+        if not core:
+            wall_r, ref, drift, writes, tw = refreshed
+            lb_r = ba.bound_refresh(tw, writes, limits, a.job_rate)
+            res["refresh"] = {"wall": round(wall_r, 2), "requests": ref["api"], "rate_limited": ref["rate_limited"],
+                              "by_kind": ref["by_kind"], "drift": drift, "bound": lb_r,
+                              "ratio": round(wall_r / lb_r["seconds"], 3)}
+            log("  refresh        %7.1f s  %5d requests (%d answered 429)  bound %7.1f s (%d requests: %d writes, %d "
+                "of them after the job; job %.1f s)  ratio %.2f; drift %s" % (
+                    wall_r, ref["api"], ref["rate_limited"], lb_r["seconds"], lb_r["requests"],
+                    lb_r["parts"]["writes"], lb_r["parts"]["writes_after_job"], lb_r["t_jobs"],
+                    res["refresh"]["ratio"], json.dumps(drift, sort_keys=True)))
 
         if with_sdk:
             dst = ba.start_target(catalogue, apis, limits, a.job_rate)
@@ -261,8 +274,8 @@ def main(argv):
             api = json.load(f)
     sdk_runs = set(parse_runs(a.sdk_runs))
     results = []
-    for plan, n, perms in parse_runs(a.runs):
-        results.append(one_run(a, plan, n, perms, (plan, n, perms) in sdk_runs, api))
+    for plan, n, perms, core in parse_runs(a.runs):
+        results.append(one_run(a, plan, n, perms, core, (plan, n, perms, core) in sdk_runs, api))
     goals = {}
     ent = [r for r in results if r["plan"] == "enterprise" and not r["permissions"]] or \
         [r for r in results if r["plan"] == "enterprise"]

@@ -184,7 +184,8 @@ def limits_tables(lim):
     print("|---|---:|---|---:|---:|---:|---:|---:|")
     for r in lim["runs"]:
         plan = "%s (burst %d, %g/s)" % (r["plan"], r["limits"]["rate_burst"], r["limits"]["rate_per_sec"])
-        users = "{:,}".format(r["users"]) + (" (perms)" if r.get("permissions") else "")
+        users = "{:,}".format(r["users"]) + (" (perms)" if r.get("permissions") else
+                                             " (export + import)" if r.get("core") else "")
         e, i = r["export"], r["import"]
         print("| %s | %s | a0snap-export%s | %.1f s | %d (%d) | %.1f s (%d req., job %.1f s) | **%.2f** | |" % (
             plan, users, " --with-permissions" if r.get("permissions") else "", e["wall"], e["requests"],
@@ -217,7 +218,8 @@ def limits_tables(lim):
     print()
 
     def label(r):
-        return "%s | %s" % (r["plan"], "{:,}".format(r["users"]) + (" (perms)" if r.get("permissions") else ""))
+        return "%s | %s" % (r["plan"], "{:,}".format(r["users"]) + (" (perms)" if r.get("permissions") else
+                                                                    " (export + import)" if r.get("core") else ""))
 
     print("| limits | users | import phase: requests sent / the limit allows (seconds) |")
     print("|---|---:|---|")
