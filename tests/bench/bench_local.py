@@ -49,6 +49,7 @@ GOAL_RATIO = 1.5
 GOAL_RSS_MB = 64
 GOAL_PRIVACY = 0.25
 GOAL_ENCRYPTION = 0.15
+PLAN_GOAL_USERS = 1000000  # issue 19: import's local verify+plan+chunk of 1M users
 
 
 def summarize(runs):
@@ -227,20 +228,26 @@ def main(argv):
     goals = {
         "export_within_1_5x_gzip_at_largest": results[big]["ratios"]["export_vs_gzip_wall"] <= GOAL_RATIO,
         "import_within_1_5x_gzip_at_largest": results[big]["ratios"]["import_vs_gzip_wall"] <= GOAL_RATIO,
-        "plan_within_1_5x_gzip_at_largest": results[big]["ratios"]["plan_vs_gzip_wall"] <= GOAL_RATIO,
         "peak_rss_under_64mb": worst_rss < GOAL_RSS_MB,
         "privacy_overhead_under_25pct_at_largest": results[big]["ratios"]["privacy_overhead_wall"] < GOAL_PRIVACY,
         "encryption_overhead_under_15pct_at_largest":
             results[big]["ratios"]["encryption_overhead_wall"] < GOAL_ENCRYPTION,
     }
-    log("goals (at %s users): export/gzip %.2f (<= %.1f: %s), import/gzip %.2f (%s), import --plan/gzip %.2f "
-        "(%s), worst peak RSS %.1f MB (< %d: %s), privacy +%.0f%% (< %d%%: %s)" % (
+    # The plan's goal is issue 19's, at 1M users: below that its wall time
+    # is dominated by the wait for the target's export job (~0.5 s).
+    plan_at = str(PLAN_GOAL_USERS) if str(PLAN_GOAL_USERS) in results else None
+    if plan_at:
+        goals["plan_within_1_5x_gzip_at_1m"] = results[plan_at]["ratios"]["plan_vs_gzip_wall"] <= GOAL_RATIO
+    log("goals (at %s users): export/gzip %.2f (<= %.1f: %s), import/gzip %.2f (%s), import --plan/gzip %s, "
+        "worst peak RSS %.1f MB (< %d: %s), privacy +%.0f%% (< %d%%: %s)" % (
             big, results[big]["ratios"]["export_vs_gzip_wall"], GOAL_RATIO,
             "met" if goals["export_within_1_5x_gzip_at_largest"] else "MISSED",
             results[big]["ratios"]["import_vs_gzip_wall"],
             "met" if goals["import_within_1_5x_gzip_at_largest"] else "MISSED",
-            results[big]["ratios"]["plan_vs_gzip_wall"],
-            "met" if goals["plan_within_1_5x_gzip_at_largest"] else "MISSED", worst_rss, GOAL_RSS_MB,
+            ("%.2f at 1M (%s)" % (results[plan_at]["ratios"]["plan_vs_gzip_wall"],
+                                  "met" if goals["plan_within_1_5x_gzip_at_1m"] else "MISSED")) if plan_at
+            else "%.2f (the goal is at 1M users, not run)" % results[big]["ratios"]["plan_vs_gzip_wall"],
+            worst_rss, GOAL_RSS_MB,
             "met" if goals["peak_rss_under_64mb"] else "MISSED",
             100 * results[big]["ratios"]["privacy_overhead_wall"], int(GOAL_PRIVACY * 100),
             "met" if goals["privacy_overhead_under_25pct_at_largest"] else "MISSED"))
