@@ -166,6 +166,8 @@ struct import_ctx {
     struct extsort *jobof;        /* uid -> id of the import job that carried the user */
     struct extsort *creates;      /* "<uid>\x1f<step>" -> POST /users (before the jobs) */
     struct extsort *calls;        /* "<uid>\x1f<step>" -> links, permissions (after them) */
+    struct extsort *deferrals;    /* snapshot uid -> a conflict waiting for the merge's end */
+    struct extsort *holders;      /* target uid -> snapshot uid whose value it holds */
     bool with_permissions;        /* the snapshot recorded direct permissions */
     json_t *apis;                 /* target APIs: {identifier: [scope names]}, owned */
     json_t *api_map;              /* --map-api: {source identifier: target identifier}, owned */
@@ -178,7 +180,8 @@ struct import_ctx {
     size_t prune_candidates; /* target users of covered connections the snapshot lacks */
     size_t prune_deletes;    /* of those, planned for deletion (not kept) */
     json_t *planned_deletes; /* uid -> true, owned */
-    json_t *deferred;        /* squatter uid -> [conflicting snapshot users], owned */
+    json_t *movers;          /* import_moves.h: target users that give a value up, owned */
+    json_t *releases;        /* mover uid -> {kind: PATCH body setting it aside}, owned */
     int journal_fd;          /* -1 in --plan */
     char journal_path[4200];
     size_t resumed_jobs;
@@ -276,6 +279,9 @@ int import_user_path(char *out, size_t outlen, const char *uid, const char *suff
 
 /* import_apply.c */
 int import_apply_deletes(struct import_ctx *c, struct err *e);
+/* Sets aside the values that movers give up (import_moves.h): one PATCH
+ * per value, before anything is created or changed. */
+int import_apply_releases(struct import_ctx *c, struct err *e);
 int import_apply_patches(struct import_ctx *c, struct err *e);
 /* A call on behalf of user uid failed with ue: a refusal marks the user
  * failed ("what: message"; the run goes on, 0); auth, scope, network, 429

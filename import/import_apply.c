@@ -1,8 +1,8 @@
 /*
  * import_apply.c - what the bulk jobs can't do, through the API:
- * deletions (conflicts replaced with --on-conflict=replace, and --prune)
- * and PATCHes (blocked, username, phone, email changes, reserved
- * app_metadata keys). Roles and memberships are import_grants.c's.
+ * deletions (conflicts replaced with --on-conflict=replace, and --prune),
+ * the values movers set aside (import_moves.h) and PATCHes (blocked, username, phone, email
+ * changes, reserved app_metadata keys). Roles and memberships are import_grants.c's.
  *
  * Users whose creation failed are left alone here (their failure is
  * already in the report); a refused call marks its user failed and the run
@@ -85,6 +85,30 @@ int import_apply_deletes(struct import_ctx *c, struct err *e)
         progress_update("deleting: %zu", deleted);
     }
     return r < 0 ? -1 : 0;
+}
+
+int import_apply_releases(struct import_ctx *c, struct err *e)
+{
+    const char *uid, *kind;
+    json_t *kinds, *body;
+    char path[1200], what[80];
+
+    json_object_foreach(c->releases, uid, kinds)
+    {
+        json_object_foreach(kinds, kind, body)
+        {
+            if (import_failed_already(c, uid))
+                break;
+            if (import_user_path(path, sizeof(path), uid, "", e) < 0)
+                return -1;
+            snprintf(what, sizeof(what), "setting its %s aside for the user it moves to", kind);
+            if (import_user_call(c, uid, "PATCH", path, body, what, e) < 0)
+                return -1;
+            c->n.patches++;
+            progress_update("updates: %zu", c->n.patches);
+        }
+    }
+    return 0;
 }
 
 int import_apply_patches(struct import_ctx *c, struct err *e)

@@ -44,7 +44,8 @@ static int add_conflict(struct extsort *conf, const char *s_uid, size_t slen, co
  * snapshot holders and target holders under another id conflict with it.
  * Both cursors end past the key. */
 static int holders_of(struct sort_cursor *s, struct sort_cursor *t, const char *key, size_t klen,
-                      const char *first_s, struct extsort *conf, struct err *e)
+                      const char *first_s, struct extsort *conf, struct extsort *holders,
+                      struct err *e)
 {
     size_t flen = strlen(first_s);
 
@@ -55,7 +56,8 @@ static int holders_of(struct sort_cursor *s, struct sort_cursor *t, const char *
     }
     while (t->have && sort_cursor_cmp(t, key, klen) == 0) {
         if ((t->rlen != flen || memcmp(t->rec, first_s, t->rlen) != 0) &&
-            add_conflict(conf, first_s, flen, t->rec, t->rlen, key, klen, e) < 0)
+            (add_conflict(conf, first_s, flen, t->rec, t->rlen, key, klen, e) < 0 ||
+             (holders && extsort_add(holders, t->rec, t->rlen, first_s, flen, e) < 0)))
             return -1;
         if (sort_cursor_next(t, e) < 0)
             return -1;
@@ -64,7 +66,7 @@ static int holders_of(struct sort_cursor *s, struct sort_cursor *t, const char *
 }
 
 int import_find_conflicts(struct extsort *sidx, struct extsort *tidx, struct extsort *conf,
-                          struct err *e)
+                          struct extsort *holders, struct err *e)
 {
     struct sort_cursor s, t;
     char key[1200], first_s[1024];
@@ -87,7 +89,8 @@ int import_find_conflicts(struct extsort *sidx, struct extsort *tidx, struct ext
         /* The snapshot side: the first holder of the key is the one that
          * can have it; later ones are duplicates inside the snapshot. */
         snprintf(first_s, sizeof(first_s), "%.*s", (int)s.rlen, s.rec);
-        if (sort_cursor_next(&s, e) < 0 || holders_of(&s, &t, key, klen, first_s, conf, e) < 0)
+        if (sort_cursor_next(&s, e) < 0 ||
+            holders_of(&s, &t, key, klen, first_s, conf, holders, e) < 0)
             return -1;
     }
     return 0;

@@ -31,8 +31,10 @@ int import_conflict_key_add(struct extsort *s, const char *conn, const char *kin
 /* Finishes the snapshot's index sidx and the target's tidx and merges
  * them into conf (not finished). For each key, the snapshot's first holder
  * (in user_id order) may have it: later snapshot holders conflict with it,
- * and so does every target holder under another user_id. */
+ * and so does every target holder under another user_id. Each such target
+ * holder also goes into holders (when not NULL; not finished): key its
+ * user_id, record the snapshot user's (import_moves.h: is it a mover?). */
 int import_find_conflicts(struct extsort *sidx, struct extsort *tidx, struct extsort *conf,
-                          struct err *e);
+                          struct extsort *holders, struct err *e);
 
 #endif

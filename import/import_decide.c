@@ -19,7 +19,9 @@ void import_decision_release(struct import_decision *d)
 }
 
 /* A conflict: 1 when it decides (skip or defer), 0 when the user is to be
- * written after its holder is deleted. */
+ * written after its holder is deleted. Any conflict but one with the user
+ * itself waits for the merge's end first: its holder may be pruned, or be
+ * a snapshot user that gives the value up (import_moves.h). */
 static int decide_conflict(const struct import_decide_opts *o, const char *uid,
                            const char *conflict, bool may_defer, struct import_decision *d)
 {
@@ -28,7 +30,7 @@ static int decide_conflict(const struct import_decide_opts *o, const char *uid,
     const char *kind = sep ? sep + 1 : "email";
     bool self = olen == (int)strlen(uid) && strncmp(conflict, uid, (size_t)olen) == 0;
 
-    if (o->on_conflict == CONFLICT_SKIP && o->prune && may_defer && !self) {
+    if (may_defer && !self) {
         d->action = IMPORT_DEFER;
         return 1;
     }

@@ -4,11 +4,13 @@
  * the index merge found for it (import_conflicts.h), if any.
  *
  *  - a conflict (another target user holds its email or username, or an
- *    earlier snapshot user does): skipped by default, with the reason;
- *    with --on-conflict=replace the holder is deleted first and the user
- *    written as below. Under --prune a skipped conflict waits (DEFER): the
- *    holder may turn out to be a user the snapshot lacks, deleted anyway.
- *    A conflict with itself (the same user_id) is always skipped.
+ *    earlier snapshot user does) first waits (DEFER) for the merge's end:
+ *    the holder may turn out to be a user --prune deletes, or a snapshot
+ *    user that gives the value up (import_moves.h). Decided then (no
+ *    longer may_defer): skipped by default, with the reason; with
+ *    --on-conflict=replace the holder is deleted first and the user
+ *    written as below. A conflict with itself (the same user_id) is
+ *    always skipped at once.
  *  - otherwise common/userdiff.h decides: created through a bulk job when
  *    the target lacks it; else updated, the upsertable fields (names,
  *    picture, email_verified, metadata replaced whole) through the job,
@@ -30,7 +32,6 @@
 
 struct import_decide_opts {
     enum conflict_policy on_conflict;
-    bool prune;
     /* The target connection of a user bulk jobs cannot write (passwordless):
      * created by POST /users, every change by one PATCH
      * (userdiff_plan_direct). NULL for database users. */

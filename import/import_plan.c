@@ -17,7 +17,8 @@
  * each user gets an action from common/userdiff.h. The actions are
  * recorded (records for bulk jobs in a temp file, PATCH bodies and grant
  * changes in sorts) and applied afterwards, in an order that works:
- * deletions, jobs, PATCHes, grants. --plan stops before applying.
+ * deletions, values that move set aside (import_moves.h), jobs, PATCHes,
+ * grants. --plan stops before applying.
  */
 #include "import.h"
 #include "import_links.h"
@@ -27,14 +28,17 @@
 #include "extsort.h"
 #include "import_conflicts.h"
 #include "import_decide.h"
+#include "import_moves.h"
 #include "keeprule.h"
 #include "log.h"
 #include "snapshot.h"
 #include "sortcursor.h"
+#include "sha256.h"
 #include "userdiff.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 const char *import_tconn_strategy(const struct import_ctx *c, const char *tconn)
 {
@@ -317,62 +321,200 @@ static int target_only(struct import_ctx *c, json_t *have, struct err *e)
     return plan_delete(c, uid, email, "not in the snapshot (--prune)", true, e);
 }
 
-/* One snapshot user against its target counterpart (have may be NULL). */
-static int plan_user(struct import_ctx *c, const char *tconn, const char *uid, json_t *want,
-                     const struct canonjson *want_cj, json_t *have, const char *conflict,
-                     bool may_defer, struct err *e);
+/* One snapshot user, as plan_user() decides it. */
+struct plan_in {
+    const char *tconn, *uid;
+    json_t *want;
+    const struct canonjson *want_cj; /* want's canonical parse, or NULL */
+    json_t *have;                    /* the target's user of that id, or NULL */
+    const char *conflict;            /* "<holder>\x1f<kind>", or NULL */
+    bool may_defer;                  /* false once the merge has ended */
+    const char *note;                /* the report's reason when nothing else is said */
+};
 
-/* With --prune, the target user squatting a snapshot user's email may be
- * deleted as "not in the snapshot" later in the merge: the snapshot user's
- * plan waits until that is known. */
-static int defer_conflict(struct import_ctx *c, const char *tconn, const char *uid, json_t *want,
-                          json_t *have, const char *conflict, struct err *e)
+static int plan_user(struct import_ctx *c, const struct plan_in *in, enum import_action *taken,
+                     struct err *e);
+
+/* A conflict waits for the merge's end in the deferrals sort, on disk
+ * (every user of a target filled under other ids may be one): "<conflict>
+ * \0<tconn>\0<want>\0<have or null>". */
+static int defer_conflict(struct import_ctx *c, const struct plan_in *in, struct err *e)
 {
-    char other[1024];
-    json_t *list, *entry;
-    size_t olen = strcspn(conflict, "\x1f");
+    char *w = json_dumps(in->want, JSON_COMPACT),
+         *h = in->have ? json_dumps(in->have, JSON_COMPACT) : NULL;
+    struct buf b;
+    int rc = -1;
 
-    snprintf(other, sizeof(other), "%.*s", (int)olen, conflict);
-    if (!c->deferred && !(c->deferred = json_object()))
+    buf_init(&b, (size_t)SNAPSHOT_MAX_LINE * 3);
+    if (!w || (in->have && !h)) {
+        err_oom(e);
+        goto out;
+    }
+    if (buf_append(&b, in->conflict, strlen(in->conflict) + 1, e) < 0 ||
+        buf_append(&b, in->tconn, strlen(in->tconn) + 1, e) < 0 ||
+        buf_append(&b, w, strlen(w) + 1, e) < 0 ||
+        buf_append(&b, h ? h : "null", h ? strlen(h) : 4, e) < 0)
+        goto out;
+    rc = extsort_add(c->deferrals, in->uid, strlen(in->uid), b.data, b.len, e);
+out:
+    free(w);
+    free(h);
+    buf_release(&b);
+    return rc;
+}
+
+/* Where a mover's value waits while it moves (import_moves.h): unique per
+ * user, never anyone's real address, name or number, and valid for Auth0
+ * (a username of at most 15 characters, an E.164 number). */
+static json_t *placeholder(struct import_ctx *c, const char *tconn, const char *uid,
+                           const char *kind, const json_t *have, struct err *e)
+{
+    char hex[SHA256_HEX_LEN + 1], v[96];
+    json_t *body;
+
+    if (sha256_hex(uid, strlen(uid), hex, e) < 0)
+        return NULL;
+    if (strcmp(kind, "email") == 0) {
+        json_t *verified = json_object_get(have, "email_verified");
+        snprintf(v, sizeof(v), "moving-%.16s@a0snap.invalid", hex);
+        /* an unverified email would send mail: verify_email false, and
+         * email_verified kept as it is (sms users have none to set) */
+        body = json_pack("{s:s,s:b}", "email", v, "verify_email", 0);
+        if (body && json_is_boolean(verified) &&
+            strcmp(import_tconn_strategy(c, tconn), "sms") != 0)
+            json_object_set(body, "email_verified", verified);
+    } else if (strcmp(kind, "username") == 0) {
+        snprintf(v, sizeof(v), "a0mv%.11s", hex);
+        body = json_pack("{s:s}", "username", v);
+    } else {
+        size_t n = (size_t)snprintf(v, sizeof(v), "+999");
+        for (size_t i = 0; i < 11; i++)
+            v[n++] = (char)('0' + (hex[i] % 10));
+        v[n] = '\0';
+        body = json_pack("{s:s}", "phone_number", v);
+    }
+    if (!body)
+        err_oom(e);
+    return body;
+}
+
+static const char *const move_kinds[] = {"email", "username", "phone_number"};
+
+/* uid holds a snapshot user's value in the target: what the import does
+ * with it, for import_moves_settle(). */
+static int note_mover(struct import_ctx *c, const struct plan_in *in, enum import_action taken,
+                      struct err *e)
+{
+    const char *state = taken == IMPORT_DEFER                                         ? "deferred"
+                        : taken == IMPORT_WRITE && !import_failed_already(c, in->uid) ? "written"
+                                                                                      : "kept";
+    json_t *m = json_pack("{s:s,s:{},s:{}}", "state", state, "releases", "hold");
+
+    if (!m || (!c->movers && !(c->movers = json_object())) ||
+        json_object_set_new(c->movers, in->uid, m) < 0)
         return err_oom(e);
-    list = json_object_get(c->deferred, other);
-    if (!list) {
-        list = json_array();
-        if (!list || json_object_set_new(c->deferred, other, list) < 0)
+    for (size_t i = 0; i < sizeof(move_kinds) / sizeof(move_kinds[0]); i++) {
+        const char *k = move_kinds[i];
+        const char *now = json_string_value(json_object_get(in->have, k));
+        const char *next = json_string_value(json_object_get(in->want, k));
+        json_t *hold;
+        if (!now || (next && strcasecmp(now, next) == 0))
+            continue;
+        hold = placeholder(c, in->tconn, in->uid, k, in->have, e);
+        if (!hold || json_object_set_new(json_object_get(m, "releases"), k, json_string(now)) < 0 ||
+            json_object_set_new(json_object_get(m, "hold"), k, hold) < 0)
+            return hold ? err_oom(e) : -1;
+    }
+    if (taken == IMPORT_DEFER) {
+        size_t hlen = strcspn(in->conflict, "\x1f");
+        const char *kind = in->conflict[hlen] ? in->conflict + hlen + 1 : "email";
+        json_t *cf = json_pack("{s:s%,s:s,s:O?}", "holder", in->conflict, hlen, "kind", kind, "key",
+                               json_object_get(in->want, kind));
+        if (!cf || json_object_set_new(m, "conflict", cf) < 0)
             return err_oom(e);
     }
-    entry = json_pack("{s:s,s:s,s:O,s:O?,s:s}", "uid", uid, "tconn", tconn, "want", want, "have",
-                      have, "conflict", conflict);
-    if (!entry || json_array_append_new(list, entry) < 0)
-        return err_oom(e);
     return 0;
 }
 
-/* After the merge: conflicts whose squatter is to be pruned are no
- * conflicts any more; the others are reported as such. */
+/* One deferred conflict, decided now that the merge has ended: its holder
+ * is deleted (--prune, or a replace), or a mover that gives the value up,
+ * or it is a conflict after all. */
+static int settle_one(struct import_ctx *c, struct plan_in *in, struct err *e)
+{
+    size_t hlen = strcspn(in->conflict, "\x1f");
+    const char *kind = in->conflict[hlen] ? in->conflict + hlen + 1 : "email";
+    char holder[1024], note[1200] = "";
+    bool gone, moves;
+
+    snprintf(holder, sizeof(holder), "%.*s", (int)hlen, in->conflict);
+    gone = c->planned_deletes && json_object_get(c->planned_deletes, holder);
+    moves = !gone && import_moves_frees(c->movers, holder, kind,
+                                        json_string_value(json_object_get(in->want, kind)));
+    if (moves) {
+        json_t *hold =
+            json_object_get(json_object_get(json_object_get(c->movers, holder), "hold"), kind);
+        json_t *kinds = json_object_get(c->releases, holder);
+        if ((!c->releases && !(c->releases = json_object())) ||
+            (!kinds &&
+             (!(kinds = json_object()) || json_object_set_new(c->releases, holder, kinds) < 0)) ||
+            json_object_set(kinds, kind, hold) < 0)
+            return err_oom(e);
+        snprintf(note, sizeof(note),
+                 "its %s moves from target user '%s', which the snapshot gives another one", kind,
+                 holder);
+        in->note = note;
+    }
+    if (gone || moves) {
+        c->n.conflicts--; /* counted when deferred */
+        in->conflict = NULL;
+    }
+    in->may_defer = false;
+    return plan_user(c, in, NULL, e);
+}
+
+/* After the merge: the movers settled (import_moves.h), then every
+ * deferred conflict decided. */
 static int settle_deferred(struct import_ctx *c, struct err *e)
 {
-    const char *squatter;
-    json_t *list, *entry;
-    size_t i;
+    const char *key, *rec;
+    size_t klen, rlen;
+    int r;
 
-    json_object_foreach(c->deferred, squatter, list)
-    {
-        bool pruned = c->planned_deletes && json_object_get(c->planned_deletes, squatter);
-        json_array_foreach(list, i, entry)
-        {
-            json_t *have = json_object_get(entry, "have");
-            if (plan_user(c, json_string_value(json_object_get(entry, "tconn")),
-                          json_string_value(json_object_get(entry, "uid")),
-                          json_object_get(entry, "want"), NULL, json_is_object(have) ? have : NULL,
-                          pruned ? NULL : json_string_value(json_object_get(entry, "conflict")),
-                          false, e) < 0)
-                return -1;
-            if (pruned)
-                c->n.conflicts--; /* counted when deferred; resolved by the prune */
+    if (c->movers)
+        import_moves_settle(c->movers, c->planned_deletes,
+                            c->opts->on_conflict == CONFLICT_REPLACE);
+    if (extsort_finish(c->deferrals, e) < 0)
+        return -1;
+    while ((r = extsort_next(c->deferrals, &key, &klen, &rec, &rlen, e)) == 1) {
+        char uid[1024];
+        const char *parts[4];
+        const char *p = rec;
+        json_t *want, *have;
+        struct plan_in in;
+        int rc;
+
+        for (size_t i = 0; i < 4; i++) {
+            parts[i] = p;
+            p += strnlen(p, rlen - (size_t)(p - rec)) + 1;
+            if (i < 3 && p > rec + rlen)
+                return err_set(e, ERR_INTERNAL, "bad record in the deferrals sort");
         }
+        snprintf(uid, sizeof(uid), "%.*s", (int)klen, key);
+        want = json_loads(parts[2], 0, NULL);
+        have = json_loadb(parts[3], rlen - (size_t)(parts[3] - rec), JSON_DECODE_ANY, NULL);
+        if (!want) {
+            json_decref(have);
+            return err_set(e, ERR_INTERNAL, "bad record in the deferrals sort");
+        }
+        in = (struct plan_in){parts[1], uid,   want, NULL, json_is_object(have) ? have : NULL,
+                              parts[0], false, NULL};
+        rc = settle_one(c, &in, e);
+        json_decref(want);
+        json_decref(have);
+        if (rc < 0)
+            return -1;
     }
-    return 0;
+    return r < 0 ? -1 : 0;
 }
 
 /* The records of a user a job carries; 1 when the user cannot be
@@ -397,10 +539,12 @@ static int plan_job(struct import_ctx *c, const struct import_record_user *u,
 
 /* Carries out a decision to write: the job record or the grants, the
  * PATCHes, the other calls (import_extras.c), the report line. */
-static int plan_write(struct import_ctx *c, const char *tconn, const char *uid, json_t *want,
-                      const struct canonjson *want_cj, json_t *have, struct import_decision *d,
+static int plan_write(struct import_ctx *c, const struct plan_in *in, struct import_decision *d,
                       struct err *e)
 {
+    const char *tconn = in->tconn, *uid = in->uid;
+    json_t *want = in->want, *have = in->have;
+    const struct canonjson *want_cj = in->want_cj;
     const char *email = json_string_value(json_object_get(want, "email"));
     struct import_counts before;
     json_t *grants = json_array();
@@ -430,6 +574,7 @@ static int plan_write(struct import_ctx *c, const char *tconn, const char *uid, 
         goto out;
     rc = import_note_outcome(c, uid, email, d->outcome,
                              d->reason[0] ? d->reason
+                             : in->note   ? in->note
                              : extra[0]   ? extra
                                           : NULL,
                              d->fields, e);
@@ -438,31 +583,32 @@ out:
     return rc;
 }
 
-static int plan_user(struct import_ctx *c, const char *tconn, const char *uid, json_t *want,
-                     const struct canonjson *want_cj, json_t *have, const char *conflict,
-                     bool may_defer, struct err *e)
+static int plan_user(struct import_ctx *c, const struct plan_in *in, enum import_action *taken,
+                     struct err *e)
 {
-    const char *email = json_string_value(json_object_get(want, "email"));
-    struct import_decide_opts o = {c->opts->on_conflict, c->opts->prune,
-                                   import_written_directly(c, tconn) ? tconn : NULL};
+    const char *email = json_string_value(json_object_get(in->want, "email"));
+    struct import_decide_opts o = {c->opts->on_conflict,
+                                   import_written_directly(c, in->tconn) ? in->tconn : NULL};
     struct import_decision d;
     int rc = -1;
 
-    if (conflict && may_defer)
+    if (in->conflict && in->may_defer)
         c->n.conflicts++;
-    if (import_decide(&o, uid, want, have, conflict, may_defer, &d, e) < 0)
+    if (import_decide(&o, in->uid, in->want, in->have, in->conflict, in->may_defer, &d, e) < 0)
         return -1;
+    if (taken)
+        *taken = d.action;
     switch (d.action) {
     case IMPORT_DEFER:
-        rc = defer_conflict(c, tconn, uid, want, have, conflict, e);
+        rc = defer_conflict(c, in, e);
         break;
     case IMPORT_SKIP:
-        rc = import_note_outcome(c, uid, email, d.outcome, d.reason, NULL, e);
+        rc = import_note_outcome(c, in->uid, email, d.outcome, d.reason, NULL, e);
         break;
     case IMPORT_WRITE:
         if (d.replaces[0] && plan_delete(c, d.replaces, NULL, d.replaces_why, false, e) < 0)
             break;
-        rc = plan_write(c, tconn, uid, want, want_cj, have, &d, e);
+        rc = plan_write(c, in, &d, e);
         break;
     }
     import_decision_release(&d);
@@ -473,6 +619,7 @@ static int plan_user(struct import_ctx *c, const char *tconn, const char *uid, j
  * sorted by user_id. */
 struct merge {
     struct sort_cursor w, cf;
+    struct sort_cursor hd; /* target users holding a snapshot user's value */
     struct snapshot_reader *tr;
     json_t *have; /* the target's current user, when got == 1 */
     int got;
@@ -514,6 +661,18 @@ static int find_conflict(struct merge *m, const char *uid, char *out, size_t len
         return 0;
     snprintf(out, len, "%.*s", (int)m->cf.rlen, m->cf.rec);
     return 1;
+}
+
+/* Whether the target's uid holds a snapshot user's email, username or
+ * phone number (then it may be a mover, import_moves.h). */
+static int holds_a_value(struct merge *m, const char *uid, struct err *e)
+{
+    size_t n = strlen(uid);
+
+    while (m->hd.have && sort_cursor_cmp(&m->hd, uid, n) < 0)
+        if (sort_cursor_next(&m->hd, e) < 0)
+            return -1;
+    return m->hd.have && sort_cursor_cmp(&m->hd, uid, n) == 0;
 }
 
 /* A held record the target has a user for: when it is a snapshot user's
@@ -559,9 +718,20 @@ static int merge_one(struct import_ctx *c, struct merge *m, struct err *e)
         return fast ? err_oom(e)
                     : err_set(e, ERR_INTERNAL, "bad record in the plan sort: %s", jerr.text);
     r = find_conflict(m, uid, conflict, sizeof(conflict), e);
-    if (r >= 0)
-        r = plan_user(c, m->w.rec, uid, want, fast ? &m->cj : NULL, match ? m->have : NULL,
-                      r == 1 ? conflict : NULL, true, e);
+    if (r >= 0) {
+        struct plan_in in = {m->w.rec,
+                             uid,
+                             want,
+                             fast ? &m->cj : NULL,
+                             match ? m->have : NULL,
+                             r == 1 ? conflict : NULL,
+                             true,
+                             NULL};
+        enum import_action taken;
+        r = plan_user(c, &in, &taken, e);
+        if (r >= 0 && match && (r = holds_a_value(m, uid, e)) == 1)
+            r = note_mover(c, &in, taken, e);
+    }
     json_decref(want);
     if (r < 0)
         return -1;
@@ -577,14 +747,17 @@ int import_plan(struct import_ctx *c, struct err *e)
     canonjson_init(&m.cj);
     sort_cursor_init(&m.w, c->want);
     sort_cursor_init(&m.cf, c->conf);
+    sort_cursor_init(&m.hd, c->holders);
     log_verbose("planning: reading the snapshot");
     /* The target first: pass A needs to know the target's linked accounts. */
     if (pass_target_index(c, e) < 0 || import_plan_snapshot(c, e) < 0 ||
-        import_find_conflicts(c->sidx, c->tidx, c->conf, e) < 0)
+        import_find_conflicts(c->sidx, c->tidx, c->conf, c->holders, e) < 0)
         return -1;
-    if (extsort_finish(c->want, e) < 0 || extsort_finish(c->conf, e) < 0)
+    if (extsort_finish(c->want, e) < 0 || extsort_finish(c->conf, e) < 0 ||
+        extsort_finish(c->holders, e) < 0)
         return -1;
-    if (sort_cursor_next(&m.w, e) < 0 || sort_cursor_next(&m.cf, e) < 0)
+    if (sort_cursor_next(&m.w, e) < 0 || sort_cursor_next(&m.cf, e) < 0 ||
+        sort_cursor_next(&m.hd, e) < 0)
         return -1;
     if (snapshot_reader_open(&m.tr, c->target_dump, e) < 0)
         return -1;

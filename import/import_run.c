@@ -140,8 +140,9 @@ static void release_password(struct import_ctx *c)
 static int open_sorts(struct import_ctx *c, struct err *e)
 {
     size_t mem = c->opts->sort_mem ? c->opts->sort_mem : (size_t)32 << 20;
-    struct extsort **all[] = {&c->want,    &c->sidx,    &c->tidx,  &c->conf,    &c->outcomes,
-                              &c->patches, &c->deletes, &c->jobof, &c->creates, &c->calls};
+    struct extsort **all[] = {&c->want,     &c->sidx,    &c->tidx,      &c->conf,
+                              &c->outcomes, &c->patches, &c->deletes,   &c->jobof,
+                              &c->creates,  &c->calls,   &c->deferrals, &c->holders};
 
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
         if (extsort_new(all[i], c->tmpdir, i == 0 ? mem : mem / 8 + 1, e) < 0)
@@ -154,8 +155,8 @@ static int open_sorts(struct import_ctx *c, struct err *e)
 
 static void close_sorts(struct import_ctx *c)
 {
-    struct extsort *all[] = {c->want,    c->sidx,    c->tidx,  c->conf,    c->outcomes,
-                             c->patches, c->deletes, c->jobof, c->creates, c->calls};
+    struct extsort *all[] = {c->want,    c->sidx,  c->tidx,    c->conf,  c->outcomes,  c->patches,
+                             c->deletes, c->jobof, c->creates, c->calls, c->deferrals, c->holders};
 
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
         extsort_free(all[i]);
@@ -490,6 +491,7 @@ static int apply(struct import_ctx *c, struct err *e)
     /* Users created by POST /users exist before the jobs, when the grant
      * work starts; links and permissions need the jobs' users. */
     if (journal_event(c, "apply", e) < 0 || import_apply_deletes(c, e) < 0 ||
+        import_apply_releases(c, e) < 0 ||
         import_apply_calls(c, c->creates, "users created", e) < 0 || import_run_jobs(c, e) < 0 ||
         import_apply_patches(c, e) < 0 ||
         import_apply_calls(c, c->calls, "links and permissions", e) < 0 ||
@@ -547,7 +549,8 @@ static void ctx_release(struct import_ctx *c)
     json_t *owned[] = {
         c->apis,    c->api_map,    c->target_secondaries, c->snapshot_holds, c->linked_present,
         c->header,  c->target_cat, c->conn_map,           c->role_map,       c->org_map,
-        c->covered, c->unmapped,   c->planned_deletes,    c->deferred,       c->failures};
+        c->covered, c->unmapped,   c->planned_deletes,    c->movers,         c->releases,
+        c->failures};
 
     if (c->target_dump[0] && !c->opts->backup)
         unlink(c->target_dump);

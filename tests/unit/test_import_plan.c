@@ -65,17 +65,20 @@ static void key_add(struct extsort *s, const char *conn, const char *email, cons
     CHECK_INT(import_conflict_key_add(s, conn, "username", username, uid, &e), 0);
 }
 
-/* The conflicts found, one "<snapshot uid> <other uid> <kind>" per line. */
+static char holders_seen[4096];
+
+/* The conflicts found, one "<snapshot uid> <other uid> <kind>" per line;
+ * the target holders into holders_seen, "<holder> <snapshot uid>" each. */
 static char *conflicts(struct extsort *sidx, struct extsort *tidx)
 {
-    struct extsort *conf = sort_new();
+    struct extsort *conf = sort_new(), *holders = sort_new();
     static char out[4096];
     const char *k, *r;
     size_t klen, rlen, n = 0;
     struct err e;
 
     err_clear(&e);
-    CHECK_INT(import_find_conflicts(sidx, tidx, conf, &e), 0);
+    CHECK_INT(import_find_conflicts(sidx, tidx, conf, holders, &e), 0);
     CHECK_INT(extsort_finish(conf, &e), 0);
     out[0] = '\0';
     while (extsort_next(conf, &k, &klen, &r, &rlen, &e) == 1) {
@@ -83,6 +86,13 @@ static char *conflicts(struct extsort *sidx, struct extsort *tidx)
         n += (size_t)snprintf(out + n, sizeof(out) - n, "%.*s %.*s %.*s\n", (int)klen, k,
                               (int)(sep - r), r, (int)(rlen - (size_t)(sep - r) - 1), sep + 1);
     }
+    CHECK_INT(extsort_finish(holders, &e), 0);
+    holders_seen[0] = '\0';
+    n = 0;
+    while (extsort_next(holders, &k, &klen, &r, &rlen, &e) == 1)
+        n += (size_t)snprintf(holders_seen + n, sizeof(holders_seen) - n, "%.*s %.*s\n", (int)klen,
+                              k, (int)rlen, r);
+    extsort_free(holders);
     extsort_free(conf);
     extsort_free(sidx);
     extsort_free(tidx);
@@ -106,6 +116,8 @@ static void test_conflicts_found(void)
     key_add(t, "legacy", "dan@example.com", NULL, "auth0|elsewhere");
     CHECK_STR(conflicts(s, t), "auth0|a auth0|squatter email\n"
                                "auth0|b auth0|other username\n");
+    CHECK_STR(holders_seen, "auth0|other auth0|b\n"
+                            "auth0|squatter auth0|a\n");
 }
 
 /* Two snapshot users with the same email: the first (in user_id order)
@@ -119,13 +131,29 @@ static void test_conflicts_inside_snapshot(void)
     key_add(s, "db", "", "", "auth0|3"); /* empty values are no keys */
     key_add(t, "db", "", NULL, "auth0|4");
     CHECK_STR(conflicts(s, t), "auth0|2 auth0|1 email\n");
+    CHECK_STR(holders_seen, ""); /* a snapshot twin is no target holder */
+}
+
+/* Two snapshot users whose emails production swapped: each holds the
+ * other's in the target, and each is a holder (import_moves.h). */
+static void test_conflicts_of_a_swap(void)
+{
+    struct extsort *s = sort_new(), *t = sort_new();
+
+    key_add(s, "db", "x@example.com", NULL, "auth0|a");
+    key_add(s, "db", "y@example.com", NULL, "auth0|b");
+    key_add(t, "db", "y@example.com", NULL, "auth0|a");
+    key_add(t, "db", "x@example.com", NULL, "auth0|b");
+    CHECK_STR(conflicts(s, t), "auth0|a auth0|b email\n"
+                               "auth0|b auth0|a email\n");
+    CHECK_STR(holders_seen, "auth0|a auth0|b\n"
+                            "auth0|b auth0|a\n");
 }
 
 /* --- decisions ---------------------------------------------------------- */
 
-static const struct import_decide_opts skip = {CONFLICT_SKIP, false, NULL};
-static const struct import_decide_opts replace = {CONFLICT_REPLACE, false, NULL};
-static const struct import_decide_opts skip_prune = {CONFLICT_SKIP, true, NULL};
+static const struct import_decide_opts skip = {CONFLICT_SKIP, NULL};
+static const struct import_decide_opts replace = {CONFLICT_REPLACE, NULL};
 
 #define WANT                                                                                       \
     "{\"user_id\":\"auth0|a\",\"email\":\"alice@example.com\",\"email_verified\":true,"            \
@@ -152,7 +180,7 @@ static void test_conflict_skipped_by_default(void)
     CHECK_INT(decide(&skip, WANT "}", NULL,
                      "auth0|squatter\x1f"
                      "email",
-                     true, &d),
+                     false, &d),
               0);
     CHECK_INT(d.action, IMPORT_SKIP);
     CHECK_STR(d.outcome, "skipped");
@@ -167,7 +195,7 @@ static void test_conflict_replaced(void)
 {
     struct import_decision d;
 
-    CHECK_INT(decide(&replace, WANT "}", NULL, "auth0|squatter\x1fusername", true, &d), 0);
+    CHECK_INT(decide(&replace, WANT "}", NULL, "auth0|squatter\x1fusername", false, &d), 0);
     CHECK_INT(d.action, IMPORT_WRITE);
     CHECK_STR(d.replaces, "auth0|squatter");
     CHECK_STR(d.replaces_why,
@@ -193,22 +221,23 @@ static enum import_action action_of(const struct import_decide_opts *o, const ch
     return a;
 }
 
-/* Under --prune a conflict waits for the merge's end (its holder may be
- * deleted); decided again then, it is skipped. A conflict with the user
- * itself is never deferred nor replaced. */
-static void test_conflict_deferred_with_prune(void)
+/* Every conflict waits for the merge's end (its holder may be pruned, or
+ * a snapshot user that gives the value up); decided again then, it is
+ * skipped or replaced. A conflict with the user itself is never deferred
+ * nor replaced. */
+static void test_conflict_deferred(void)
 {
     static const char squatter[] = "auth0|squatter\x1f"
                                    "email";
     static const char self[] = "auth0|a\x1f"
                                "email";
 
-    CHECK_INT(action_of(&skip_prune, squatter, true), IMPORT_DEFER);
-    CHECK_INT(action_of(&skip_prune, squatter, false), IMPORT_SKIP);
-    CHECK_INT(action_of(&skip, squatter, true), IMPORT_SKIP);
-    CHECK_INT(action_of(&replace, squatter, true), IMPORT_WRITE);
+    CHECK_INT(action_of(&skip, squatter, true), IMPORT_DEFER);
+    CHECK_INT(action_of(&replace, squatter, true), IMPORT_DEFER);
+    CHECK_INT(action_of(&skip, squatter, false), IMPORT_SKIP);
+    CHECK_INT(action_of(&replace, squatter, false), IMPORT_WRITE);
     CHECK_INT(action_of(&replace, self, true), IMPORT_SKIP);
-    CHECK_INT(action_of(&skip_prune, self, true), IMPORT_SKIP);
+    CHECK_INT(action_of(&skip, self, true), IMPORT_SKIP);
 }
 
 static void test_new_user_created_by_job(void)
@@ -348,9 +377,10 @@ int main(void)
     }
     RUN(test_conflicts_found);
     RUN(test_conflicts_inside_snapshot);
+    RUN(test_conflicts_of_a_swap);
     RUN(test_conflict_skipped_by_default);
     RUN(test_conflict_replaced);
-    RUN(test_conflict_deferred_with_prune);
+    RUN(test_conflict_deferred);
     RUN(test_new_user_created_by_job);
     RUN(test_unchanged);
     RUN(test_upsertable_changes_by_job);

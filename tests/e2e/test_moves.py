@@ -1,0 +1,188 @@
+"""Values that moved between snapshot users (import/import_moves.h).
+
+Production handed an email or username from one user to another (two
+users swapped emails, an address passed on to a new user): the target
+still has the old holders. Such a holder is not a conflict but a snapshot
+user that gives the value up: the import sets it aside, then writes every
+user as the snapshot has it, without deleting anyone and with either
+--on-conflict policy. A chain that ends at a real squatter stays a conflict
+(skipped by default, the squatter replaced with --on-conflict=replace).
+"""
+
+import copy
+import json
+
+from e2elib import (EXPORT, IMPORT, FakeTenant, catalogue_only, check, check_eq,
+                    compare_tenants, database_users, main, run, test)
+
+PROD = "prod.example.test"
+STAGE = "staging.example.test"
+
+
+def export(prod):
+    r = run(EXPORT, ["-o", "prod.ndjson.gz", "--no-anonymize", "-q"], tenant=prod)
+    check_eq(r.returncode, 0, r.stderr)
+    return "prod.ndjson.gz"
+
+
+def do_import(stage, *args):
+    return run(IMPORT, ["prod.ndjson.gz", "--target", stage.domain, "--no-anonymize", "--json",
+                        "--report", "rep.ndjson"] + list(args),
+               tenant=stage, env_extra={"AUTH0_DOMAIN": None})
+
+
+def report():
+    with open("rep.ndjson") as f:
+        lines = [json.loads(l) for l in f]
+    return {l["user_id"]: l for l in lines[:-1]}, lines[-1]
+
+
+def writes(log):
+    return [(e["method"], e["path"]) for e in log if e["method"] in ("POST", "PATCH", "DELETE")
+            and e["listener"] == "api" and e["path"] not in ("/oauth/token", "/api/v2/jobs/users-exports")]
+
+
+def staging_with(ps, changes, extra=()):
+    """Staging holding prod's database users, with changes {user_id: {field:
+    value}} applied, and the extra users."""
+    doc = catalogue_only(ps)
+    for u in sorted(database_users(ps).values(), key=lambda u: u["user_id"]):
+        s = copy.deepcopy(u)
+        s.update(changes.get(u["user_id"], {}))
+        doc["users"].append(s)
+    doc["users"].extend(extra)
+    return doc
+
+
+def db_users(ps, connection="Username-Password-Authentication"):
+    return sorted((u for u in database_users(ps).values()
+                   if u["identities"][0]["connection"] == connection), key=lambda u: u["user_id"])
+
+
+@test
+def swapped_emails_are_moved_under_either_policy():
+    with FakeTenant(PROD, seed=41, users=80) as p:
+        ps = p.state()
+        a, b = db_users(ps)[3:5]
+        swap = {a["user_id"]: {"email": b["email"]}, b["user_id"]: {"email": a["email"]}}
+        export(p)
+        for policy in ([], ["--on-conflict=replace"]):
+            with FakeTenant(STAGE) as s:
+                s.load(staging_with(ps, swap))
+                # the plan says so, and writes nothing
+                s.clear_log()
+                r = do_import(s, "--plan")
+                check_eq(r.returncode, 0, r.stderr)
+                check_eq(writes(s.log()), [], "--plan writes nothing")
+                rep, tail = report()
+                check_eq(tail["conflicts"], 0, "a move is no conflict")
+                check_eq(rep[a["user_id"]]["outcome"], "updated", "a")
+                check(b["user_id"] in rep[a["user_id"]]["reason"], rep[a["user_id"]])
+                check(a["user_id"] in rep[b["user_id"]]["reason"], rep[b["user_id"]])
+                # the import: no deletion, one PATCH setting a value aside and
+                # one setting the right one, per user; no mail sent
+                s.clear_log()
+                s.clear_outbox()
+                r = do_import(s, *policy)
+                check_eq(r.returncode, 0, r.stderr)
+                summary = json.loads(r.stdout)
+                check_eq((summary["conflicts"], summary["deleted"], summary["failed"]), (0, 0, 0),
+                         "%s: no conflict, deletion nor failure" % policy)
+                w = writes(s.log())
+                check(not any(m == "DELETE" for m, _ in w), "nothing deleted: %r" % w)
+                check_eq(sorted(m for m, _ in w), ["PATCH"] * 4, "four PATCHes")
+                check_eq(s.outbox(), [], "no verification email was sent")
+                check_eq(compare_tenants(ps, s.state(), ["Username-Password-Authentication"]), [],
+                         "%s: staging equals prod" % policy)
+                ids = {u["user_id"] for u in s.state()["users"]}
+                check(a["user_id"] in ids and b["user_id"] in ids, "the same user_ids")
+                # a replay writes nothing
+                s.clear_log()
+                r = do_import(s, *policy)
+                check_eq(r.returncode, 0, r.stderr)
+                check_eq(writes(s.log()), [], "replay writes nothing")
+
+
+@test
+def a_cycle_of_three_and_a_value_handed_to_a_new_user():
+    with FakeTenant(PROD, seed=42, users=80) as p:
+        ps = p.state()
+        a, b, c, d = db_users(ps)[2:6]
+        new = db_users(ps)[10]
+        # a -> b -> c -> a in staging (each holds the next one's email), and
+        # the user new (absent from staging) gets the email d had: d held
+        # it under its old address there
+        changes = {a["user_id"]: {"email": b["email"]}, b["user_id"]: {"email": c["email"]},
+                   c["user_id"]: {"email": a["email"]}, d["user_id"]: {"email": new["email"]}}
+        doc = staging_with(ps, changes)
+        doc["users"] = [u for u in doc["users"] if u["user_id"] != new["user_id"]]
+        export(p)
+        with FakeTenant(STAGE) as s:
+            s.load(doc)
+            r = do_import(s)
+            check_eq(r.returncode, 0, r.stderr)
+            summary = json.loads(r.stdout)
+            check_eq((summary["conflicts"], summary["deleted"], summary["failed"], summary["created"]),
+                     (0, 0, 0, 1), "no conflict, deletion nor failure; one created")
+            check_eq(compare_tenants(ps, s.state(), ["Username-Password-Authentication"]), [],
+                     "staging equals prod")
+            rep, _ = report()
+            check_eq(rep[new["user_id"]]["outcome"], "created", "the new user")
+            check(d["user_id"] in rep[new["user_id"]]["reason"], rep[new["user_id"]])
+
+
+@test
+def a_chain_ending_at_a_squatter_is_a_conflict_until_replaced():
+    with FakeTenant(PROD, seed=43, users=80) as p:
+        ps = p.state()
+        a, b = db_users(ps)[4:6]
+        # staging: a squatter prod does not have holds a's email, a holds
+        # b's, and b still has an old address
+        squatter = copy.deepcopy(a)
+        squatter.update(user_id="auth0|ffffffffffffffffffff0042", roles=[], organizations=[])
+        changes = {a["user_id"]: {"email": b["email"]}, b["user_id"]: {"email": "old-" + b["email"]}}
+        with FakeTenant(STAGE) as s:
+            s.load(staging_with(ps, changes, [squatter]))
+            export(p)
+            # default: a waits on the squatter, b on a (a keeps b's email)
+            r = do_import(s)
+            check_eq(r.returncode, 0, r.stderr)
+            rep, tail = report()
+            check_eq(tail["conflicts"], 2, "two conflicts")
+            check_eq(rep[a["user_id"]]["outcome"], "skipped", "a")
+            check(squatter["user_id"] in rep[a["user_id"]]["reason"], rep[a["user_id"]])
+            check_eq(rep[b["user_id"]]["outcome"], "skipped", "b")
+            check(a["user_id"] in rep[b["user_id"]]["reason"], rep[b["user_id"]])
+            st = {u["user_id"]: u for u in s.state()["users"]}
+            check_eq(st[a["user_id"]]["email"], b["email"], "a untouched")
+            check_eq(st[b["user_id"]]["email"], "old-" + b["email"], "b untouched")
+            # replace: the squatter goes, a and b move
+            r = do_import(s, "--on-conflict=replace")
+            check_eq(r.returncode, 0, r.stderr)
+            summary = json.loads(r.stdout)
+            check_eq((summary["deleted"], summary["failed"]), (1, 0), "the squatter deleted")
+            check_eq(compare_tenants(ps, s.state(), ["Username-Password-Authentication"]), [],
+                     "staging equals prod")
+
+
+@test
+def usernames_move_too():
+    with FakeTenant(PROD, seed=44, users=120) as p:
+        ps = p.state()
+        legacy = [u for u in db_users(ps, "legacy-db") if u.get("username")]
+        check(len(legacy) >= 2, "legacy-db users with usernames")
+        a, b = legacy[:2]
+        swap = {a["user_id"]: {"username": b["username"]}, b["user_id"]: {"username": a["username"]}}
+        export(p)
+        with FakeTenant(STAGE) as s:
+            s.load(staging_with(ps, swap))
+            r = do_import(s)
+            check_eq(r.returncode, 0, r.stderr)
+            summary = json.loads(r.stdout)
+            check_eq((summary["conflicts"], summary["deleted"], summary["failed"]), (0, 0, 0),
+                     "no conflict, deletion nor failure")
+            check_eq(compare_tenants(ps, s.state(), ["legacy-db"]), [], "staging equals prod")
+
+
+if __name__ == "__main__":
+    main()
