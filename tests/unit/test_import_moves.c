@@ -4,21 +4,10 @@
  * own conflicts chain or cycle. No I/O.
  */
 #include "harness.h"
+#include "harness_json.h"
 #include "import_moves.h"
 
 #include <stdlib.h>
-
-static json_t *J(const char *text)
-{
-    json_error_t je;
-    json_t *v = json_loads(text, 0, &je);
-
-    if (!v) {
-        fprintf(stderr, "bad test JSON (%s): %s\n", je.text, text);
-        abort();
-    }
-    return v;
-}
 
 static const char *state(const json_t *movers, const char *uid)
 {

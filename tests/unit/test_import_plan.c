@@ -7,6 +7,7 @@
  */
 #include "extsort.h"
 #include "harness.h"
+#include "harness_json.h"
 #include "import_conflicts.h"
 #include "import_decide.h"
 
@@ -15,18 +16,6 @@
 #include <unistd.h>
 
 static char tmpdir[64];
-
-static json_t *J(const char *text)
-{
-    json_error_t je;
-    json_t *v = json_loads(text, 0, &je);
-
-    if (!v) {
-        fprintf(stderr, "bad test JSON (%s): %s\n", je.text, text);
-        abort();
-    }
-    return v;
-}
 
 /* got equals the JSON text want (NULL: got must be NULL). */
 static bool json_is(const json_t *got, const char *want)

@@ -7,22 +7,11 @@
 #include "buf.h"
 #include "canonjson.h"
 #include "harness.h"
+#include "harness_json.h"
 #include "import.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-static json_t *J(const char *text)
-{
-    json_error_t je;
-    json_t *v = json_loads(text, 0, &je);
-
-    if (!v) {
-        fprintf(stderr, "bad test JSON (%s): %s\n", je.text, text);
-        abort();
-    }
-    return v;
-}
 
 /* source role key -> target role name; source organization -> target */
 static const char *const role_map =

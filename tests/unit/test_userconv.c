@@ -3,6 +3,7 @@
 #include "canonjson.h"
 #include "err.h"
 #include "harness.h"
+#include "harness_json.h"
 #include "sha256.h"
 #include "userconv.h"
 
@@ -10,18 +11,6 @@
 #include <string.h>
 
 #define HASH_OK "$2b$10$abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0"
-
-static json_t *J(const char *text)
-{
-    json_error_t je;
-    json_t *v = json_loads(text, JSON_DECODE_ANY, &je);
-
-    if (!v) {
-        fprintf(stderr, "bad test JSON (%s): %s\n", je.text, text);
-        abort();
-    }
-    return v;
-}
 
 /* CHECKs that got equals the JSON text want, printing both when not. */
 #define CHECK_JSON(got, want_text)                                                                 \

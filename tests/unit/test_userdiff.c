@@ -1,23 +1,12 @@
 /* Unit tests for userdiff.c: comparison, grant deltas and the write plan. */
 #include "err.h"
 #include "harness.h"
+#include "harness_json.h"
 #include "userconv.h"
 #include "userdiff.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-static json_t *J(const char *text)
-{
-    json_error_t je;
-    json_t *v = json_loads(text, JSON_DECODE_ANY, &je);
-
-    if (!v) {
-        fprintf(stderr, "bad test JSON (%s): %s\n", je.text, text);
-        abort();
-    }
-    return v;
-}
 
 /* True if got equals the JSON text want (NULL want: got must be NULL);
  * prints both otherwise. */
