@@ -531,7 +531,11 @@ int userdiff_plan_direct(const json_t *want, const json_t *have, const struct us
     if (!patch)
         return err_oom(e);
     for (i = 0; i < NFIELDS; i++) {
-        if ((d->fields & field_table[i].bit) &&
+        /* A new email resets email_verified unless the PATCH sets it: it
+         * goes with the email whenever want has one (as in plan_new_email). */
+        bool with_email = field_table[i].bit == UD_EMAIL_VERIFIED && (d->fields & UD_EMAIL) &&
+                          json_is_boolean(json_object_get(want, "email_verified"));
+        if (((d->fields & field_table[i].bit) || with_email) &&
             patch_set(patch, &field_table[i], want, have, e) < 0) {
             json_decref(patch);
             return -1;

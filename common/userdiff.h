@@ -158,7 +158,8 @@ int userdiff_plan(const json_t *want, const json_t *have, const struct userdiff 
  * passwordless one, strategy "email" or "sms"): not in the target, create
  * holds the POST /users body (userconv_to_create(want, connection)); in
  * the target with differences, one PATCH of every differing field (an
- * email with verify_email false, so no verification email goes out). Never
+ * email with verify_email false, so no verification email goes out, and
+ * with want's email_verified, which a new email would reset). Never
  * via_job, never patch2.
  */
 int userdiff_plan_direct(const json_t *want, const json_t *have, const struct userdiff *d,

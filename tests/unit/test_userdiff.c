@@ -466,6 +466,44 @@ static void test_expected_roundtrip(void)
     json_decref(snap);
 }
 
+/* A passwordless (email) user's new email: one PATCH with the email, the
+ * email_verified it must keep (a new email resets it) and no mail; a
+ * change that leaves the email alone carries no email_verified. */
+static void test_plan_direct_email(void)
+{
+    json_t *have = J("{\"user_id\":\"email|1\",\"email\":\"old@x.example\","
+                     "\"email_verified\":true,\"name\":\"A\"}");
+    json_t *want = J("{\"user_id\":\"email|1\",\"email\":\"new@x.example\","
+                     "\"email_verified\":true,\"name\":\"A\"}");
+    json_t *renamed = J("{\"user_id\":\"email|1\",\"email\":\"old@x.example\","
+                        "\"email_verified\":true,\"name\":\"B\"}");
+    struct userdiff d;
+    struct userdiff_plan p;
+    struct err e;
+    char *body;
+
+    err_clear(&e);
+    CHECK_INT(userdiff_compare(want, have, &d, &e), 0);
+    CHECK_INT(userdiff_plan_direct(want, have, &d, "email", &p, &e), 0);
+    CHECK(!p.via_job && p.patch2 == NULL);
+    body = json_dumps(p.patch, JSON_SORT_KEYS | JSON_COMPACT);
+    CHECK_STR(body, "{\"email\":\"new@x.example\",\"email_verified\":true,\"verify_email\":false}");
+    free(body);
+    userdiff_plan_release(&p);
+    userdiff_release(&d);
+
+    CHECK_INT(userdiff_compare(renamed, have, &d, &e), 0);
+    CHECK_INT(userdiff_plan_direct(renamed, have, &d, "email", &p, &e), 0);
+    body = json_dumps(p.patch, JSON_SORT_KEYS | JSON_COMPACT);
+    CHECK_STR(body, "{\"name\":\"B\"}");
+    free(body);
+    userdiff_plan_release(&p);
+    userdiff_release(&d);
+    json_decref(have);
+    json_decref(want);
+    json_decref(renamed);
+}
+
 /* ---- errors and names ---------------------------------------------------- */
 
 static void test_bad_types(void)
@@ -567,6 +605,7 @@ int main(void)
     RUN(test_grant_table);
     RUN(test_grants_new_user);
     RUN(test_expected_roundtrip);
+    RUN(test_plan_direct_email);
     RUN(test_bad_types);
     RUN(test_field_names);
     return harness_done();
