@@ -184,5 +184,45 @@ def usernames_move_too():
             check_eq(compare_tenants(ps, s.state(), ["legacy-db"]), [], "staging equals prod")
 
 
+@test
+def passwordless_emails_and_phone_numbers_move_too():
+    with FakeTenant(PROD, seed=45, users=300, model_2026=True) as p:
+        ps = p.state()
+        by_conn = {}
+        for u in sorted(ps["users"], key=lambda u: u["user_id"]):
+            by_conn.setdefault(u["identities"][0]["connection"], []).append(u)
+        ea, eb = by_conn["email"][:2]
+        sa, sb = by_conn["sms"][:2]
+        swap = {ea["user_id"]: {"email": eb["email"]}, eb["user_id"]: {"email": ea["email"]},
+                sa["user_id"]: {"phone_number": sb["phone_number"]},
+                sb["user_id"]: {"phone_number": sa["phone_number"]}}
+        # staging: the passwordless users only, and no organization roles
+        # (the import creates them: --create-missing-roles)
+        doc = {"connections": [{"name": c["name"], "strategy": c["strategy"]} for c in ps["connections"]],
+               "roles": [{"name": r["name"]} for r in ps["roles"] if r.get("type") != "organization"],
+               "organizations": [{"name": o["name"], "members": []} for o in ps["organizations"]],
+               "users": []}
+        for u in by_conn["email"] + by_conn["sms"]:
+            s2 = copy.deepcopy(u)
+            s2.update(swap.get(u["user_id"], {}))
+            s2.pop("organizations", None)
+            s2.pop("permissions", None)
+            doc["users"].append(s2)
+        export(p)
+        with FakeTenant(STAGE) as s:
+            s.load(doc)
+            s.clear_outbox()
+            r = do_import(s, "--create-missing-roles")
+            check_eq(r.returncode, 0, r.stderr)
+            summary = json.loads(r.stdout)
+            check_eq((summary["conflicts"], summary["deleted"], summary["failed"]), (0, 0, 0),
+                     "no conflict, deletion nor failure")
+            check_eq(s.outbox(), [], "no verification email was sent")
+            got = {u["user_id"]: u for u in s.state()["users"]}
+            for u in (ea, eb, sa, sb):
+                for k in ("email", "email_verified", "phone_number", "phone_verified"):
+                    check_eq(got[u["user_id"]].get(k), u.get(k), "%s %s" % (u["user_id"], k))
+
+
 if __name__ == "__main__":
     main()
