@@ -95,3 +95,21 @@ int import_find_conflicts(struct extsort *sidx, struct extsort *tidx, struct ext
     }
     return 0;
 }
+
+bool import_conflict_next(const char **p, struct import_conflict *out)
+{
+    const char *s = *p, *end;
+    size_t hlen;
+
+    if (!s || !*s)
+        return false;
+    end = s + strcspn(s, "\x1e");
+    hlen = strcspn(s, "\x1f\x1e");
+    snprintf(out->holder, sizeof(out->holder), "%.*s", (int)hlen, s);
+    if (s[hlen] == '\x1f')
+        snprintf(out->kind, sizeof(out->kind), "%.*s", (int)(end - s - hlen - 1), s + hlen + 1);
+    else
+        snprintf(out->kind, sizeof(out->kind), "email");
+    *p = *end ? end + 1 : end;
+    return true;
+}

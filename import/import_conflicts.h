@@ -20,6 +20,8 @@
 
 #include "err.h"
 
+#include <stdbool.h>
+
 struct extsort;
 
 /* Adds uid's value of kind ("email", "username") in connection conn to
@@ -36,5 +38,16 @@ int import_conflict_key_add(struct extsort *s, const char *conn, const char *kin
  * user_id, record the snapshot user's (import_moves.h: is it a mover?). */
 int import_find_conflicts(struct extsort *sidx, struct extsort *tidx, struct extsort *conf,
                           struct extsort *holders, struct err *e);
+
+/* A user's conflicts as the planner passes them on: its conflict
+ * records joined by '\x1e', "<holder>\x1f<kind>[\x1e<holder>\x1f<kind>...]". */
+struct import_conflict {
+    char holder[1024];
+    char kind[32]; /* "email" when the record names none */
+};
+
+/* The entry at *p into out, and *p moved past it: true while there was
+ * one. A holder or kind too long for out is cut. */
+bool import_conflict_next(const char **p, struct import_conflict *out);
 
 #endif

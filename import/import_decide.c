@@ -1,5 +1,6 @@
 /* import_decide.c - see import_decide.h. */
 #include "import_decide.h"
+#include "import_conflicts.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -21,15 +22,22 @@ void import_decision_release(struct import_decision *d)
 /* A conflict: 1 when it decides (skip or defer), 0 when the user is to be
  * written after its holder is deleted. Any conflict but one with the user
  * itself waits for the merge's end first: its holder may be pruned, or be
- * a snapshot user that gives the value up (import_moves.h). */
+ * a snapshot user that gives the value up (import_moves.h). Decided then,
+ * conflict holds the one conflict that stays (import_plan.c sorts them). */
 static int decide_conflict(const struct import_decide_opts *o, const char *uid,
                            const char *conflict, bool may_defer, struct import_decision *d)
 {
-    const char *sep = strchr(conflict, '\x1f');
-    int olen = sep ? (int)(sep - conflict) : (int)strlen(conflict);
-    const char *kind = sep ? sep + 1 : "email";
-    bool self = olen == (int)strlen(uid) && strncmp(conflict, uid, (size_t)olen) == 0;
+    struct import_conflict first, ce;
+    const char *p = conflict;
+    bool self = false;
 
+    if (!import_conflict_next(&p, &first))
+        return 0;
+    for (p = conflict; !self && import_conflict_next(&p, &ce);)
+        if (strcmp(ce.holder, uid) == 0) {
+            self = true;
+            first = ce;
+        }
     if (may_defer && !self) {
         d->action = IMPORT_DEFER;
         return 1;
@@ -38,16 +46,16 @@ static int decide_conflict(const struct import_decide_opts *o, const char *uid,
         d->action = IMPORT_SKIP;
         d->outcome = "skipped";
         snprintf(d->reason, sizeof(d->reason),
-                 "conflict: target user '%.*s' already has this %s (--on-conflict=replace "
+                 "conflict: target user '%.512s' already has this %s (--on-conflict=replace "
                  "deletes it and creates this user)",
-                 olen, conflict, kind);
+                 first.holder, first.kind);
         return 1;
     }
-    snprintf(d->replaces, sizeof(d->replaces), "%.*s", olen, conflict);
+    snprintf(d->replaces, sizeof(d->replaces), "%s", first.holder);
     snprintf(d->replaces_why, sizeof(d->replaces_why),
-             "held the %s of snapshot user '%s' (--on-conflict=replace)", kind, uid);
-    snprintf(d->reason, sizeof(d->reason), "replaces target user '%.*s' that had this %s", olen,
-             conflict, kind);
+             "held the %s of snapshot user '%.512s' (--on-conflict=replace)", first.kind, uid);
+    snprintf(d->reason, sizeof(d->reason), "replaces target user '%.512s' that had this %s",
+             first.holder, first.kind);
     return 0;
 }
 

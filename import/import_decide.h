@@ -40,7 +40,7 @@ struct import_decide_opts {
 
 enum import_action {
     IMPORT_SKIP,  /* a conflict that stays: reported "skipped" with reason */
-    IMPORT_DEFER, /* a conflict whose holder --prune may delete: decide after the merge */
+    IMPORT_DEFER, /* a conflict to decide after the merge (pruned holder, a move) */
     IMPORT_WRITE, /* created, updated or unchanged: see diff and plan */
 };
 
@@ -63,9 +63,11 @@ void import_decision_release(struct import_decision *d);
 /*
  * Decides for snapshot user uid (want, after the import policy, grants
  * named as in the target) against have (NULL when the target lacks uid).
- * conflict: NULL, or "<other user_id>\x1f<kind>". may_defer: false when
+ * conflict: NULL, or its conflicts ("<other user_id>\x1f<kind>", several
+ * joined by '\x1e': import_conflicts.h); once no longer may_defer, the
+ * one that stays (the others are import_plan.c's). may_defer: false when
  * the decision is the one taken after the merge (a deferred conflict is
- * then skipped). d is initialized here. -1 (userdiff's errors) leaves d
+ * then skipped or replaced). d is initialized here. -1 (userdiff's errors) leaves d
  * released.
  */
 int import_decide(const struct import_decide_opts *o, const char *uid, const json_t *want,

@@ -19,18 +19,25 @@ bool import_moves_frees(const json_t *movers, const char *holder, const char *ki
     return m && key && held && state_is(m, "written") && strcasecmp(held, key) == 0;
 }
 
-/* Whether mover m, waiting on its own conflict, can be written. */
+/* Whether mover m, waiting on its own conflicts, can be written: each
+ * one's holder pruned, or a mover that frees the value (or replace). */
 static bool unblocked(const json_t *movers, const json_t *m, const json_t *pruned, bool replace)
 {
-    const json_t *cf = json_object_get(m, "conflict");
-    const char *holder = json_string_value(json_object_get(cf, "holder"));
+    const json_t *cf;
+    size_t i;
 
-    if (replace || !holder)
+    if (replace)
         return true;
-    if (pruned && json_object_get(pruned, holder))
-        return true;
-    return import_moves_frees(movers, holder, json_string_value(json_object_get(cf, "kind")),
-                              json_string_value(json_object_get(cf, "key")));
+    json_array_foreach(json_object_get(m, "conflicts"), i, cf)
+    {
+        const char *holder = json_string_value(json_object_get(cf, "holder"));
+        if (!holder || (pruned && json_object_get(pruned, holder)))
+            continue;
+        if (!import_moves_frees(movers, holder, json_string_value(json_object_get(cf, "kind")),
+                                json_string_value(json_object_get(cf, "key"))))
+            return false;
+    }
+    return true;
 }
 
 void import_moves_settle(json_t *movers, const json_t *pruned, bool replace)

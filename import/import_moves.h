@@ -14,7 +14,7 @@
  * Whether T gets written can itself hang on a conflict of T's (a chain:
  * T's new value is held by U), so the decision is a fixpoint over the
  * movers: every mover that was waiting on a conflict of its own is first
- * taken as written; then one whose conflict is neither resolved (its
+ * taken as written; then one with a conflict neither resolved (its
  * holder pruned, or a mover that frees the value) nor replaced
  * (--on-conflict=replace) is kept as it is, and what waited on it is
  * decided again, until nothing changes.
@@ -22,8 +22,8 @@
  * Movers are a JSON object, user_id -> {
  *   "state": "written" | "kept" | "deferred",
  *   "releases": {kind: the value it holds now, when its new one differs},
- *   "conflict": {"holder": uid, "kind": kind, "key": the value it wants}
- *                (only for "deferred": a mover with a conflict of its own)
+ *   "conflicts": [{"holder": uid, "kind": kind, "key": the value it wants}]
+ *                (only for "deferred": a mover with conflicts of its own)
  * }; kinds are "email", "username" and "phone_number", values compared
  * without regard to ASCII case, as the conflict index compares them.
  *

@@ -426,49 +426,80 @@ static int note_mover(struct import_ctx *c, const struct plan_in *in, enum impor
             return hold ? err_oom(e) : -1;
     }
     if (taken == IMPORT_DEFER) {
-        size_t hlen = strcspn(in->conflict, "\x1f");
-        const char *kind = in->conflict[hlen] ? in->conflict + hlen + 1 : "email";
-        json_t *cf = json_pack("{s:s%,s:s,s:O?}", "holder", in->conflict, hlen, "kind", kind, "key",
-                               json_object_get(in->want, kind));
-        if (!cf || json_object_set_new(m, "conflict", cf) < 0)
+        struct import_conflict ce;
+        const char *p = in->conflict;
+        json_t *list = json_array();
+        if (!list || json_object_set_new(m, "conflicts", list) < 0)
             return err_oom(e);
+        while (import_conflict_next(&p, &ce))
+            if (json_array_append_new(list, json_pack("{s:s,s:s,s:O?}", "holder", ce.holder, "kind",
+                                                      ce.kind, "key",
+                                                      json_object_get(in->want, ce.kind))) < 0)
+                return err_oom(e);
     }
     return 0;
 }
 
-/* One deferred conflict, decided now that the merge has ended: its holder
- * is deleted (--prune, or a replace), or a mover that gives the value up,
- * or it is a conflict after all. */
+/* Mover holder gives up the value of kind that the snapshot user waits
+ * for: set aside before anything is written. */
+static int add_release(struct import_ctx *c, const char *holder, const char *kind, struct err *e)
+{
+    json_t *hold =
+        json_object_get(json_object_get(json_object_get(c->movers, holder), "hold"), kind);
+    json_t *kinds = json_object_get(c->releases, holder);
+
+    if ((!c->releases && !(c->releases = json_object())) ||
+        (!kinds &&
+         (!(kinds = json_object()) || json_object_set_new(c->releases, holder, kinds) < 0)) ||
+        json_object_set(kinds, kind, hold) < 0)
+        return err_oom(e);
+    return 0;
+}
+
+/* A deferred user, decided now that the merge has ended. Each of its
+ * conflicts is gone (its holder deleted: --prune, or a replace), a move
+ * (a mover gives the value up), or stays. None stays: written. Some stay:
+ * skipped for the first, or with replace every holder deleted. */
 static int settle_one(struct import_ctx *c, struct plan_in *in, struct err *e)
 {
-    size_t hlen = strcspn(in->conflict, "\x1f");
-    const char *kind = in->conflict[hlen] ? in->conflict + hlen + 1 : "email";
-    char holder[1024], note[1200] = "";
-    bool gone, moves;
+    struct import_conflict ce, stays;
+    const char *p = in->conflict;
+    char note[1200] = "", why[1200];
+    size_t n_stay = 0;
 
-    snprintf(holder, sizeof(holder), "%.*s", (int)hlen, in->conflict);
-    gone = c->planned_deletes && json_object_get(c->planned_deletes, holder);
-    moves = !gone && import_moves_frees(c->movers, holder, kind,
-                                        json_string_value(json_object_get(in->want, kind)));
-    if (moves) {
-        json_t *hold =
-            json_object_get(json_object_get(json_object_get(c->movers, holder), "hold"), kind);
-        json_t *kinds = json_object_get(c->releases, holder);
-        if ((!c->releases && !(c->releases = json_object())) ||
-            (!kinds &&
-             (!(kinds = json_object()) || json_object_set_new(c->releases, holder, kinds) < 0)) ||
-            json_object_set(kinds, kind, hold) < 0)
-            return err_oom(e);
-        snprintf(note, sizeof(note),
-                 "its %s moves from target user '%s', which the snapshot gives another one", kind,
-                 holder);
-        in->note = note;
-    }
-    if (gone || moves) {
-        c->n.conflicts--; /* counted when deferred */
-        in->conflict = NULL;
+    while (import_conflict_next(&p, &ce)) {
+        const char *key = json_string_value(json_object_get(in->want, ce.kind));
+        if (c->planned_deletes && json_object_get(c->planned_deletes, ce.holder))
+            continue;
+        if (import_moves_frees(c->movers, ce.holder, ce.kind, key)) {
+            if (add_release(c, ce.holder, ce.kind, e) < 0)
+                return -1;
+            if (!note[0])
+                snprintf(note, sizeof(note),
+                         "its %s moves from target user '%s', which the snapshot gives another one",
+                         ce.kind, ce.holder);
+            continue;
+        }
+        /* with replace, every holder but the first goes here; the first
+         * through the decision, which names it */
+        if (n_stay++ == 0)
+            stays = ce;
+        else if (c->opts->on_conflict == CONFLICT_REPLACE) {
+            snprintf(why, sizeof(why), "held the %s of snapshot user '%s' (--on-conflict=replace)",
+                     ce.kind, in->uid);
+            if (plan_delete(c, ce.holder, NULL, why, false, e) < 0)
+                return -1;
+        }
     }
     in->may_defer = false;
+    in->note = note[0] ? note : NULL;
+    if (n_stay == 0) {
+        c->n.conflicts--; /* counted when deferred */
+        in->conflict = NULL;
+        return plan_user(c, in, NULL, e);
+    }
+    snprintf(why, sizeof(why), "%s\x1f%s", stays.holder, stays.kind);
+    in->conflict = why;
     return plan_user(c, in, NULL, e);
 }
 
@@ -651,16 +682,25 @@ static int skip_target_before(struct import_ctx *c, struct merge *m, const char 
     return 0;
 }
 
-/* uid's conflict record into out: 1 found, 0 none. */
+/* uid's conflict records into out, joined by '\x1e' (import_conflicts.h):
+ * 1 found, 0 none. Those that do not fit are left out (a user has one per
+ * kind and holder; only twins inside a snapshot make many). */
 static int find_conflict(struct merge *m, const char *uid, char *out, size_t len, struct err *e)
 {
-    while (m->cf.have && sort_cursor_cmp(&m->cf, uid, strlen(uid)) < 0)
+    size_t n = 0, ulen = strlen(uid);
+
+    while (m->cf.have && sort_cursor_cmp(&m->cf, uid, ulen) < 0)
         if (sort_cursor_next(&m->cf, e) < 0)
             return -1;
-    if (!m->cf.have || sort_cursor_cmp(&m->cf, uid, strlen(uid)) != 0)
-        return 0;
-    snprintf(out, len, "%.*s", (int)m->cf.rlen, m->cf.rec);
-    return 1;
+    out[0] = '\0';
+    while (m->cf.have && sort_cursor_cmp(&m->cf, uid, ulen) == 0) {
+        if (n + m->cf.rlen + 2 <= len)
+            n += (size_t)snprintf(out + n, len - n, "%s%.*s", n ? "\x1e" : "", (int)m->cf.rlen,
+                                  m->cf.rec);
+        if (sort_cursor_next(&m->cf, e) < 0)
+            return -1;
+    }
+    return n > 0;
 }
 
 /* Whether the target's uid holds a snapshot user's email, username or
@@ -692,7 +732,7 @@ static int note_linked_present(struct import_ctx *c, const struct merge *m, cons
 static int merge_one(struct import_ctx *c, struct merge *m, struct err *e)
 {
     size_t clen = strnlen(m->w.rec, m->w.rlen);
-    char uid[1024], conflict[1400];
+    char uid[1024], conflict[4096];
     const char *text;
     json_error_t jerr;
     json_t *want;

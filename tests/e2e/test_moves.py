@@ -6,7 +6,8 @@ still has the old holders. Such a holder is not a conflict but a snapshot
 user that gives the value up: the import sets it aside, then writes every
 user as the snapshot has it, without deleting anyone and with either
 --on-conflict policy. A chain that ends at a real squatter stays a conflict
-(skipped by default, the squatter replaced with --on-conflict=replace).
+(skipped by default, the squatter replaced with --on-conflict=replace), and
+a user whose email and username two squatters hold has both replaced.
 """
 
 import copy
@@ -222,6 +223,40 @@ def passwordless_emails_and_phone_numbers_move_too():
             for u in (ea, eb, sa, sb):
                 for k in ("email", "email_verified", "phone_number", "phone_verified"):
                     check_eq(got[u["user_id"]].get(k), u.get(k), "%s %s" % (u["user_id"], k))
+
+
+@test
+def two_squatters_of_one_user_are_both_replaced():
+    # one target user holds a snapshot user's email, another its username
+    with FakeTenant(PROD, seed=46, users=120) as p:
+        ps = p.state()
+        a = [u for u in db_users(ps, "legacy-db") if u.get("username")][0]
+        x = copy.deepcopy(a)
+        x.update(user_id="auth0|ffffffffffffffffffff0046", username="someone_else", roles=[],
+                 organizations=[])
+        y = copy.deepcopy(a)
+        y.update(user_id="auth0|ffffffffffffffffffff0047", email="other@example.org", roles=[],
+                 organizations=[])
+        doc = staging_with(ps, {})
+        doc["users"] = [u for u in doc["users"] if u["user_id"] != a["user_id"]] + [x, y]
+        export(p)
+        with FakeTenant(STAGE) as s:
+            s.load(doc)
+            r = do_import(s)
+            check_eq(r.returncode, 0, r.stderr)
+            rep, tail = report()
+            check_eq(tail["conflicts"], 1, "one user in conflict")
+            check_eq(rep[a["user_id"]]["outcome"], "skipped", "skipped by default")
+            r = do_import(s, "--on-conflict=replace")
+            check_eq(r.returncode, 0, r.stderr)
+            rep, tail = report()
+            check_eq((tail["deleted"], tail["failed"], tail["created"]), (2, 0, 1),
+                     "both holders deleted, the user created")
+            check_eq(rep[a["user_id"]]["outcome"], "created", "a")
+            for holder, kind in ((x, "email"), (y, "username")):
+                check_eq(rep[holder["user_id"]]["outcome"], "deleted", holder["user_id"])
+                check(kind in rep[holder["user_id"]]["reason"], rep[holder["user_id"]])
+            check_eq(compare_tenants(ps, s.state(), ["legacy-db"]), [], "staging equals prod")
 
 
 if __name__ == "__main__":

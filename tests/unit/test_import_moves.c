@@ -34,9 +34,9 @@ static void test_frees(void)
 static void test_swap_is_written(void)
 {
     json_t *m = J("{\"a\":{\"state\":\"deferred\",\"releases\":{\"email\":\"y\"},"
-                  "\"conflict\":{\"holder\":\"b\",\"kind\":\"email\",\"key\":\"x\"}},"
+                  "\"conflicts\":[{\"holder\":\"b\",\"kind\":\"email\",\"key\":\"x\"}]},"
                   "\"b\":{\"state\":\"deferred\",\"releases\":{\"email\":\"x\"},"
-                  "\"conflict\":{\"holder\":\"a\",\"kind\":\"email\",\"key\":\"y\"}}}");
+                  "\"conflicts\":[{\"holder\":\"a\",\"kind\":\"email\",\"key\":\"y\"}]}}");
 
     import_moves_settle(m, NULL, false);
     CHECK_STR(state(m, "a"), "written");
@@ -53,11 +53,11 @@ static void test_chain_blocked_by_a_squatter(void)
 {
     static const char text[] =
         "{\"a\":{\"state\":\"deferred\",\"releases\":{\"email\":\"b-wants\"},"
-        "\"conflict\":{\"holder\":\"s\",\"kind\":\"email\",\"key\":\"a-wants\"}},"
+        "\"conflicts\":[{\"holder\":\"s\",\"kind\":\"email\",\"key\":\"a-wants\"}]},"
         "\"b\":{\"state\":\"deferred\",\"releases\":{\"email\":\"c-wants\"},"
-        "\"conflict\":{\"holder\":\"a\",\"kind\":\"email\",\"key\":\"b-wants\"}},"
+        "\"conflicts\":[{\"holder\":\"a\",\"kind\":\"email\",\"key\":\"b-wants\"}]},"
         "\"c\":{\"state\":\"deferred\",\"releases\":{},"
-        "\"conflict\":{\"holder\":\"b\",\"kind\":\"email\",\"key\":\"c-wants\"}},"
+        "\"conflicts\":[{\"holder\":\"b\",\"kind\":\"email\",\"key\":\"c-wants\"}]},"
         "\"w\":{\"state\":\"written\",\"releases\":{\"email\":\"q\"}}}";
     json_t *m = J(text), *pruned = J("{\"s\":true}");
 
@@ -87,12 +87,32 @@ static void test_chain_blocked_by_a_squatter(void)
 static void test_holder_that_keeps_the_value(void)
 {
     json_t *m = J("{\"a\":{\"state\":\"deferred\",\"releases\":{},"
-                  "\"conflict\":{\"holder\":\"b\",\"kind\":\"email\",\"key\":\"x\"}},"
+                  "\"conflicts\":[{\"holder\":\"b\",\"kind\":\"email\",\"key\":\"x\"}]},"
                   "\"b\":{\"state\":\"written\",\"releases\":{\"username\":\"x\"}}}");
 
     import_moves_settle(m, NULL, false);
     CHECK_STR(state(m, "a"), "kept");
     json_decref(m);
+}
+
+/* A mover with two conflicts: one a move, the other a squatter that is no
+ * mover: kept (skip), unless the squatter is pruned. */
+static void test_every_conflict_counts(void)
+{
+    static const char text[] = "{\"a\":{\"state\":\"deferred\",\"releases\":{},\"conflicts\":["
+                               "{\"holder\":\"b\",\"kind\":\"email\",\"key\":\"x\"},"
+                               "{\"holder\":\"s\",\"kind\":\"username\",\"key\":\"u\"}]},"
+                               "\"b\":{\"state\":\"written\",\"releases\":{\"email\":\"x\"}}}";
+    json_t *m = J(text), *pruned = J("{\"s\":true}");
+
+    import_moves_settle(m, NULL, false);
+    CHECK_STR(state(m, "a"), "kept");
+    json_decref(m);
+    m = J(text);
+    import_moves_settle(m, pruned, false);
+    CHECK_STR(state(m, "a"), "written");
+    json_decref(m);
+    json_decref(pruned);
 }
 
 int main(void)
@@ -101,5 +121,6 @@ int main(void)
     RUN(test_swap_is_written);
     RUN(test_chain_blocked_by_a_squatter);
     RUN(test_holder_that_keeps_the_value);
+    RUN(test_every_conflict_counts);
     return harness_done();
 }

@@ -229,6 +229,48 @@ static void test_conflict_deferred(void)
     CHECK_INT(action_of(&skip, self, true), IMPORT_SKIP);
 }
 
+/* A user's conflicts as the planner joins them, read back one by one. */
+static void test_conflict_list(void)
+{
+    const char *p = "auth0|x\x1f"
+                    "email\x1e"
+                    "auth0|y\x1f"
+                    "username\x1e"
+                    "auth0|z";
+    struct import_conflict ce;
+
+    CHECK(import_conflict_next(&p, &ce));
+    CHECK_STR(ce.holder, "auth0|x");
+    CHECK_STR(ce.kind, "email");
+    CHECK(import_conflict_next(&p, &ce));
+    CHECK_STR(ce.holder, "auth0|y");
+    CHECK_STR(ce.kind, "username");
+    CHECK(import_conflict_next(&p, &ce));
+    CHECK_STR(ce.holder, "auth0|z");
+    CHECK_STR(ce.kind, "email"); /* a record without a kind: email */
+    CHECK(!import_conflict_next(&p, &ce));
+    p = NULL;
+    CHECK(!import_conflict_next(&p, &ce));
+}
+
+/* With several conflicts, one with the user itself decides at once. */
+static void test_conflict_with_itself_among_others(void)
+{
+    struct import_decision d;
+
+    CHECK_INT(decide(&skip, WANT "}", NULL,
+                     "auth0|squatter\x1f"
+                     "email\x1e"
+                     "auth0|a\x1f"
+                     "username",
+                     true, &d),
+              0);
+    CHECK_INT(d.action, IMPORT_SKIP);
+    CHECK_STR(d.reason, "conflict: target user 'auth0|a' already has this username "
+                        "(--on-conflict=replace deletes it and creates this user)");
+    import_decision_release(&d);
+}
+
 static void test_new_user_created_by_job(void)
 {
     struct import_decision d;
@@ -370,6 +412,8 @@ int main(void)
     RUN(test_conflict_skipped_by_default);
     RUN(test_conflict_replaced);
     RUN(test_conflict_deferred);
+    RUN(test_conflict_list);
+    RUN(test_conflict_with_itself_among_others);
     RUN(test_new_user_created_by_job);
     RUN(test_unchanged);
     RUN(test_upsertable_changes_by_job);
