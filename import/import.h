@@ -126,6 +126,7 @@ struct import_counts {
     size_t links_social, links_enterprise; /* ... of which social, enterprise */
     size_t permissions_added, permissions_removed;
     size_t permissions_missing; /* their API or scope is not in the target */
+    size_t moves;               /* values moved between users (import_moves.h) */
 };
 
 /* The want sort's record of a snapshot user's linked account: a held

@@ -402,6 +402,11 @@ static void print_summary(const struct import_opts *o, const struct import_count
              verb, n->created, n->updated, n->unchanged, n->skipped, n->failed, n->deleted,
              n->roles_added, n->roles_removed, n->members_added, n->members_removed, n->jobs,
              n->patches);
+    if (n->moves)
+        log_info("%zu emails, usernames or phone numbers move from one user to another: each is "
+                 "set aside first (a placeholder), then given to its new user; the report names "
+                 "both",
+                 n->moves);
     if (n->social_skipped)
         log_info("%zu social/enterprise users skipped: Auth0 cannot import them (they appear when "
                  "they log in; --social-users=convert:CONNECTION imports them as database users)",

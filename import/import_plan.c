@@ -453,6 +453,7 @@ static int add_release(struct import_ctx *c, const char *holder, const char *kin
          (!(kinds = json_object()) || json_object_set_new(c->releases, holder, kinds) < 0)) ||
         json_object_set(kinds, kind, hold) < 0)
         return err_oom(e);
+    c->n.moves++;
     return 0;
 }
 

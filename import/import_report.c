@@ -352,6 +352,7 @@ json_t *import_counts_json(const struct import_counts *n)
         {"permissions_added", n->permissions_added},
         {"permissions_removed", n->permissions_removed},
         {"permissions_missing", n->permissions_missing},
+        {"moves", n->moves},
     };
 
     for (size_t i = 0; j && i < sizeof(counts) / sizeof(counts[0]); i++) {

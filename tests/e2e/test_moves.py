@@ -76,7 +76,7 @@ def swapped_emails_are_moved_under_either_policy():
                 check_eq(r.returncode, 0, r.stderr)
                 check_eq(writes(s.log()), [], "--plan writes nothing")
                 rep, tail = report()
-                check_eq(tail["conflicts"], 0, "a move is no conflict")
+                check_eq((tail["conflicts"], tail["moves"]), (0, 2), "two moves, no conflict")
                 check_eq(rep[a["user_id"]]["outcome"], "updated", "a")
                 check(b["user_id"] in rep[a["user_id"]]["reason"], rep[a["user_id"]])
                 check(a["user_id"] in rep[b["user_id"]]["reason"], rep[b["user_id"]])
@@ -123,8 +123,9 @@ def a_cycle_of_three_and_a_value_handed_to_a_new_user():
             r = do_import(s)
             check_eq(r.returncode, 0, r.stderr)
             summary = json.loads(r.stdout)
-            check_eq((summary["conflicts"], summary["deleted"], summary["failed"], summary["created"]),
-                     (0, 0, 0, 1), "no conflict, deletion nor failure; one created")
+            check_eq((summary["conflicts"], summary["deleted"], summary["failed"], summary["created"],
+                      summary["moves"]), (0, 0, 0, 1, 4), "no conflict, deletion nor failure; one created")
+            check("4 emails, usernames or phone numbers move" in r.stderr, r.stderr)
             check_eq(compare_tenants(ps, s.state(), ["Username-Password-Authentication"]), [],
                      "staging equals prod")
             rep, _ = report()
