@@ -175,6 +175,8 @@ struct import_ctx {
     json_t *target_secondaries;   /* the target's linked accounts: {"provider|id": connection} */
     json_t *snapshot_holds;       /* those of them the snapshot holds: {"provider|id": true} */
     json_t *linked_present;       /* snapshot linked accounts the target has as users: {id: true} */
+    json_t *unlink_first;         /* target linked accounts the snapshot imports as users: {id:
+                                   * null, or the user the unlink leaves (import_extras.c)} */
     json_t *failures;             /* uid -> reason, owned */
     struct import_counts n;
     size_t target_users_in_scope;

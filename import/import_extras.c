@@ -142,6 +142,57 @@ static int prune_unlinked(struct import_ctx *c, const char *uid, json_t *id, con
     return import_note_outcome(c, full, NULL, "deleted", reason, NULL, e);
 }
 
+/* What unlinking account full (identity id of have) leaves behind: a user
+ * of its own with its profileData (D-LINK), as Auth0 makes it (name and
+ * nickname from the email when profileData has none). */
+static json_t *left_by_unlink(const json_t *have, const json_t *id, const char *full)
+{
+    static const char *const keys[] = {
+        "email", "email_verified", "username", "phone_number", "phone_verified",
+        "name",  "nickname",       "picture",  "given_name",   "family_name"};
+    json_t *ident, *u = json_object(), *bare = json_object();
+    const json_t *pd = NULL;
+    const char *email;
+    size_t i;
+
+    json_array_foreach(json_object_get(have, "identities"), i, ident)
+    {
+        if (i > 0 &&
+            json_equal(json_object_get(ident, "provider"), json_object_get(id, "provider")) &&
+            json_equal(json_object_get(ident, "user_id"), json_object_get(id, "user_id")))
+            pd = json_object_get(ident, "profileData");
+    }
+    for (i = 0; u && pd && i < sizeof(keys) / sizeof(keys[0]); i++)
+        if (json_object_get(pd, keys[i]))
+            json_object_set(u, keys[i], json_object_get(pd, keys[i]));
+    email = json_string_value(json_object_get(u, "email"));
+    if (u && email && !json_object_get(u, "name"))
+        json_object_set_new(u, "name", json_string(email));
+    if (u && email && !json_object_get(u, "nickname"))
+        json_object_set_new(u, "nickname", json_stringn(email, strcspn(email, "@")));
+    if (!u || !bare || json_object_update(bare, (json_t *)id) < 0 ||
+        json_object_set_new(u, "user_id", json_string(full)) < 0 ||
+        json_object_set_new(u, "identities", json_pack("[O]", bare)) < 0) {
+        json_decref(u);
+        u = NULL;
+    }
+    json_decref(bare);
+    return u;
+}
+
+/* An account the snapshot imports as a user of its own: unlinked before
+ * the jobs, and what that leaves noted for its plan (import_plan.c). */
+static int unlink_first(struct import_ctx *c, const char *uid, const json_t *have, const json_t *id,
+                        const char *full, struct err *e)
+{
+    json_t *left = left_by_unlink(have, id, full);
+
+    if (!left || json_object_set_new(c->unlink_first, full,
+                                     json_pack("{s:s,s:o}", "from", uid, "user", left)) < 0)
+        return err_oom(e);
+    return 0;
+}
+
 static int plan_links(struct import_ctx *c, const char *uid, json_t *want, json_t *have,
                       bool *changed, char *reason, size_t reasonsz, struct err *e)
 {
@@ -194,8 +245,9 @@ static int plan_links(struct import_ctx *c, const char *uid, json_t *want, json_
     }
     json_array_foreach(l.unlink, i, id)
     {
-        char suffix[1200], sid[1024];
+        char suffix[1200], sid[1024], full[1100];
         json_t *v = json_object_get(id, "user_id");
+        bool first;
         if (json_is_integer(v))
             snprintf(sid, sizeof(sid), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
         else
@@ -204,8 +256,12 @@ static int plan_links(struct import_ctx *c, const char *uid, json_t *want, json_
             continue;
         snprintf(suffix, sizeof(suffix), "/identities/%s/%s",
                  json_string_value(json_object_get(id, "provider")), esc);
-        if (import_user_path(path, sizeof(path), uid, suffix, e) < 0 ||
-            import_call_add(c->calls, uid, STEP_UNLINK + (int)i,
+        snprintf(full, sizeof(full), "%s|%s", json_string_value(json_object_get(id, "provider")),
+                 sid);
+        first = c->unlink_first && json_object_get(c->unlink_first, full);
+        if ((first && unlink_first(c, uid, have, id, full, e) < 0) ||
+            import_user_path(path, sizeof(path), uid, suffix, e) < 0 ||
+            import_call_add(first ? c->creates : c->calls, uid, STEP_UNLINK + (int)i,
                             call("unlink", "DELETE", path, NULL, "unlinking an account"), e) < 0 ||
             prune_unlinked(c, uid, id, sid, STEP_UNLINK + MAX_LINKS + (int)i, e) < 0)
             goto out;

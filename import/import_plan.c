@@ -457,6 +457,23 @@ static int add_release(struct import_ctx *c, const char *holder, const char *kin
     return 0;
 }
 
+/* A user that waited for its unlink to be planned (unlinked_first()):
+ * true when it was, in->have then what the unlink leaves; with --prune,
+ * true too (the holder the snapshot lacks goes first, and its accounts
+ * with it). */
+static bool settle_linked(struct import_ctx *c, struct plan_in *in, char *note, size_t notesz)
+{
+    json_t *v = json_object_get(c->unlink_first, in->uid);
+
+    if (json_is_object(v)) {
+        in->have = json_object_get(v, "user");
+        snprintf(note, notesz, "was a linked account of target user '%s': unlinked first",
+                 json_string_value(json_object_get(v, "from")));
+        return true;
+    }
+    return c->opts->prune;
+}
+
 /* A deferred user, decided now that the merge has ended. Each of its
  * conflicts is gone (its holder deleted: --prune, or a replace), a move
  * (a mover gives the value up), or stays. None stays: written. Some stay:
@@ -470,6 +487,15 @@ static int settle_one(struct import_ctx *c, struct plan_in *in, struct err *e)
 
     while (import_conflict_next(&p, &ce)) {
         const char *key = json_string_value(json_object_get(in->want, ce.kind));
+        if (strcmp(ce.kind, "linked") == 0) {
+            if (!settle_linked(c, in, note, sizeof(note)))
+                return import_note_outcome(
+                    c, in->uid, json_string_value(json_object_get(in->want, "email")), "skipped",
+                    "conflict: the target has this user_id as a linked account of a user the "
+                    "snapshot does not hold (--prune deletes that user first)",
+                    NULL, e);
+            continue;
+        }
         if (c->planned_deletes && json_object_get(c->planned_deletes, ce.holder))
             continue;
         if (import_moves_frees(c->movers, ce.holder, ce.kind, key)) {
@@ -729,6 +755,34 @@ static int note_linked_present(struct import_ctx *c, const struct merge *m, cons
     return json_object_set_new(c->linked_present, uid, json_true()) < 0 ? err_oom(e) : 0;
 }
 
+/* A snapshot user the target has as another user's linked account
+ * (c->unlink_first): planned against what the unlink before the jobs
+ * leaves, with a note saying so. false when that is known; true when the
+ * unlink is not planned yet (its holder comes later in the merge, or is no
+ * snapshot user): then a "\x1flinked" entry is added to the conflicts (out,
+ * with in's) and the user waits for the merge's end. */
+static bool unlinked_first(struct import_ctx *c, struct plan_in *in, char *note, size_t notesz,
+                           char *conflicts, size_t confsz)
+{
+    json_t *v = c->unlink_first ? json_object_get(c->unlink_first, in->uid) : NULL;
+    size_t n;
+
+    if (!v)
+        return false;
+    if (json_is_object(v)) {
+        in->have = json_object_get(v, "user");
+        snprintf(note, notesz, "was a linked account of target user '%s': unlinked first",
+                 json_string_value(json_object_get(v, "from")));
+        in->note = note;
+        return false;
+    }
+    n = in->conflict ? strlen(in->conflict) : 0;
+    if (n + 8 >= confsz)
+        return false;
+    snprintf(conflicts + n, confsz - n, "%s\x1flinked", n ? "\x1e" : "");
+    return true;
+}
+
 /* The current "want" record against the target's user of the same id. */
 static int merge_one(struct import_ctx *c, struct merge *m, struct err *e)
 {
@@ -769,6 +823,9 @@ static int merge_one(struct import_ctx *c, struct merge *m, struct err *e)
                              true,
                              NULL};
         enum import_action taken;
+        char note[1200];
+        if (!match && unlinked_first(c, &in, note, sizeof(note), conflict, sizeof(conflict)))
+            in.conflict = conflict; /* its unlink not planned yet: wait for the merge's end */
         r = plan_user(c, &in, &taken, e);
         if (r >= 0 && match && (r = holds_a_value(m, uid, e)) == 1)
             r = note_mover(c, &in, taken, e);

@@ -248,6 +248,13 @@ static int want_add(struct import_ctx *c, const char *tuid, const char *tconn,
                     const struct buf *rec, const char *email, const char *username,
                     const char *phone, struct err *e)
 {
+    /* a user of its own here, a linked account of another user there: that
+     * link goes first (import_extras.c), and the user is planned against
+     * what the unlink leaves */
+    if (c->target_secondaries && json_object_get(c->target_secondaries, tuid) &&
+        ((!c->unlink_first && !(c->unlink_first = json_object())) ||
+         json_object_set_new(c->unlink_first, tuid, json_null()) < 0))
+        return err_oom(e);
     if (note_snapshot_id(c, tuid, e) < 0 ||
         extsort_add(c->want, tuid, strlen(tuid), rec->data, rec->len, e) < 0 ||
         import_conflict_key_add(c->sidx, tconn, "email", email, tuid, e) < 0 ||

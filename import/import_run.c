@@ -547,10 +547,10 @@ static void ctx_init(struct import_ctx *c, const struct import_opts *o)
 static void ctx_release(struct import_ctx *c)
 {
     json_t *owned[] = {
-        c->apis,    c->api_map,    c->target_secondaries, c->snapshot_holds, c->linked_present,
-        c->header,  c->target_cat, c->conn_map,           c->role_map,       c->org_map,
-        c->covered, c->unmapped,   c->planned_deletes,    c->movers,         c->releases,
-        c->failures};
+        c->apis,     c->api_map,     c->target_secondaries, c->snapshot_holds, c->linked_present,
+        c->header,   c->target_cat,  c->conn_map,           c->role_map,       c->org_map,
+        c->covered,  c->unmapped,    c->planned_deletes,    c->movers,         c->releases,
+        c->failures, c->unlink_first};
 
     if (c->target_dump[0] && !c->opts->backup)
         unlink(c->target_dump);
