@@ -27,7 +27,7 @@ bool import_failed_already(const struct import_ctx *c, const char *uid)
 int import_user_failed(struct import_ctx *c, const char *uid, const char *what,
                        const struct err *ue, struct err *e)
 {
-    char reason[ERR_MSG_MAX + 64];
+    char reason[ERR_MSG_MAX + 128];
 
     if (ue->code == ERR_AUTH || ue->code == ERR_SCOPE || ue->code == ERR_NET ||
         ue->code == ERR_IO || ue->code == ERR_INTERNAL || ue->http_status == 429 ||
@@ -35,7 +35,7 @@ int import_user_failed(struct import_ctx *c, const char *uid, const char *what,
         *e = *ue;
         return -1;
     }
-    snprintf(reason, sizeof(reason), "%s: %s", what, ue->msg);
+    snprintf(reason, sizeof(reason), "%.100s: %s", what, ue->msg);
     return import_note_failure(c, uid, reason, e);
 }
 
