@@ -194,6 +194,11 @@ static void print_grants(const struct import_counts *n, FILE *out)
     if (n->passwordless)
         fprintf(out, "Passwordless users: %zu created or changed one request each\n",
                 n->passwordless);
+    if (n->moves)
+        fprintf(out,
+                "Moves: %zu emails, usernames or phone numbers go from one user to another "
+                "(each set aside first)\n",
+                n->moves);
 }
 
 void import_print_plan(const struct import_ctx *c, const struct import_tally *t, const char *report,

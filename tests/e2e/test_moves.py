@@ -75,6 +75,10 @@ def swapped_emails_are_moved_under_either_policy():
                 r = do_import(s, "--plan")
                 check_eq(r.returncode, 0, r.stderr)
                 check_eq(writes(s.log()), [], "--plan writes nothing")
+                r = run(IMPORT, ["prod.ndjson.gz", "--target", s.domain, "--no-anonymize", "--plan"],
+                        tenant=s, env_extra={"AUTH0_DOMAIN": None})
+                check("Moves: 2 emails, usernames or phone numbers go from one user to another"
+                      in r.stdout, r.stdout)
                 rep, tail = report()
                 check_eq((tail["conflicts"], tail["moves"]), (0, 2), "two moves, no conflict")
                 check_eq(rep[a["user_id"]]["outcome"], "updated", "a")
