@@ -113,6 +113,8 @@ int import_note_mover(struct import_ctx *c, const struct plan_in *in, enum impor
             json_object_set_new(json_object_get(m, "hold"), k, hold) < 0)
             return hold ? err_oom(e) : -1;
     }
+    /* (a mover is in the target, so it never waits for an unlink of its
+     * own: no "linked" entry, import_unlinked_first()) */
     if (taken == IMPORT_DEFER) {
         struct import_conflict ce;
         const char *p = in->conflict;
