@@ -170,10 +170,10 @@ static bool settle_linked(struct import_ctx *c, struct plan_in *in, char *note, 
  * skipped for the first, or with replace every holder deleted. */
 static int settle_one(struct import_ctx *c, struct plan_in *in, struct err *e)
 {
-    struct import_conflict ce, stays;
+    struct import_conflict ce, stays, moves[8];
     const char *p = in->conflict;
     char note[1200] = "", why[1200];
-    size_t n_stay = 0;
+    size_t n_stay = 0, n_moves = 0;
 
     while (import_conflict_next(&p, &ce)) {
         const char *key = json_string_value(json_object_get(in->want, ce.kind));
@@ -188,9 +188,9 @@ static int settle_one(struct import_ctx *c, struct plan_in *in, struct err *e)
         }
         if (c->planned_deletes && json_object_get(c->planned_deletes, ce.holder))
             continue;
-        if (import_moves_frees(c->movers, ce.holder, ce.kind, key)) {
-            if (add_release(c, ce.holder, ce.kind, e) < 0)
-                return -1;
+        if (import_moves_frees(c->movers, ce.holder, ce.kind, key) &&
+            n_moves < sizeof(moves) / sizeof(moves[0])) {
+            moves[n_moves++] = ce;
             if (!note[0])
                 snprintf(note, sizeof(note),
                          "its %s moves from target user '%s', which the snapshot gives another one",
@@ -208,6 +208,11 @@ static int settle_one(struct import_ctx *c, struct plan_in *in, struct err *e)
                 return -1;
         }
     }
+    /* values set aside only for a user that is written */
+    if (n_stay == 0 || c->opts->on_conflict == CONFLICT_REPLACE)
+        for (size_t i = 0; i < n_moves; i++)
+            if (add_release(c, moves[i].holder, moves[i].kind, e) < 0)
+                return -1;
     in->may_defer = false;
     in->note = note[0] ? note : NULL;
     if (n_stay == 0) {

@@ -264,5 +264,35 @@ def two_squatters_of_one_user_are_both_replaced():
             check_eq(compare_tenants(ps, s.state(), ["legacy-db"]), [], "staging equals prod")
 
 
+@test
+def a_move_to_a_user_that_stays_in_conflict_sets_nothing_aside():
+    # s's email is held by t (a mover), its username by a squatter: under
+    # skip s stays out, so t's email is not set aside for it (t still gets
+    # its own new email)
+    with FakeTenant(PROD, seed=47, users=120) as p:
+        ps = p.state()
+        s_, t = [u for u in db_users(ps, "legacy-db") if u.get("username")][:2]
+        y = copy.deepcopy(s_)
+        y.update(user_id="auth0|ffffffffffffffffffff0048", email="other@example.org", roles=[],
+                 organizations=[])
+        changes = {t["user_id"]: {"email": s_["email"]}}
+        doc = staging_with(ps, changes, [y])
+        doc["users"] = [u for u in doc["users"] if u["user_id"] != s_["user_id"]]
+        export(p)
+        with FakeTenant(STAGE) as st:
+            st.load(doc)
+            st.clear_log()
+            r = do_import(st)
+            check_eq(r.returncode, 0, r.stderr)
+            rep, tail = report()
+            check_eq((tail["moves"], tail["conflicts"]), (0, 1), "no move, one conflict")
+            check_eq(rep[s_["user_id"]]["outcome"], "skipped", "s")
+            check(y["user_id"] in rep[s_["user_id"]]["reason"], rep[s_["user_id"]])
+            t_patches = [e for e in st.log() if e["method"] == "PATCH" and t["user_id"].split("|")[1] in e["path"]]
+            check_eq(len(t_patches), 1, "t: its own PATCH only")
+            got = {u["user_id"]: u for u in st.state()["users"]}
+            check_eq(got[t["user_id"]]["email"], t["email"], "t has its new email")
+
+
 if __name__ == "__main__":
     main()
