@@ -499,6 +499,34 @@ static int note_linked_present(struct import_ctx *c, const struct merge *m, cons
     return json_object_set_new(c->linked_present, uid, json_true()) < 0 ? err_oom(e) : 0;
 }
 
+/* The target has uid in another connection than the snapshot's (tconn),
+ * and Auth0 cannot move a user between connections: a conflict, skipped
+ * (1: decided), or with --on-conflict=replace deleted first and created
+ * anew (0: plan it as a new user, *note says why). */
+static int other_connection(struct import_ctx *c, const char *uid, const char *tconn,
+                            const json_t *have, json_t *want, char *note, size_t notesz,
+                            struct err *e)
+{
+    const char *was = snapshot_user_connection(have);
+    char why[700];
+
+    snprintf(why, sizeof(why),
+             "the target has this user_id in connection '%.200s', the snapshot in '%.200s': Auth0 "
+             "cannot move a user between connections",
+             was, tconn);
+    if (c->opts->on_conflict == CONFLICT_SKIP) {
+        c->n.conflicts++;
+        snprintf(note, notesz, "conflict: %s (--on-conflict=replace deletes it and creates it)",
+                 why);
+        return import_note_outcome(c, uid, json_string_value(json_object_get(want, "email")),
+                                   "skipped", note, NULL, e) < 0
+                   ? -1
+                   : 1;
+    }
+    snprintf(note, notesz, "recreated: %s (--on-conflict=replace)", why);
+    return import_plan_delete(c, uid, NULL, note, false, e);
+}
+
 /* The current "want" record against the target's user of the same id. */
 static int merge_one(struct import_ctx *c, struct merge *m, struct err *e)
 {
@@ -540,10 +568,16 @@ static int merge_one(struct import_ctx *c, struct merge *m, struct err *e)
                              NULL};
         enum import_action taken;
         char note[1200];
+        int decided = 0;
         if (!match && import_unlinked_first(c, &in, note, sizeof(note), conflict, sizeof(conflict)))
             in.conflict = conflict; /* its unlink not planned yet: wait for the merge's end */
-        r = import_plan_user(c, &in, &taken, e);
-        if (r >= 0 && match && (r = holds_a_value(m, uid, e)) == 1)
+        if (match && strcmp(snapshot_user_connection(m->have), m->w.rec) != 0) {
+            decided = other_connection(c, uid, m->w.rec, m->have, want, note, sizeof(note), e);
+            in.have = NULL; /* recreated (0), or skipped (1) */
+            in.note = note;
+        }
+        r = decided < 0 ? -1 : decided ? 0 : import_plan_user(c, &in, &taken, e);
+        if (r >= 0 && in.have && (r = holds_a_value(m, uid, e)) == 1)
             r = import_note_mover(c, &in, taken, e);
     }
     json_decref(want);

@@ -316,5 +316,41 @@ def social_users_skipped_then_converted():
                      "metadata kept")
 
 
+@test
+def a_user_in_another_connection_is_a_conflict_until_replaced():
+    # the target has a prod user's user_id in another database connection:
+    # Auth0 cannot move a user between connections, so it is not "unchanged"
+    p = prod()
+    ps = p.state()
+    a = sorted((u for u in database_users(ps).values()
+                if u["identities"][0]["connection"] == "Username-Password-Authentication"
+                and len(u["identities"]) == 1), key=lambda u: u["user_id"])[0]
+    doc = catalogue_only(ps)
+    for u in database_users(ps).values():
+        v = copy.deepcopy(u)
+        if u["user_id"] == a["user_id"]:
+            v["identities"][0]["connection"] = "legacy-db"
+            v["username"] = "in_legacy"
+        doc["users"].append(v)
+    with FakeTenant(STAGE) as s:
+        s.load(doc)
+        snap = export(p)
+        r = do_import(s, snap, "--report", "rep.ndjson")
+        check_eq(r.returncode, 0, r.stderr)
+        lines, tail = report_lines("rep.ndjson")
+        mine = [l for l in lines if l["user_id"] == a["user_id"]]
+        check_eq([l["outcome"] for l in mine], ["skipped"], "skipped")
+        check("connection 'legacy-db'" in mine[0]["reason"], mine[0])
+        check_eq(tail["conflicts"], 1, "a conflict")
+        r = do_import(s, snap, "--on-conflict=replace", "--report", "rep2.ndjson")
+        check_eq(r.returncode, 0, r.stderr)
+        lines, tail = report_lines("rep2.ndjson")
+        check_eq(sorted(l["outcome"] for l in lines if l["user_id"] == a["user_id"]),
+                 ["created", "deleted"], "deleted and created")
+        got = {u["user_id"]: u for u in s.state()["users"]}[a["user_id"]]
+        check_eq(got["identities"][0]["connection"], "Username-Password-Authentication", "moved")
+        check_eq(compare_tenants(ps, s.state()), [], "staging equals prod")
+
+
 if __name__ == "__main__":
     main()
