@@ -38,6 +38,8 @@ static void usage(FILE *f)
         "      --on-conflict=skip|replace  a target user holding a snapshot user's email or\n"
         "                             username under another id: skip (default) or delete and "
         "replace\n"
+        "                             (one that is a snapshot user given another value is no\n"
+        "                             conflict: the value moves)\n"
         "      --map-connection SRC=DST, --map-role SRC=DST, --map-org SRC=DST\n"
         "                             match by another name (default: same name)\n"
         "      --map-api SRC=DST      match a direct permission's API by another identifier\n"
