@@ -27,13 +27,13 @@ int import_conflict_key_add(struct extsort *s, const char *conn, const char *kin
 }
 
 static int add_conflict(struct extsort *conf, const char *s_uid, size_t slen, const char *other,
-                        size_t olen, const char *key, size_t klen, struct err *e)
+                        size_t olen, const char *key, size_t klen, bool twin, struct err *e)
 {
     char rec[1400];
     const char *kind = memchr(key, '\x1f', klen);
     size_t kindlen = kind ? strcspn(kind + 1, ":") : 0;
-    int n = snprintf(rec, sizeof(rec), "%.*s\x1f%.*s", (int)olen, other, (int)kindlen,
-                     kind ? kind + 1 : "");
+    int n = snprintf(rec, sizeof(rec), "%.*s\x1f%.*s%s", (int)olen, other, (int)kindlen,
+                     kind ? kind + 1 : "", twin ? "\x1ftwin" : "");
 
     if (n < 0 || (size_t)n >= sizeof(rec))
         return err_set(e, ERR_INTERNAL, "conflict record too long");
@@ -50,13 +50,13 @@ static int holders_of(struct sort_cursor *s, struct sort_cursor *t, const char *
     size_t flen = strlen(first_s);
 
     while (s->have && sort_cursor_cmp(s, key, klen) == 0) {
-        if (add_conflict(conf, s->rec, s->rlen, first_s, flen, key, klen, e) < 0 ||
+        if (add_conflict(conf, s->rec, s->rlen, first_s, flen, key, klen, true, e) < 0 ||
             sort_cursor_next(s, e) < 0)
             return -1;
     }
     while (t->have && sort_cursor_cmp(t, key, klen) == 0) {
         if ((t->rlen != flen || memcmp(t->rec, first_s, t->rlen) != 0) &&
-            (add_conflict(conf, first_s, flen, t->rec, t->rlen, key, klen, e) < 0 ||
+            (add_conflict(conf, first_s, flen, t->rec, t->rlen, key, klen, false, e) < 0 ||
              (holders && extsort_add(holders, t->rec, t->rlen, first_s, flen, e) < 0)))
             return -1;
         if (sort_cursor_next(t, e) < 0)
@@ -106,10 +106,16 @@ bool import_conflict_next(const char **p, struct import_conflict *out)
     end = s + strcspn(s, "\x1e");
     hlen = strcspn(s, "\x1f\x1e");
     snprintf(out->holder, sizeof(out->holder), "%.*s", (int)hlen, s);
-    if (s[hlen] == '\x1f')
-        snprintf(out->kind, sizeof(out->kind), "%.*s", (int)(end - s - hlen - 1), s + hlen + 1);
-    else
+    out->twin = false;
+    if (s[hlen] == '\x1f') {
+        const char *k = s + hlen + 1;
+        size_t klen = strcspn(k, "\x1f\x1e");
+        snprintf(out->kind, sizeof(out->kind), "%.*s", (int)klen, k);
+        out->twin = k[klen] == '\x1f' && (size_t)(end - (k + klen + 1)) == 4 &&
+                    memcmp(k + klen + 1, "twin", 4) == 0;
+    } else {
         snprintf(out->kind, sizeof(out->kind), "email");
+    }
     *p = *end ? end + 1 : end;
     return true;
 }

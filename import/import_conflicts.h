@@ -9,8 +9,10 @@
  * a snapshot user's email or username, or a second snapshot user with the
  * same value as a first one. Each conflict becomes a record of the
  * conflict sort: key the snapshot user's id, record "<other user_id>\x1f
- * <kind>" (kind "email" or "username"). What is done about a conflict is
- * import_decide.h's.
+ * <kind>" (kind "email", "username" or "phone_number"), followed by
+ * "\x1ftwin" when the other is a snapshot user too (two source connections
+ * mapped onto one, or a snapshot made by hand). What is done about a
+ * conflict is import_decide.h's.
  *
  * No network: the sorts are extsorts (common/util), in memory up to their
  * budget.
@@ -44,6 +46,7 @@ int import_find_conflicts(struct extsort *sidx, struct extsort *tidx, struct ext
 struct import_conflict {
     char holder[1024];
     char kind[32]; /* "email" when the record names none */
+    bool twin;     /* the holder is an earlier snapshot user with the same value */
 };
 
 /* The entry at *p into out, and *p moved past it: true while there was

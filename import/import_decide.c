@@ -34,10 +34,20 @@ static int decide_conflict(const struct import_decide_opts *o, const char *uid,
     if (!import_conflict_next(&p, &first))
         return 0;
     for (p = conflict; !self && import_conflict_next(&p, &ce);)
-        if (strcmp(ce.holder, uid) == 0) {
+        if (strcmp(ce.holder, uid) == 0 || ce.twin) {
             self = true;
             first = ce;
         }
+    if (first.twin) {
+        /* another snapshot user keeps the value: never replaced */
+        d->action = IMPORT_SKIP;
+        d->outcome = "skipped";
+        snprintf(d->reason, sizeof(d->reason),
+                 "conflict: snapshot user '%.512s' has this %s too, and keeps it (the first in "
+                 "user_id order)",
+                 first.holder, first.kind);
+        return 1;
+    }
     if (may_defer && !self) {
         d->action = IMPORT_DEFER;
         return 1;

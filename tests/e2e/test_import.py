@@ -352,5 +352,46 @@ def a_user_in_another_connection_is_a_conflict_until_replaced():
         check_eq(compare_tenants(ps, s.state()), [], "staging equals prod")
 
 
+@test
+def two_snapshot_users_with_one_email_never_replace_each_other():
+    # two source connections mapped onto one target connection, a user in
+    # each with the same email: the first in user_id order keeps it, the
+    # other is skipped, and --on-conflict=replace deletes neither
+    p = prod()
+    ps = copy.deepcopy(p.state())
+    ups = sorted((u for u in database_users(ps).values()
+                  if u["identities"][0]["connection"] == "Username-Password-Authentication"
+                  and len(u["identities"]) == 1), key=lambda u: u["user_id"])
+    leg = sorted((u for u in database_users(ps).values()
+                  if u["identities"][0]["connection"] == "legacy-db"
+                  and len(u["identities"]) == 1), key=lambda u: u["user_id"])
+    a, b = ups[0], leg[0]
+    b["email"] = a["email"]
+    first, second = sorted((a, b), key=lambda u: u["user_id"])
+    with FakeTenant("twins.example.test") as src, FakeTenant(STAGE) as s:
+        src.load(ps)
+        snap = export(src, "twins.ndjson.gz")
+        doc = catalogue_only(ps)
+        doc["users"] = [copy.deepcopy(first)]
+        doc["users"][0]["identities"][0]["connection"] = "Username-Password-Authentication"
+        doc["users"][0].pop("username", None)
+        s.load(doc)
+        for policy in ([], ["--on-conflict=replace"]):
+            with open("ids.txt", "w") as f:
+                f.write("%s\n%s\n" % (a["user_id"], b["user_id"]))
+            r = do_import(s, snap, "--only-users", "ids.txt", "--map-connection",
+                          "legacy-db=Username-Password-Authentication", "--report", "rep.ndjson",
+                          *policy)
+            check_eq(r.returncode, 0, r.stderr)
+            lines, tail = report_lines("rep.ndjson")
+            byid = {l["user_id"]: l for l in lines}
+            check_eq(byid[second["user_id"]]["outcome"], "skipped", "%s: the second" % policy)
+            check("snapshot user '%s'" % first["user_id"] in byid[second["user_id"]]["reason"],
+                  byid[second["user_id"]])
+            check_eq(tail["deleted"], 0, "%s: nothing deleted" % policy)
+            ids = {u["user_id"] for u in s.state()["users"]}
+            check(first["user_id"] in ids and second["user_id"] not in ids, "%s: the first stays" % policy)
+
+
 if __name__ == "__main__":
     main()

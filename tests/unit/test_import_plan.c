@@ -119,7 +119,7 @@ static void test_conflicts_inside_snapshot(void)
     key_add(s, "db", "twin@example.com", NULL, "auth0|1");
     key_add(s, "db", "", "", "auth0|3"); /* empty values are no keys */
     key_add(t, "db", "", NULL, "auth0|4");
-    CHECK_STR(conflicts(s, t), "auth0|2 auth0|1 email\n");
+    CHECK_STR(conflicts(s, t), "auth0|2 auth0|1 email\x1ftwin\n");
     CHECK_STR(holders_seen, ""); /* a snapshot twin is no target holder */
 }
 
@@ -235,16 +235,19 @@ static void test_conflict_list(void)
     const char *p = "auth0|x\x1f"
                     "email\x1e"
                     "auth0|y\x1f"
-                    "username\x1e"
+                    "username\x1f"
+                    "twin\x1e"
                     "auth0|z";
     struct import_conflict ce;
 
     CHECK(import_conflict_next(&p, &ce));
     CHECK_STR(ce.holder, "auth0|x");
     CHECK_STR(ce.kind, "email");
+    CHECK(!ce.twin);
     CHECK(import_conflict_next(&p, &ce));
     CHECK_STR(ce.holder, "auth0|y");
     CHECK_STR(ce.kind, "username");
+    CHECK(ce.twin);
     CHECK(import_conflict_next(&p, &ce));
     CHECK_STR(ce.holder, "auth0|z");
     CHECK_STR(ce.kind, "email"); /* a record without a kind: email */
@@ -268,6 +271,23 @@ static void test_conflict_with_itself_among_others(void)
     CHECK_INT(d.action, IMPORT_SKIP);
     CHECK_STR(d.reason, "conflict: target user 'auth0|a' already has this username "
                         "(--on-conflict=replace deletes it and creates this user)");
+    import_decision_release(&d);
+}
+
+/* A snapshot twin keeps its value under either policy: the later user is
+ * skipped at once, never deferred, and nothing is deleted. */
+static void test_conflict_with_a_twin(void)
+{
+    struct import_decision d;
+    static const char twin[] = "auth0|first\x1f"
+                               "email\x1f"
+                               "twin";
+
+    CHECK_INT(decide(&replace, WANT "}", NULL, twin, true, &d), 0);
+    CHECK_INT(d.action, IMPORT_SKIP);
+    CHECK_STR(d.replaces, "");
+    CHECK_STR(d.reason, "conflict: snapshot user 'auth0|first' has this email too, and keeps it "
+                        "(the first in user_id order)");
     import_decision_release(&d);
 }
 
@@ -414,6 +434,7 @@ int main(void)
     RUN(test_conflict_deferred);
     RUN(test_conflict_list);
     RUN(test_conflict_with_itself_among_others);
+    RUN(test_conflict_with_a_twin);
     RUN(test_new_user_created_by_job);
     RUN(test_unchanged);
     RUN(test_upsertable_changes_by_job);
