@@ -87,12 +87,28 @@ static int key_target_roles(json_t *have, struct err *e)
 static int note_target_secondary(void *ctx, const char *key, json_t *identity, struct err *e)
 {
     struct import_ctx *c = ctx;
+    const char *conn = json_string_value(json_object_get(identity, "connection"));
+    const json_t *pd = json_object_get(identity, "profileData");
 
     if (!c->target_secondaries && !(c->target_secondaries = json_object()))
         return err_oom(e);
-    return json_object_set(c->target_secondaries, key, json_object_get(identity, "connection")) < 0
-               ? err_oom(e)
-               : 0;
+    if (json_object_set(c->target_secondaries, key, json_object_get(identity, "connection")) < 0)
+        return err_oom(e);
+    /* A linked account keeps its email, username (and an sms account its
+     * number) in its connection: a conflict's holder like any user (one
+     * that is never replaced, import_settle.c). */
+    if (!conn)
+        return 0;
+    if (import_conflict_key_add(c->tidx, conn, "email",
+                                json_string_value(json_object_get(pd, "email")), key, e) < 0 ||
+        import_conflict_key_add(c->tidx, conn, "username",
+                                json_string_value(json_object_get(pd, "username")), key, e) < 0)
+        return -1;
+    if (strcmp(import_tconn_strategy(c, conn), "sms") == 0 &&
+        import_conflict_key_add(c->tidx, conn, "phone_number",
+                                json_string_value(json_object_get(pd, "phone_number")), key, e) < 0)
+        return -1;
+    return 0;
 }
 
 static int note_target_secondaries(struct import_ctx *c, json_t *user, struct err *e)
@@ -577,7 +593,9 @@ static int merge_one(struct import_ctx *c, struct merge *m, struct err *e)
             in.note = note;
         }
         r = decided < 0 ? -1 : decided ? 0 : import_plan_user(c, &in, &taken, e);
-        if (r >= 0 && in.have && (r = holds_a_value(m, uid, e)) == 1)
+        /* (a user the target has only as a linked account is no mover: its
+         * value cannot be set aside before its unlink) */
+        if (r >= 0 && match && in.have && (r = holds_a_value(m, uid, e)) == 1)
             r = import_note_mover(c, &in, taken, e);
     }
     json_decref(want);

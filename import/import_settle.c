@@ -175,6 +175,18 @@ static int settle_one(struct import_ctx *c, struct plan_in *in, struct err *e)
     char note[1200] = "", why[1200];
     size_t n_stay = 0, n_moves = 0;
 
+    /* a linked account of the target keeps its value: never replaced */
+    while (import_conflict_next(&p, &ce))
+        if (c->target_secondaries && json_object_get(c->target_secondaries, ce.holder)) {
+            snprintf(why, sizeof(why),
+                     "conflict: the target has this %s on '%.400s', a linked account of another "
+                     "user; a linked account is not replaced",
+                     ce.kind, ce.holder);
+            return import_note_outcome(c, in->uid,
+                                       json_string_value(json_object_get(in->want, "email")),
+                                       "skipped", why, NULL, e);
+        }
+    p = in->conflict;
     while (import_conflict_next(&p, &ce)) {
         const char *key = json_string_value(json_object_get(in->want, ce.kind));
         if (strcmp(ce.kind, "linked") == 0) {

@@ -301,9 +301,9 @@ def _drift(rng, db):
     unlinked it), a user in the other connection, users absent or with an
     old address, and squatters the snapshot lacks on free prod emails.
     None when the result would hold a value twice in a connection. An
-    unlinked account whose own username moved is left out (its username
-    is held by a linked identity, which the conflict search does not see:
-    that import fails the user, and the next run finishes)."""
+    unlinked account whose own username moved is left out: the value is
+    held by a linked identity, which is never set aside, so the user
+    waiting for it is skipped and the next run finishes."""
     ups = [u for u in db if u["identities"][0]["connection"] == "Username-Password-Authentication"
            and len(u["identities"]) == 1]
     leg = [u for u in db if u["identities"][0]["connection"] == "legacy-db"

@@ -138,5 +138,35 @@ def holder_the_snapshot_lacks_is_a_conflict_or_pruned():
                 check_eq(compare_tenants(p_doc, st.state()), [], "staging equals prod")
 
 
+@test
+def a_value_held_by_a_linked_account_is_a_conflict_not_a_failure():
+    # production deleted X's linked account L and a new user S signed up
+    # with L's email in L's connection; the target still has L inside X
+    with FakeTenant(PROD, seed=53, users=120) as p:
+        ps = p.state()
+        x = single(ps, "Username-Password-Authentication")[0]
+        s_user = single(ps, "legacy-db")[0]
+        ghost = copy.deepcopy(s_user)
+        ghost["user_id"] = "auth0|eeeeeeeeeeeeeeeeeeee0053"
+        ghost["username"] = "ghost_53"
+        run(EXPORT, ["-o", "prod.ndjson.gz", "--no-anonymize", "-q"], tenant=p)
+        with FakeTenant(STAGE) as st:
+            st.load(staging(ps, [(x, ghost)], drop=(s_user["user_id"],)))
+            r = do_import(st)
+            check_eq(r.returncode, 0, r.stderr)
+            rep, tail = report()
+            check_eq((rep[s_user["user_id"]]["outcome"], tail["failed"]), ("skipped", 0),
+                     "skipped, nothing failed")
+            check("a linked account of another user" in rep[s_user["user_id"]]["reason"],
+                  rep[s_user["user_id"]])
+            # that run unlinked the ghost from x (prod has x without it); it
+            # is a user of its own now, which replace deletes
+            r = do_import(st, "--on-conflict=replace")
+            check_eq(r.returncode, 0, r.stderr)
+            rep, tail = report()
+            check_eq((rep[s_user["user_id"]]["outcome"], tail["failed"]), ("created", 0), "created")
+            check_eq(compare_tenants(ps, st.state()), [], "staging equals prod")
+
+
 if __name__ == "__main__":
     main()
